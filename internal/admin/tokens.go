@@ -1,0 +1,208 @@
+package admin
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// TokenView is an API token as listed (never the secret).
+type TokenView struct {
+	ID          int64    `json:"id"`
+	Name        string   `json:"name"`
+	Prefix      string   `json:"prefix"`
+	Owner       string   `json:"owner"`
+	Permissions []string `json:"permissions"`
+	CreatedAt   string   `json:"created_at"`
+	ExpiresAt   string   `json:"expires_at,omitempty"`
+	LastUsedAt  string   `json:"last_used_at,omitempty"`
+	Revoked     bool     `json:"revoked"`
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func tokenView(t *store.APIToken, owner string) TokenView {
+	return TokenView{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Owner: owner, Permissions: t.Permissions,
+		CreatedAt: ts(t.CreatedAt), ExpiresAt: ts(t.ExpiresAt), LastUsedAt: ts(t.LastUsedAt), Revoked: !t.RevokedAt.IsZero()}
+}
+
+// TokenRequest asks for a new API token.
+type TokenRequest struct {
+	Name string `json:"name"`
+	// Owner is the user the token acts as; default the caller. Creating a
+	// token for someone else needs gateway:tokens.
+	Owner string `json:"owner,omitempty"`
+	// Permissions is the token's scope; empty means "everything the owner's
+	// role grants". It must be a subset of the creator's and the owner's.
+	Permissions []string `json:"permissions,omitempty"`
+	// ExpiresIn is a duration like "720h"; empty means no expiry.
+	ExpiresIn string `json:"expires_in,omitempty"`
+}
+
+// CreatedToken is returned once, with the secret.
+type CreatedToken struct {
+	Token  string    `json:"token"`
+	Detail TokenView `json:"detail"`
+}
+
+// CreateToken mints an API token.
+func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*CreatedToken, error) {
+	if err := s.authorize(ctx, a, authz.TokenSelf, "token.create"); err != nil {
+		return nil, err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 100 {
+		return nil, invalid("token name is required (at most 100 characters)")
+	}
+	ownerEmail := req.Owner
+	if ownerEmail == "" {
+		if a.Principal == nil {
+			return nil, invalid("owner is required")
+		}
+		ownerEmail = a.Principal.Email
+	}
+	ownerEmail, err := normalizeEmail(ownerEmail)
+	if err != nil {
+		return nil, err
+	}
+	owner, err := s.Store.GetUserByEmail(ctx, ownerEmail)
+	if err != nil {
+		return nil, storeErr(err, "user "+ownerEmail)
+	}
+	if owner.Disabled {
+		return nil, invalid("user %s is disabled", ownerEmail)
+	}
+	if a.Principal != nil && a.Principal.UserID != owner.ID {
+		if err := s.authorize(ctx, a, authz.GatewayTokens, "token.create"); err != nil {
+			return nil, err
+		}
+	}
+	ownerPerms, _ := authz.RolePermissions(owner.Role)
+	limit := ownerPerms
+	if a.Principal != nil {
+		limit = limit.Intersect(authz.Effective(a.Principal, ""))
+	}
+	scope := limit
+	if len(req.Permissions) > 0 {
+		scope, err = authz.ParseSet(req.Permissions)
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		if !scope.SubsetOf(limit) {
+			var extra []string
+			for _, p := range scope.List() {
+				if !limit.Has(p) {
+					extra = append(extra, string(p))
+				}
+			}
+			return nil, &Error{Kind: KindForbidden, Reason: authz.ReasonMissingPermission,
+				Msg: "a token cannot exceed its creator's or owner's permissions: " + strings.Join(extra, ", ")}
+		}
+	}
+	var expires time.Time
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 || d > 5*365*24*time.Hour {
+			return nil, invalid("expires_in must be a positive duration like 720h (at most 5 years)")
+		}
+		expires = s.now().Add(d)
+	}
+	secret, hash := authn.NewToken()
+	t := &store.APIToken{Name: req.Name, Prefix: authn.DisplayPrefix(secret), Hash: hash, UserID: owner.ID,
+		Permissions: scope.Strings(), ExpiresAt: expires}
+	ev := s.event(a, "token.create", authz.TokenSelf)
+	ev.Resource = req.Name
+	if err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{
+		"name": t.Name, "owner": ownerEmail, "prefix": t.Prefix, "permissions": t.Permissions, "expires_at": ts(expires)}}); err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateToken(ctx, t); err != nil {
+		return nil, storeErr(err, "token")
+	}
+	return &CreatedToken{Token: secret, Detail: tokenView(t, ownerEmail)}, nil
+}
+
+// ListTokens lists the caller's tokens, or everyone's with all=true (which
+// needs gateway:tokens).
+func (s *Service) ListTokens(ctx context.Context, a Actor, all bool) ([]TokenView, error) {
+	perm := authz.TokenSelf
+	if all || a.Principal == nil {
+		perm = authz.GatewayTokens
+	}
+	if err := s.authorize(ctx, a, perm, "token.list"); err != nil {
+		return nil, err
+	}
+	var uid int64
+	if !all && a.Principal != nil {
+		uid = a.Principal.UserID
+	}
+	ts, err := s.Store.ListTokens(ctx, uid)
+	if err != nil {
+		return nil, storeErr(err, "tokens")
+	}
+	emails := map[int64]string{}
+	out := make([]TokenView, 0, len(ts))
+	for i := range ts {
+		e, ok := emails[ts[i].UserID]
+		if !ok {
+			if u, err := s.Store.GetUser(ctx, ts[i].UserID); err == nil {
+				e = u.Email
+			}
+			emails[ts[i].UserID] = e
+		}
+		out = append(out, tokenView(&ts[i], e))
+	}
+	return out, nil
+}
+
+// RevokeToken revokes a token: one's own with gateway:token-self, anyone's
+// with gateway:tokens.
+func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
+	if err := s.authorize(ctx, a, authz.TokenSelf, "token.revoke"); err != nil {
+		return err
+	}
+	t, err := s.Store.GetToken(ctx, id)
+	if err != nil {
+		return storeErr(err, "token "+strconv.FormatInt(id, 10))
+	}
+	if a.Principal != nil && t.UserID != a.Principal.UserID {
+		if err := s.authorize(ctx, a, authz.GatewayTokens, "token.revoke"); err != nil {
+			return err
+		}
+	}
+	if !t.RevokedAt.IsZero() {
+		return nil
+	}
+	ev := s.event(a, "token.revoke", authz.TokenSelf)
+	ev.Resource = t.Name
+	if err := s.writeAhead(ctx, ev, map[string]any{"token_id": id, "prefix": t.Prefix}); err != nil {
+		return err
+	}
+	if err := s.Store.RevokeToken(ctx, id, s.now()); err != nil {
+		return storeErr(err, "token")
+	}
+	s.changed()
+	return nil
+}
+
+// ListAudit returns audit events (gateway:audit).
+func (s *Service) ListAudit(ctx context.Context, a Actor, f store.AuditFilter) ([]store.AuditEvent, error) {
+	if err := s.authorize(ctx, a, authz.GatewayAudit, "audit.read"); err != nil {
+		return nil, err
+	}
+	evs, err := s.Store.ListAudit(ctx, f)
+	if err != nil {
+		return nil, storeErr(err, "audit")
+	}
+	return evs, nil
+}

@@ -1,0 +1,159 @@
+package admin
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// UserView is a user as shown to administrators.
+type UserView struct {
+	Email       string            `json:"email"`
+	Name        string            `json:"name"`
+	Role        string            `json:"role"`
+	RackRoles   map[string]string `json:"rack_roles,omitempty"`
+	Disabled    bool              `json:"disabled"`
+	CreatedAt   string            `json:"created_at"`
+	LastLoginAt string            `json:"last_login_at,omitempty"`
+}
+
+func view(u *store.User) UserView {
+	v := UserView{Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
+		CreatedAt: u.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	if !u.LastLoginAt.IsZero() {
+		v.LastLoginAt = u.LastLoginAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return v
+}
+
+// ListUsers lists every user.
+func (s *Service) ListUsers(ctx context.Context, a Actor) ([]UserView, error) {
+	if err := s.authorize(ctx, a, authz.GatewayUsers, "user.list"); err != nil {
+		return nil, err
+	}
+	us, err := s.Store.ListUsers(ctx)
+	if err != nil {
+		return nil, storeErr(err, "users")
+	}
+	out := make([]UserView, 0, len(us))
+	for i := range us {
+		out = append(out, view(&us[i]))
+	}
+	return out, nil
+}
+
+// CreateUser adds a user with a role.
+func (s *Service) CreateUser(ctx context.Context, a Actor, email, name, role string) (*UserView, error) {
+	if err := s.authorize(ctx, a, authz.GatewayUsers, "user.create"); err != nil {
+		return nil, err
+	}
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if err := authz.ValidRole(role); err != nil {
+		return nil, invalid("%v", err)
+	}
+	name = strings.TrimSpace(name)
+	if len(name) > 200 {
+		return nil, invalid("name is too long")
+	}
+	ev := s.event(a, "user.create", authz.GatewayUsers)
+	ev.Resource = email
+	if err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{"email": email, "name": name, "role": role}}); err != nil {
+		return nil, err
+	}
+	u := &store.User{Email: email, Name: name, Role: role}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, storeErr(err, "user "+email)
+	}
+	v := view(u)
+	return &v, nil
+}
+
+// UserChange is a partial update; nil fields are left alone.
+type UserChange struct {
+	Role     *string `json:"role,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+	Name     *string `json:"name,omitempty"`
+}
+
+// UpdateUser changes a user's role, name or status. Changing one's own role
+// or disabling oneself is refused so an admin cannot lock everyone out.
+func (s *Service) UpdateUser(ctx context.Context, a Actor, email string, ch UserChange) (*UserView, error) {
+	if err := s.authorize(ctx, a, authz.GatewayUsers, "user.update"); err != nil {
+		return nil, err
+	}
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Role == nil && ch.Disabled == nil && ch.Name == nil {
+		return nil, invalid("nothing to change: give role, disabled or name")
+	}
+	if ch.Role != nil {
+		if err := authz.ValidRole(*ch.Role); err != nil {
+			return nil, invalid("%v", err)
+		}
+	}
+	u, err := s.Store.GetUserByEmail(ctx, email)
+	if err != nil {
+		return nil, storeErr(err, "user "+email)
+	}
+	if a.Principal != nil && a.Principal.UserID == u.ID && (ch.Role != nil && *ch.Role != u.Role || ch.Disabled != nil && *ch.Disabled) {
+		return nil, invalid("you cannot change your own role or disable yourself; ask another admin")
+	}
+	before := view(u)
+	if ch.Role != nil {
+		u.Role = *ch.Role
+	}
+	if ch.Disabled != nil {
+		u.Disabled = *ch.Disabled
+	}
+	if ch.Name != nil {
+		u.Name = strings.TrimSpace(*ch.Name)
+	}
+	after := view(u)
+	ev := s.event(a, "user.update", authz.GatewayUsers)
+	ev.Resource = email
+	if err := s.writeAhead(ctx, ev, map[string]any{"before": before, "after": after}); err != nil {
+		return nil, err
+	}
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return nil, storeErr(err, "user "+email)
+	}
+	s.changed()
+	return &after, nil
+}
+
+// SetRackRole binds a user to a role on one rack ("" removes the binding).
+func (s *Service) SetRackRole(ctx context.Context, a Actor, email, rack, role string) error {
+	if err := s.authorize(ctx, a, authz.GatewayUsers, "user.rack-role"); err != nil {
+		return err
+	}
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if role != "" {
+		if err := authz.ValidRole(role); err != nil {
+			return invalid("%v", err)
+		}
+	}
+	u, err := s.Store.GetUserByEmail(ctx, email)
+	if err != nil {
+		return storeErr(err, "user "+email)
+	}
+	ev := s.event(a, "user.rack-role", authz.GatewayUsers)
+	ev.Resource, ev.Rack = email, rack
+	if err := s.writeAhead(ctx, ev, map[string]any{"rack": rack, "role": role}); err != nil {
+		return err
+	}
+	if err := s.Store.SetRoleBinding(ctx, store.RoleBinding{UserID: u.ID, Rack: rack, Role: role}); err != nil {
+		return storeErr(err, "role binding")
+	}
+	s.changed()
+	return nil
+}

@@ -1,0 +1,189 @@
+// Package audit records every proxied rack call (allowed or denied) and every
+// gateway administration action. Routine events are written in batches off
+// the request path; dangerous calls are written durably before they are
+// forwarded (RecordSync), and refused if that write fails.
+package audit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// Auditor writes audit events to the store.
+type Auditor struct {
+	store store.Store
+	log   *slog.Logger
+	ch    chan *store.AuditEvent
+	done  chan struct{}
+
+	mu     sync.RWMutex // guards closed against sends on a closed channel
+	closed bool
+
+	pending atomic.Int64 // queued or being written
+
+	// SyncTimeout bounds a write-ahead audit write.
+	SyncTimeout time.Duration
+
+	written  prometheus.Counter
+	failures prometheus.Counter
+	queue    prometheus.GaugeFunc
+}
+
+const (
+	queueSize = 16384
+	batchMax  = 512
+	batchWait = 50 * time.Millisecond
+)
+
+// New returns an auditor; call Run in a goroutine and Close at shutdown.
+// reg may be nil.
+func New(s store.Store, log *slog.Logger, reg prometheus.Registerer) *Auditor {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &Auditor{
+		store: s, log: log, ch: make(chan *store.AuditEvent, queueSize), done: make(chan struct{}),
+		SyncTimeout: 3 * time.Second,
+		written: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rgw_audit_events_written_total", Help: "Audit events durably written."}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rgw_audit_write_failures_total", Help: "Failed audit writes (retried for batched events)."}),
+	}
+	a.queue = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rgw_audit_queue_length", Help: "Audit events waiting to be written."},
+		func() float64 { return float64(len(a.ch)) })
+	if reg != nil {
+		reg.MustRegister(a.written, a.failures, a.queue)
+	}
+	return a
+}
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("audit: closed")
+
+// Record queues an event for a batched write. It never drops an event: when
+// the queue is full it blocks, slowing callers rather than losing records.
+func (a *Auditor) Record(ev *store.AuditEvent) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	a.mu.RLock()
+	if !a.closed {
+		a.pending.Add(1)
+		a.ch <- ev
+		a.mu.RUnlock()
+		return
+	}
+	a.mu.RUnlock()
+	// Late events (streams cut at shutdown) are written directly, once.
+	_ = a.RecordSync(context.Background(), ev)
+}
+
+// RecordSync writes an event durably before returning. A non-nil error means
+// the event is not recorded and the caller must refuse the action.
+func (a *Auditor) RecordSync(ctx context.Context, ev *store.AuditEvent) error {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.SyncTimeout)
+	defer cancel()
+	if err := a.store.AppendAudit(ctx, []*store.AuditEvent{ev}); err != nil {
+		a.failures.Inc()
+		a.log.Error("audit write-ahead failed", "err", err, "action", ev.Action, "actor", ev.Actor)
+		return err
+	}
+	a.written.Inc()
+	return nil
+}
+
+// Run writes queued events in batches until Close.
+func (a *Auditor) Run() {
+	defer close(a.done)
+	batch := make([]*store.AuditEvent, 0, batchMax)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		ev, ok := <-a.ch
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], ev)
+		timer.Reset(batchWait)
+	fill:
+		for len(batch) < batchMax {
+			select {
+			case ev, ok := <-a.ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, ev)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		a.writeBatch(batch)
+		if !ok {
+			return
+		}
+	}
+}
+
+// writeBatch retries with backoff until the store takes the batch; events
+// are never dropped, and the queue backs up (and is visible in metrics) while
+// the database is down.
+func (a *Auditor) writeBatch(batch []*store.AuditEvent) {
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := a.store.AppendAudit(ctx, batch)
+		cancel()
+		if err == nil {
+			a.written.Add(float64(len(batch)))
+			a.pending.Add(-int64(len(batch)))
+			return
+		}
+		a.failures.Inc()
+		a.log.Error("audit batch write failed; retrying", "err", err, "events", len(batch), "attempt", attempt)
+		time.Sleep(backoff)
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// Flush waits until every event recorded before the call is written, or ctx
+// ends.
+func (a *Auditor) Flush(ctx context.Context) error {
+	for a.pending.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Close stops accepting events and waits (up to ctx) for queued events to be
+// written.
+func (a *Auditor) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+	}
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

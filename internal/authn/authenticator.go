@@ -1,0 +1,213 @@
+package authn
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// Result is the outcome of authenticating a request.
+type Result struct {
+	Principal *authz.Principal // nil unless authenticated
+	Reason    authz.Reason     // why not, when Principal is nil
+}
+
+// Authenticator resolves tokens to principals with a short-lived cache so the
+// hot path usually costs one map lookup. Revocations through this process
+// invalidate the cache at once.
+type Authenticator struct {
+	store store.Store
+	ttl   time.Duration
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu    sync.RWMutex
+	cache map[[32]byte]cacheEntry
+
+	usedMu sync.Mutex
+	used   map[int64]time.Time
+}
+
+type cacheEntry struct {
+	principal *authz.Principal // nil: a known-bad token (negative cache)
+	reason    authz.Reason
+	expiresAt time.Time // of the token itself; zero = never
+	until     time.Time // of the cache entry
+}
+
+// New returns an authenticator. ttl 0 disables caching.
+func New(s store.Store, ttl time.Duration, log *slog.Logger) *Authenticator {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Authenticator{store: s, ttl: ttl, now: time.Now, log: log,
+		cache: map[[32]byte]cacheEntry{}, used: map[int64]time.Time{}}
+}
+
+// ErrStoreUnavailable means the credential could not be checked; callers must
+// fail closed.
+var ErrStoreUnavailable = errors.New("credential store unavailable")
+
+// Authenticate checks an Authorization header value.
+func (a *Authenticator) Authenticate(ctx context.Context, authorization string) (Result, error) {
+	cred, err := Credential(authorization)
+	if err != nil {
+		if errors.Is(err, ErrNoCredentials) {
+			return Result{Reason: authz.ReasonUnauthenticated}, nil
+		}
+		return Result{Reason: authz.ReasonInvalidCredential}, nil
+	}
+	return a.AuthenticateToken(ctx, cred)
+}
+
+// AuthenticateToken checks a raw token.
+func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Result, error) {
+	hash := HashToken(token)
+	var key [32]byte
+	copy(key[:], hash)
+	now := a.now()
+
+	a.mu.RLock()
+	e, ok := a.cache[key]
+	a.mu.RUnlock()
+	if !ok || now.After(e.until) {
+		var err error
+		e, err = a.load(ctx, hash, now)
+		if err != nil {
+			return Result{Reason: authz.ReasonInvalidCredential}, err
+		}
+		if a.ttl > 0 {
+			a.mu.Lock()
+			if len(a.cache) > 100_000 { // bound memory under credential stuffing
+				clear(a.cache)
+			}
+			a.cache[key] = e
+			a.mu.Unlock()
+		}
+	}
+	if e.principal == nil {
+		return Result{Reason: e.reason}, nil
+	}
+	if !e.expiresAt.IsZero() && !now.Before(e.expiresAt) {
+		return Result{Reason: authz.ReasonTokenExpired}, nil
+	}
+	a.markUsed(e.principal.TokenID, now)
+	return Result{Principal: e.principal}, nil
+}
+
+func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time) (cacheEntry, error) {
+	e := cacheEntry{until: now.Add(a.ttl)}
+	t, err := a.store.GetTokenByHash(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		e.reason = authz.ReasonInvalidCredential
+		return e, nil
+	}
+	if err != nil {
+		return e, errors.Join(ErrStoreUnavailable, err)
+	}
+	// The lookup was by hash; compare again in constant time so a lenient
+	// index (e.g. collation) can never match a different token.
+	if subtle.ConstantTimeCompare(t.Hash, hash) != 1 {
+		e.reason = authz.ReasonInvalidCredential
+		return e, nil
+	}
+	if !t.RevokedAt.IsZero() {
+		e.reason = authz.ReasonTokenRevoked
+		return e, nil
+	}
+	u, err := a.store.GetUser(ctx, t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		e.reason = authz.ReasonInvalidCredential
+		return e, nil
+	}
+	if err != nil {
+		return e, errors.Join(ErrStoreUnavailable, err)
+	}
+	if u.Disabled {
+		e.reason = authz.ReasonUserDisabled
+		return e, nil
+	}
+	bindings, err := a.store.ListRoleBindings(ctx, u.ID)
+	if err != nil {
+		return e, errors.Join(ErrStoreUnavailable, err)
+	}
+	scope, err := authz.ParseSet(t.Permissions)
+	if err != nil {
+		// A permission removed from the code since the token was made: keep
+		// the known ones, never widen.
+		var known []authz.Permission
+		for _, p := range t.Permissions {
+			if authz.Permission(p).Valid() {
+				known = append(known, authz.Permission(p))
+			}
+		}
+		scope = authz.NewSet(known...)
+	}
+	p := &authz.Principal{
+		Kind: authz.KindToken, UserID: u.ID, Email: u.Email, Role: u.Role,
+		TokenID: t.ID, TokenName: t.Name, TokenPerms: scope,
+	}
+	if len(bindings) > 0 {
+		p.RackRole = make(map[string]string, len(bindings))
+		for _, b := range bindings {
+			p.RackRole[b.Rack] = b.Role
+		}
+	}
+	e.principal, e.expiresAt = p, t.ExpiresAt
+	return e, nil
+}
+
+// Invalidate drops every cached entry; call it after any change to users,
+// role bindings or tokens made through this process.
+func (a *Authenticator) Invalidate() {
+	a.mu.Lock()
+	clear(a.cache)
+	a.mu.Unlock()
+}
+
+func (a *Authenticator) markUsed(id int64, at time.Time) {
+	a.usedMu.Lock()
+	a.used[id] = at
+	a.usedMu.Unlock()
+}
+
+// FlushLastUsed writes recorded last-used times in one batch.
+func (a *Authenticator) FlushLastUsed(ctx context.Context) error {
+	a.usedMu.Lock()
+	if len(a.used) == 0 {
+		a.usedMu.Unlock()
+		return nil
+	}
+	batch := a.used
+	a.used = map[int64]time.Time{}
+	a.usedMu.Unlock()
+	return a.store.TouchTokens(ctx, batch)
+}
+
+// RunLastUsedFlusher flushes last-used times every interval until ctx ends,
+// then once more.
+func (a *Authenticator) RunLastUsedFlusher(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := a.FlushLastUsed(fctx); err != nil {
+				a.log.Warn("flush token last-used", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+			if err := a.FlushLastUsed(ctx); err != nil {
+				a.log.Warn("flush token last-used", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+func init() {
+	register("audit", "audit log: tail [-n N] [--follow]", runAudit)
+}
+
+func runAudit(ctx context.Context, e *Env, args []string) error {
+	if len(args) == 0 || args[0] != "tail" {
+		fmt.Fprintln(e.Stderr, "Usage: rack-gateway audit tail [-n N] [--follow] [--config FILE | --data DIR]")
+		return errUsage
+	}
+	fs := newFlags(e, "audit tail", "audit tail [-n N] [--follow] [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	n := fs.Int("n", 20, "number of recent events")
+	follow := fs.Bool("follow", false, "keep printing new events")
+	if _, err := parseInterspersed(fs, args[1:]); err != nil {
+		return errUsage
+	}
+	st, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	evs, err := st.ListAudit(ctx, store.AuditFilter{Limit: *n})
+	if err != nil {
+		return err
+	}
+	var last int64
+	for i := len(evs) - 1; i >= 0; i-- {
+		printEvent(e.Stdout, &evs[i])
+		last = evs[i].ID
+	}
+	for *follow {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+		newer, err := st.ListAudit(ctx, store.AuditFilter{Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for i := len(newer) - 1; i >= 0; i-- {
+			if newer[i].ID > last {
+				printEvent(e.Stdout, &newer[i])
+				last = newer[i].ID
+			}
+		}
+	}
+	return nil
+}
+
+func printEvent(w io.Writer, ev *store.AuditEvent) {
+	target := ev.Method + " " + ev.Path
+	if ev.Method == "" {
+		target = ev.Resource
+	}
+	fmt.Fprintf(w, "%d %s %-5s %-22s %-28s %s rack=%s status=%d reason=%s",
+		ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.Decision, ev.Action, ev.Actor, target, orDash(ev.Rack), ev.Status, ev.Reason)
+	if ev.Details != "" {
+		fmt.Fprintf(w, " %s", ev.Details)
+	}
+	fmt.Fprintln(w)
+}

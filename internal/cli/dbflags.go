@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+
+	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
+)
+
+// dbFlags are shared by every verb that works on the database directly:
+// the same configuration as serve (--config, RGW_DATABASE_URL) or a dev data
+// directory (--data).
+type dbFlags struct {
+	config, data *string
+}
+
+func addDBFlags(fs *flag.FlagSet, e *Env) dbFlags {
+	return dbFlags{
+		config: fs.String("config", e.Getenv("RGW_CONFIG"), "JSON config `file`, as for serve"),
+		data:   fs.String("data", "", "use the database of a 'rack-gateway dev' data `dir`"),
+	}
+}
+
+func (d dbFlags) open(ctx context.Context, e *Env) (store.Store, error) {
+	dsn := ""
+	if *d.data != "" {
+		dsn = devDSN(*d.data)
+	} else {
+		cfg, err := config.Load(*d.config, e.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		dsn = cfg.DatabaseURL
+	}
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", store.RedactDSN(dsn), err)
+	}
+	return st, nil
+}
+
+func devDSN(dir string) string { return "sqlite:" + filepath.Join(dir, "gateway.db") }
+
+// openStoreFromFlags parses only the database flags.
+func openStoreFromFlags(ctx context.Context, e *Env, name string, args []string) (store.Store, []string, error) {
+	fs := newFlags(e, name, name+" [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, nil, errUsage
+	}
+	st, err := db.open(ctx, e)
+	return st, pos, err
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/gateway"
+	"github.com/rack-gateway/rack-gateway/internal/simrack"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
+)
+
+func init() {
+	register("dev", "run a local gateway with a simulated rack and demo users; no external services", runDev)
+}
+
+// DemoUsers are created by dev mode, one per built-in role.
+var DemoUsers = []struct{ Email, Role string }{
+	{"admin@example.com", authz.RoleAdmin},
+	{"deployer@example.com", authz.RoleDeployer},
+	{"ops@example.com", authz.RoleOps},
+	{"viewer@example.com", authz.RoleViewer},
+}
+
+const devTokensFile = "dev-tokens.json"
+
+func runDev(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "dev", "dev [--data DIR] [--addr 127.0.0.1:8447]")
+	data := fs.String("data", "./.rack-gateway", "data `dir` (SQLite database, dev tokens); reused across starts")
+	addr := fs.String("addr", "127.0.0.1:8447", "gateway listen `address`")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return errUsage
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
+	st, err := storeopen.Open(ctx, devDSN(*data))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// The simulated rack's password is kept so restarts look like one rack.
+	rackPassword, err := st.GetSetting(ctx, "dev.rack_password")
+	if errors.Is(err, store.ErrNotFound) {
+		rackPassword = randomHex(24)
+		err = st.SetSetting(ctx, "dev.rack_password", rackPassword)
+	}
+	if err != nil {
+		return err
+	}
+	rackLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() { _ = serveUntil(ctx, rackLn, simrack.New(simrack.Config{Password: rackPassword}).Handler()) }()
+
+	cfg := &config.Config{
+		Addr:        *addr,
+		DatabaseURL: devDSN(*data),
+		Racks:       []config.Rack{{Name: "dev", URL: "http://" + rackLn.Addr().String(), Password: rackPassword}},
+		LogLevel:    "info",
+	}
+	cfg.SetDefaults(*addr)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(e.Stderr, cfg.LogLevel)
+	g, err := gateway.New(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%w (is another rack-gateway dev running? use --addr)", err)
+	}
+	tokens, err := ensureDemo(ctx, g, filepath.Join(*data, devTokensFile))
+	if err != nil {
+		return err
+	}
+	printQuickStart(e, ln.Addr().String(), *data, tokens)
+	return g.Serve(ctx, ln)
+}
+
+// ensureDemo creates the demo users and returns a working token for each,
+// reusing the tokens saved in the data dir when they still authenticate.
+// The file is mode 0600 and exists only in dev mode.
+func ensureDemo(ctx context.Context, g *gateway.Gateway, file string) (map[string]string, error) {
+	g.Start()
+	svc := g.Admin
+	a := admin.Actor{System: "dev"}
+	saved := map[string]string{}
+	if b, err := os.ReadFile(file); err == nil {
+		_ = json.Unmarshal(b, &saved)
+	}
+	out := map[string]string{}
+	for _, u := range DemoUsers {
+		if _, err := g.Store.GetUserByEmail(ctx, u.Email); errors.Is(err, store.ErrNotFound) {
+			if _, err := svc.CreateUser(ctx, a, u.Email, "", u.Role); err != nil {
+				return nil, err
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		if tok := saved[u.Email]; tok != "" {
+			if res, err := g.Authn.AuthenticateToken(ctx, tok); err == nil && res.Principal != nil {
+				out[u.Email] = tok
+				continue
+			}
+		}
+		t, err := svc.CreateToken(ctx, a, admin.TokenRequest{Name: "dev-" + u.Role, Owner: u.Email})
+		if err != nil {
+			return nil, err
+		}
+		out[u.Email] = t.Token
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func printQuickStart(e *Env, addr, data string, tokens map[string]string) {
+	w := e.Stdout
+	fmt.Fprintf(w, "\nrack-gateway dev is running on http://%s (data in %s)\n", addr, data)
+	fmt.Fprintf(w, "A simulated rack named \"dev\" is behind it. Demo users and their API tokens:\n\n")
+	for _, u := range DemoUsers {
+		fmt.Fprintf(w, "  %-9s %s\n    RACK_URL=http://convox:%s@%s/rack convox apps\n", u.Role, u.Email, tokens[u.Email], addr)
+	}
+	fmt.Fprintf(w, "\nAdmin API:  curl -H 'Authorization: Bearer %s' http://%s/api/v1/users\n", tokens["admin@example.com"], addr)
+	fmt.Fprintf(w, "Audit log:  rack-gateway audit tail --data %s\n", data)
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
+}

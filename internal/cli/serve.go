@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/gateway"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
+)
+
+func init() {
+	register("serve", "run the gateway (config from RGW_* variables and/or --config FILE)", runServe)
+	register("migrate", "apply database migrations and exit", runMigrate)
+	register("version", "print the version", func(ctx context.Context, e *Env, args []string) error {
+		fmt.Fprintln(e.Stdout, "rack-gateway", gateway.Version)
+		return nil
+	})
+}
+
+func runServe(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "serve", "serve [--config FILE]")
+	file := fs.String("config", e.Getenv("RGW_CONFIG"), "JSON config `file` (RGW_CONFIG); RGW_* variables override it")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return errUsage
+	}
+	cfg, err := config.Load(*file, e.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	log := newLogger(e.Stderr, cfg.LogLevel)
+	st, err := storeopen.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
+	}
+	defer st.Close()
+	g, err := gateway.New(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("rack-gateway listening", "addr", ln.Addr().String(), "version", gateway.Version,
+		"racks", len(cfg.Racks), "default_rack", cfg.DefaultRack, "database", store.RedactDSN(cfg.DatabaseURL))
+	return g.Serve(ctx, ln)
+}
+
+func runMigrate(ctx context.Context, e *Env, args []string) error {
+	st, _, err := openStoreFromFlags(ctx, e, "migrate", args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(e.Stdout, "migrations applied")
+	return nil
+}

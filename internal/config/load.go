@@ -1,0 +1,164 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// UnmarshalJSON accepts "30s" strings or integer nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("duration must be a string like \"30s\"")
+	}
+	*d = Duration(n)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Load reads the optional JSON file, then applies RGW_* variables from
+// getenv over it, then defaults. It does not validate; call Validate.
+func Load(file string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(c); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	if err := applyEnv(c, getenv); err != nil {
+		return nil, err
+	}
+	c.SetDefaults(":8447")
+	return c, nil
+}
+
+func applyEnv(c *Config, getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	list := func(name string, dst *[]string) {
+		if v := getenv(name); v != "" {
+			*dst = splitList(v)
+		}
+	}
+	var err error
+	dur := func(name string, dst *Duration) {
+		if v := getenv(name); v != "" && err == nil {
+			d, e := time.ParseDuration(v)
+			if e != nil {
+				err = fmt.Errorf("%s: %q is not a duration like 30s", name, v)
+				return
+			}
+			*dst = Duration(d)
+		}
+	}
+	str("RGW_ADDR", &c.Addr)
+	str("RGW_DATABASE_URL", &c.DatabaseURL)
+	str("RGW_TLS_CERT", &c.TLSCertFile)
+	str("RGW_TLS_KEY", &c.TLSKeyFile)
+	str("RGW_DEFAULT_RACK", &c.DefaultRack)
+	str("RGW_LOG_LEVEL", &c.LogLevel)
+	list("RGW_SECRET_ENV_PATTERNS", &c.SecretEnvPatterns)
+	list("RGW_PROTECTED_ENV_KEYS", &c.ProtectedEnvKeys)
+	list("RGW_TRUSTED_PROXIES", &c.TrustedProxies)
+	if v := getenv("RGW_MAX_HEADER_BYTES"); v != "" {
+		n, e := strconv.Atoi(v)
+		if e != nil {
+			return fmt.Errorf("RGW_MAX_HEADER_BYTES: %q is not a number", v)
+		}
+		c.MaxHeaderBytes = n
+	}
+	dur("RGW_REQUEST_TIMEOUT", &c.RequestTimeout)
+	dur("RGW_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	dur("RGW_TOKEN_CACHE_TTL", &c.TokenCacheTTL)
+	if err != nil {
+		return err
+	}
+	// A single rack can be configured entirely from the environment.
+	if u := getenv("RGW_RACK_URL"); u != "" {
+		r := Rack{Name: "default", URL: u}
+		str("RGW_RACK_NAME", &r.Name)
+		str("RGW_RACK_PASSWORD", &r.Password)
+		str("RGW_RACK_PASSWORD_FILE", &r.PasswordFile)
+		str("RGW_RACK_CA_FILE", &r.CAFile)
+		str("RGW_RACK_PIN_SHA256", &r.PinSHA256)
+		replaced := false
+		for i := range c.Racks {
+			if c.Racks[i].Name == r.Name {
+				c.Racks[i], replaced = r, true
+			}
+		}
+		if !replaced {
+			c.Racks = append(c.Racks, r)
+		}
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SetDefaults fills zero fields.
+func (c *Config) SetDefaults(addr string) {
+	if c.Addr == "" {
+		c.Addr = addr
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:rack-gateway.db"
+	}
+	if c.DefaultRack == "" && len(c.Racks) > 0 {
+		c.DefaultRack = c.Racks[0].Name
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = Duration(30 * time.Second)
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = Duration(120 * time.Second)
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = Duration(5 * time.Minute)
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = Duration(30 * time.Second)
+	}
+	if c.TokenCacheTTL == 0 {
+		c.TokenCacheTTL = Duration(5 * time.Second)
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+)
+
+var rackName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Validate checks the configuration and resolves password files. Every error
+// names the setting at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(setting, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", setting, fmt.Sprintf(format, a...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr (RGW_ADDR)", "%q is not host:port", c.Addr)
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url (RGW_DATABASE_URL)", "must start with sqlite: or postgres://")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file/tls_key_file (RGW_TLS_CERT/RGW_TLS_KEY)", "set both or neither")
+	}
+	if len(c.Racks) == 0 {
+		bad("racks (RGW_RACK_URL)", "at least one rack is required")
+	}
+	seen := map[string]bool{}
+	for i := range c.Racks {
+		r := &c.Racks[i]
+		at := fmt.Sprintf("racks[%d]", i)
+		if !rackName.MatchString(r.Name) {
+			bad(at+".name (RGW_RACK_NAME)", "%q must be lower-case letters, digits and dashes", r.Name)
+		}
+		if seen[r.Name] {
+			bad(at+".name", "duplicate rack name %q", r.Name)
+		}
+		seen[r.Name] = true
+		if err := checkRackURL(r.URL); err != nil {
+			bad(at+".url (RGW_RACK_URL)", "%v", err)
+		}
+		if r.PasswordFile != "" {
+			b, err := os.ReadFile(r.PasswordFile)
+			if err != nil {
+				bad(at+".password_file (RGW_RACK_PASSWORD_FILE)", "%v", err)
+			} else {
+				r.Password = strings.TrimSpace(string(b))
+			}
+		}
+		if r.Password == "" {
+			bad(at+".password (RGW_RACK_PASSWORD)", "the rack password is required")
+		}
+		if r.CAFile != "" {
+			if _, err := os.Stat(r.CAFile); err != nil {
+				bad(at+".ca_file (RGW_RACK_CA_FILE)", "%v", err)
+			}
+		}
+		if r.PinSHA256 != "" {
+			if b, err := hex.DecodeString(strings.ReplaceAll(r.PinSHA256, ":", "")); err != nil || len(b) != 32 {
+				bad(at+".pin_sha256 (RGW_RACK_PIN_SHA256)", "must be 64 hex digits")
+			}
+		}
+	}
+	if c.DefaultRack != "" && !seen[c.DefaultRack] {
+		bad("default_rack (RGW_DEFAULT_RACK)", "no rack named %q", c.DefaultRack)
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("trusted_proxies (RGW_TRUSTED_PROXIES)", "%q is not a CIDR", p)
+		}
+	}
+	if c.MaxHeaderBytes < 4096 || c.MaxHeaderBytes > 1<<20 {
+		bad("max_header_bytes (RGW_MAX_HEADER_BYTES)", "must be between 4096 and 1048576")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level (RGW_LOG_LEVEL)", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.TokenCacheTTL < 0 || c.TokenCacheTTL.D() > 60e9 {
+		bad("token_cache_ttl (RGW_TOKEN_CACHE_TTL)", "must be between 0s and 60s")
+	}
+	return errors.Join(errs...)
+}
+
+func checkRackURL(raw string) error {
+	if raw == "" {
+		return errors.New("the rack URL is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", raw)
+	}
+	if u.User != nil {
+		return errors.New("put the rack password in password/password_file, not in the URL")
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		return errors.New("the rack URL must not have a path or query")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopbackHost(u.Hostname()) {
+			return errors.New("plain http is allowed only for loopback racks; use https")
+		}
+	default:
+		return fmt.Errorf("scheme %q must be https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("the rack URL has no host")
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host is localhost or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}

@@ -1,0 +1,134 @@
+// Package gateway assembles the parts — store, authenticator, auditor,
+// proxy, web — into a running server with graceful shutdown. Reading this
+// file shows where a request is authenticated (authn), authorized (authz,
+// via proxy.Handler), audited (audit) and forwarded (proxy).
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/proxy"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/web"
+)
+
+// Version is set at build time with -ldflags "-X ...gateway.Version=v1.2.3".
+var Version = "dev"
+
+// Gateway is an assembled, not yet listening, gateway.
+type Gateway struct {
+	Config  *config.Config
+	Store   store.Store
+	Authn   *authn.Authenticator
+	Audit   *audit.Auditor
+	Proxy   *proxy.Handler
+	Admin   *admin.Service
+	Handler http.Handler
+	Log     *slog.Logger
+
+	startOnce   sync.Once
+	stopWorkers context.CancelFunc
+}
+
+// New assembles a gateway on an open, migrated store. cfg must be validated.
+func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g := &Gateway{Config: cfg, Store: st, Log: log}
+	g.Authn = authn.New(st, cfg.TokenCacheTTL.D(), log)
+	g.Audit = audit.New(st, log, reg)
+	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Audit: g.Audit,
+		Metrics: proxy.NewMetrics(reg), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	g.Proxy = p
+	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn}
+	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log, Version: Version}
+	g.Handler = srv.Handler()
+	return g, nil
+}
+
+// Start begins the background workers (audit writer, last-used flusher);
+// Serve calls it, and callers that write through the gateway's services
+// before serving (dev mode's demo users) call it first. Serve stops them.
+func (g *Gateway) Start() {
+	g.startOnce.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		g.stopWorkers = cancel
+		go g.Audit.Run()
+		go g.Authn.RunLastUsedFlusher(ctx, 30*time.Second)
+	})
+}
+
+// Serve listens on ln until ctx is cancelled, then shuts down gracefully:
+// stop accepting, drain in-flight requests and websocket streams for up to
+// ShutdownTimeout, then cut what remains and flush the audit queue.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	g.Start()
+	defer g.stopWorkers()
+
+	base, cutStreams := context.WithCancel(context.Background())
+	defer cutStreams()
+	hs := &http.Server{
+		Handler:           g.Handler,
+		ReadHeaderTimeout: g.Config.ReadHeaderTimeout.D(),
+		IdleTimeout:       g.Config.IdleTimeout.D(),
+		MaxHeaderBytes:    g.Config.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if g.Config.TLSCertFile != "" {
+			err = hs.ServeTLS(ln, g.Config.TLSCertFile, g.Config.TLSKeyFile)
+		} else {
+			err = hs.Serve(ln)
+		}
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	g.Log.Info("shutting down: draining requests and streams", "timeout", g.Config.ShutdownTimeout.D().String())
+	sctx, cancel := context.WithTimeout(context.Background(), g.Config.ShutdownTimeout.D())
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if werr := g.Proxy.WaitStreams(sctx); werr != nil {
+		g.Log.Warn("streams still open at shutdown deadline; closing them")
+	}
+	cutStreams()
+	g.stopWorkers()
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer acancel()
+	if aerr := g.Audit.Close(actx); aerr != nil {
+		g.Log.Error("audit queue not fully flushed at shutdown", "err", aerr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+)
+
+// TestWebsocketRefusedBeforeUpgrade: the rack answers 101 even to bad
+// credentials, so the gateway must decide before anything reaches it.
+func TestWebsocketRefusedBeforeUpgrade(t *testing.T) {
+	e := newEnv(t)
+	sockets := []struct {
+		path string
+		perm authz.Permission
+	}{
+		{"/apps/myapp/logs", authz.LogRead},
+		{"/apps/myapp/processes/" + testPID + "/exec", authz.ProcessExec},
+		{"/apps/myapp/resources/database/console", authz.ResourceConsole},
+		{"/proxy/database.myapp.svc.cluster.local/5432", authz.RackProxy},
+		{"/instances/ip-10-0-1-11.ec2.internal/shell", authz.InstanceShell},
+		{"/system/logs", authz.LogRead},
+	}
+	for _, s := range sockets {
+		for _, who := range append([]string{"bad-token", "no-token"}, authz.RoleNames()...) {
+			token := e.tokens[who]
+			switch who {
+			case "bad-token":
+				token = "rgw_not-a-real-token"
+			case "no-token":
+				token = ""
+			}
+			e.rack.ResetRequests()
+			c, resp, err := e.dialWS("/rack"+s.path, token, http.Header{"Command": {"echo hi"}})
+			perms, _ := authz.RolePermissions(who)
+			allowed := perms.Has(s.perm)
+			if allowed {
+				if err != nil {
+					t.Errorf("%s %s: allowed but %v", who, s.path, err)
+					continue
+				}
+				c.Close()
+				continue
+			}
+			if err == nil {
+				c.Close()
+				t.Errorf("%s %s: upgraded, want refusal", who, s.path)
+				continue
+			}
+			want := http.StatusForbidden
+			if who == "bad-token" || who == "no-token" {
+				want = http.StatusUnauthorized
+			}
+			if resp == nil || resp.StatusCode != want {
+				t.Errorf("%s %s: %v, want %d", who, s.path, resp, want)
+			}
+			if n := len(e.rack.Requests()); n != 0 {
+				t.Errorf("%s %s: %d requests reached the rack", who, s.path, n)
+			}
+		}
+	}
+}
+
+// TestExecRelaysExactly checks stdin, output and the exit code through the
+// gateway, byte for byte, including frames that split lines.
+func TestExecRelaysExactly(t *testing.T) {
+	e := newEnv(t)
+	c, _, err := e.dialWS("/rack/apps/myapp/processes/"+testPID+"/exec", e.tokens[authz.RoleOps],
+		http.Header{"Command": {"cat"}, "Tty": {"false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	chunks := []string{"par", "tial line\nsecond ", "line\n", strings.Repeat("z", 70000) + "\n"}
+	for _, ch := range chunks {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(ch)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.WriteMessage(websocket.BinaryMessage, nil) // EOF on stdin
+	out, code := readStream(t, c)
+	if want := strings.Join(chunks, ""); out != want {
+		t.Fatalf("output differs: got %d bytes, want %d", len(out), len(want))
+	}
+	if code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+
+	c2, _, err := e.dialWS("/rack/apps/myapp/processes/"+testPID+"/exec", e.tokens[authz.RoleOps],
+		http.Header{"Command": {"sh -c 'echo out; exit 42'"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	out, code = readStream(t, c2)
+	if code != 42 || !strings.Contains(out, "out") {
+		t.Fatalf("exit 42: got %d %q", code, out)
+	}
+}
+
+// TestActorHeader: the client's actor headers never reach the rack; the
+// gateway's, naming the authenticated user, does. So does the rack password,
+// and never the client's token.
+func TestActorHeader(t *testing.T) {
+	e := newEnv(t)
+	e.rack.ResetRequests()
+	hdr := http.Header{"X-Convox-Actor": {"mallory@evil"}, "Convox-Actor": {"mallory@evil"}}
+	status, _ := read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleViewer], nil, hdr))
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	reqs := e.rack.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d rack requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.Actor != "viewer@example.com" {
+		t.Errorf("actor at rack = %q", r.Actor)
+	}
+	if v := r.Header.Get("Convox-Actor"); v != "" {
+		t.Errorf("client Convox-Actor reached the rack: %q", v)
+	}
+	if !r.Authorized {
+		t.Errorf("rack did not accept the injected rack password")
+	}
+	if strings.Contains(r.Header.Get("Authorization"), basic(e.tokens[authz.RoleViewer])[6:]) {
+		t.Errorf("client token reached the rack")
+	}
+
+	// websockets too
+	e.rack.ResetRequests()
+	c, _, err := e.dialWS("/rack/apps/myapp/logs", e.tokens[authz.RoleViewer], hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readStream(t, c)
+	c.Close()
+	reqs = e.rack.Requests()
+	if len(reqs) != 1 || reqs[0].Actor != "viewer@example.com" || !reqs[0].Websocket {
+		t.Fatalf("websocket at rack: %+v", reqs)
+	}
+}
+
+// TestRackCredentialsAdminOnly: only admin may mint or rotate rack JWTs.
+func TestRackCredentialsAdminOnly(t *testing.T) {
+	e := newEnv(t)
+	for _, role := range authz.RoleNames() {
+		b, h := form("role", "read", "durationInHour", "1")
+		status, body := read(t, e.do("POST", "/rack/system/jwt/token", e.tokens[role], b, h))
+		if role == authz.RoleAdmin {
+			if status != 200 || !strings.Contains(body, "token") {
+				t.Errorf("admin mint: %d %s", status, body)
+			}
+		} else if status != 403 {
+			t.Errorf("%s mint: %d", role, status)
+		}
+		status, _ = read(t, e.do("PUT", "/rack/system/jwt/rotate", e.tokens[role], nil, nil))
+		if role == authz.RoleAdmin {
+			if status != 200 {
+				t.Errorf("admin rotate: %d", status)
+			}
+		} else if status != 403 {
+			t.Errorf("%s rotate: %d", role, status)
+		}
+	}
+	for _, r := range e.rack.Requests() {
+		if strings.HasPrefix(r.Path, "/system/jwt") && r.Actor != "admin@example.com" {
+			t.Errorf("%s %s reached the rack as %q", r.Method, r.Path, r.Actor)
+		}
+	}
+}

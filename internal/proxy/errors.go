@@ -1,0 +1,28 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+)
+
+// errorBody is the JSON shape of every refusal. The convox CLI prints the
+// "error" field, so it is written as one line saying what to do next.
+type errorBody struct {
+	Error     string       `json:"error"`
+	Reason    authz.Reason `json:"reason"`
+	RequestID string       `json:"request_id,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, reason authz.Reason, requestID, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Basic realm="rack-gateway"`)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: msg, Reason: reason, RequestID: requestID})
+}

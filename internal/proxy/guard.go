@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/routes"
+	"github.com/rack-gateway/rack-gateway/internal/secrets"
+)
+
+// guardReleaseEnv checks a release create that carries an env document:
+//   - an env that differs from the base release needs env:set;
+//   - a masked value sent back unchanged keeps the base release's value
+//     (the caller saw "********" and must not overwrite the secret with it);
+//   - adding, changing or removing a protected key needs env:protected.
+//
+// It rewrites the form body in place and records changed key names (never
+// values) in details. A non-zero status refuses the call.
+func (h *Handler) guardReleaseEnv(r *http.Request, up *Upstream, m routes.Match, info *requestInfo,
+	form url.Values, details map[string]any) (int, authz.Reason, string) {
+	if form == nil {
+		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
+			return http.StatusUnsupportedMediaType, authz.ReasonBadRequest,
+				"rack-gateway: release parameters must be form-encoded"
+		}
+		return 0, "", ""
+	}
+	newRaw, has := form["env"]
+	if !has || len(newRaw) == 0 {
+		return 0, "", ""
+	}
+	app := m.App()
+	base, err := h.currentEnv(r, up, app, form.Get("parent-release"))
+	if err != nil {
+		h.log.Warn("env guard: cannot read current env", "app", app, "err", err)
+		return http.StatusBadGateway, authz.ReasonUpstreamError,
+			"rack-gateway: cannot read the app's current env from the rack; try again"
+	}
+	next := secrets.ParseEnv(newRaw[0])
+	for _, k := range next.Keys {
+		if next.Values[k] != secrets.Mask {
+			continue
+		}
+		old, ok := base.Values[k]
+		if !ok {
+			return http.StatusBadRequest, authz.ReasonBadRequest,
+				fmt.Sprintf("rack-gateway: %s has the masked placeholder %s as its value but no previous value; set a real value", k, secrets.Mask)
+		}
+		next.Values[k] = old
+	}
+	change := secrets.Diff(base, next)
+	details["env_keys_added"] = change.Added
+	details["env_keys_changed"] = change.Changed
+	details["env_keys_removed"] = change.Removed
+	if !change.Empty() {
+		if d := authz.Decide(info.principal, authz.EnvSet, info.rack); !d.Allow {
+			return http.StatusForbidden, d.Reason, denyMessage(d, m.Route)
+		}
+		for _, k := range change.Keys() {
+			if h.secrets.IsProtected(k) {
+				if d := authz.Decide(info.principal, authz.EnvProtected, info.rack); !d.Allow {
+					return http.StatusForbidden, authz.ReasonProtectedEnvKey,
+						fmt.Sprintf("rack-gateway: permission denied: %s is a protected env key; only an admin can change it", k)
+				}
+			}
+		}
+	}
+	form.Set("env", next.String())
+	setBody(r, []byte(form.Encode()))
+	return 0, "", ""
+}
+
+// currentEnv reads the env of the given release, or of the app's current
+// release, straight from the rack.
+func (h *Handler) currentEnv(r *http.Request, up *Upstream, app, releaseID string) (secrets.Env, error) {
+	if releaseID == "" {
+		body, status, err := up.get(r, "/apps/"+url.PathEscape(app))
+		if err != nil {
+			return secrets.Env{}, err
+		}
+		if status != http.StatusOK {
+			return secrets.Env{}, fmt.Errorf("app lookup: status %d", status)
+		}
+		var a struct {
+			Release string `json:"release"`
+		}
+		if err := json.Unmarshal(body, &a); err != nil {
+			return secrets.Env{}, err
+		}
+		if a.Release == "" {
+			return secrets.ParseEnv(""), nil // a new app has no env yet
+		}
+		releaseID = a.Release
+	}
+	body, status, err := up.get(r, "/apps/"+url.PathEscape(app)+"/releases/"+url.PathEscape(releaseID))
+	if err != nil {
+		return secrets.Env{}, err
+	}
+	if status != http.StatusOK {
+		return secrets.Env{}, fmt.Errorf("release lookup: status %d", status)
+	}
+	var rel struct {
+		Env string `json:"env"`
+	}
+	if err := json.Unmarshal(body, &rel); err != nil {
+		return secrets.Env{}, err
+	}
+	return secrets.ParseEnv(rel.Env), nil
+}

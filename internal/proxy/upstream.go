@@ -1,0 +1,199 @@
+// Package proxy forwards authorized rack API calls to the rack: it strips
+// client credentials, injects the rack password, names the actor, relays
+// websockets byte for byte and streams bodies, and filters secret-bearing
+// responses for callers without the right to see them.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/config"
+)
+
+// Upstream is one rack behind the gateway.
+type Upstream struct {
+	Name      string
+	URL       *url.URL
+	Transport *http.Transport
+	proxy     *httputil.ReverseProxy
+	auth      string // "Basic base64(convox:<password>)"; never logged
+}
+
+// NewUpstream builds the transport and reverse proxy for a validated rack
+// config. The transport is tuned for many small calls to one host: a large
+// idle pool, no transparent compression (the client's Accept-Encoding passes
+// through), HTTP/1.1 only as the rack speaks.
+func NewUpstream(rc config.Rack, h *Handler) (*Upstream, error) {
+	u, err := url.Parse(rc.URL)
+	if err != nil {
+		return nil, err
+	}
+	tlsConf, err := tlsConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("rack %s: %w", rc.Name, err)
+	}
+	tr := &http.Transport{
+		Proxy:                 nil, // the rack is reached directly, never via HTTP(S)_PROXY
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+	up := &Upstream{
+		Name:      rc.Name,
+		URL:       u,
+		Transport: tr,
+		auth:      "Basic " + base64.StdEncoding.EncodeToString([]byte("convox:"+rc.Password)),
+	}
+	up.proxy = &httputil.ReverseProxy{
+		Rewrite:        up.rewrite,
+		Transport:      tr,
+		BufferPool:     bufferPool{},
+		ModifyResponse: h.modifyResponse,
+		ErrorHandler:   h.proxyError,
+		ErrorLog:       nil,
+	}
+	return up, nil
+}
+
+// rewrite prepares the outbound request. Client credentials and the client's
+// actor headers never reach the rack.
+func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
+	info := infoFrom(pr.In.Context())
+	pr.SetURL(up.URL)
+	pr.Out.Host = up.URL.Host
+	h := pr.Out.Header
+	h.Del("Authorization")
+	h.Del("Proxy-Authorization")
+	h.Del("Cookie")
+	h.Del("X-Convox-Actor")
+	h.Del("Convox-Actor")
+	h["Authorization"] = []string{up.auth}
+	if info != nil {
+		h["X-Convox-Actor"] = []string{info.actor}
+		if info.websocket {
+			// The rack's websocket upgrader rejects an Origin whose host
+			// differs from Host; the client's Origin named the gateway.
+			h["Origin"] = []string{up.URL.Scheme + "://" + up.URL.Host}
+		}
+		if info.filterActive {
+			// Filtered responses are rewritten, so ask for identity encoding.
+			h.Del("Accept-Encoding")
+		}
+	}
+	pr.SetXForwarded()
+}
+
+// tlsConfig verifies the rack's certificate against the system roots, a
+// pinned CA bundle, or a pinned leaf certificate hash.
+func tlsConfig(rc config.Rack) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+	if rc.CAFile != "" {
+		pem, err := os.ReadFile(rc.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("ca_file holds no PEM certificates")
+		}
+		c.RootCAs = pool
+	}
+	if rc.PinSHA256 != "" {
+		want, err := hex.DecodeString(strings.ReplaceAll(rc.PinSHA256, ":", ""))
+		if err != nil || len(want) != sha256.Size {
+			return nil, errors.New("pin_sha256 must be 64 hex digits")
+		}
+		// The pin replaces chain verification: a rack's API certificate is
+		// commonly self-signed, and the pin is stronger than any CA.
+		c.InsecureSkipVerify = true
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("rack presented no certificate")
+			}
+			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if subtle.ConstantTimeCompare(got[:], want) != 1 {
+				return errors.New("rack certificate does not match pin_sha256")
+			}
+			return nil
+		}
+	}
+	return c, nil
+}
+
+// bufferPool reuses 32 KiB copy buffers across proxied bodies.
+type bufferPool struct{}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(bufPool.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { bufPool.Put(&b) }
+
+// get performs a GET against the rack with the rack's credentials, for the
+// gateway's own lookups (e.g. the current env when guarding an env change).
+func (up *Upstream) get(r *http.Request, path string) ([]byte, int, error) {
+	u := *up.URL
+	u.Path = path
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Authorization", up.auth)
+	req.Header.Set("Accept", "application/json")
+	resp, err := up.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, resp.Body, maxFilteredBody)); err != nil {
+		return nil, resp.StatusCode, err
+	}
+	return buf.Bytes(), resp.StatusCode, nil
+}
+
+// Check asks the rack's unauthenticated /check endpoint whether it is up.
+func (up *Upstream) Check(ctx context.Context) error {
+	u := *up.URL
+	u.Path = "/check"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := up.Transport.RoundTrip(req)
+	if err != nil {
+		return errors.New("unreachable")
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("check answered %d", resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+// Package store is the gateway's persistence layer: users, per-rack role
+// bindings, API tokens, audit events and settings. One interface, two
+// backends (SQLite via modernc.org/sqlite, the default; PostgreSQL via pgx),
+// each with versioned migrations and the same conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every backend. Callers test them with errors.Is.
+var (
+	// ErrNotFound means the requested row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a unique constraint (e.g. a user's email) was violated.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// User is a person known to the gateway.
+type User struct {
+	ID    int64
+	Email string // lower-cased, unique
+	Name  string
+	// Role is the user's global role (viewer, ops, deployer, admin, ...).
+	// RoleBindings may override it for one rack.
+	Role        string
+	Disabled    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastLoginAt time.Time // zero if never
+}
+
+// RoleBinding binds a user to a role on one named rack, overriding the
+// user's global role there.
+type RoleBinding struct {
+	UserID int64
+	Rack   string
+	Role   string
+}
+
+// APIToken is a bearer credential for CI and scripts. Only the SHA-256 hash
+// of the secret is stored; the secret is shown once at creation.
+type APIToken struct {
+	ID          int64
+	Name        string
+	Prefix      string // first characters of the token, safe to display
+	Hash        []byte // SHA-256 of the whole token, unique
+	UserID      int64  // the owner (creator); the token never exceeds the owner's rights
+	Permissions []string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero = never
+	LastUsedAt  time.Time // zero = never
+	RevokedAt   time.Time // zero = active
+}
+
+// AuditEvent is one audited action: a proxied rack API call (allowed or
+// denied) or a gateway administration action. It never holds secrets.
+type AuditEvent struct {
+	ID         int64 // assigned by the store, strictly increasing
+	Time       time.Time
+	RequestID  string
+	Rack       string
+	ActorType  string // "user", "token", "anonymous", "system"
+	Actor      string // user email, or "token:<name>"
+	ActorID    int64  // user id (owner for tokens); 0 if none
+	TokenID    int64  // 0 if not a token
+	Role       string
+	SourceIP   string
+	UserAgent  string
+	Method     string
+	Path       string // request path without query string
+	Route      string // route name from the route table, or "" if unmatched
+	Action     string // route name for proxied calls, e.g. "user.create" for admin actions
+	App        string
+	Resource   string
+	Permission string
+	Decision   string // "allow" or "deny"
+	Reason     string // typed reason code
+	Status     int
+	DurationUS int64  // microseconds
+	Details    string // JSON object, allow-listed fields only; "" if none
+}
+
+// AuditFilter selects audit events. Zero fields do not filter.
+type AuditFilter struct {
+	Actor    string
+	App      string
+	Action   string
+	Decision string
+	Rack     string
+	Since    time.Time
+	Until    time.Time
+	BeforeID int64 // for paging: events with ID < BeforeID
+	Limit    int   // default 100, newest first
+}
+
+// Store is implemented by the SQLite and PostgreSQL backends. All methods are
+// safe for concurrent use.
+type Store interface {
+	// Migrate applies pending versioned migrations.
+	Migrate(ctx context.Context) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	CreateUser(ctx context.Context, u *User) error // sets ID, CreatedAt, UpdatedAt
+	GetUser(ctx context.Context, id int64) (*User, error)
+	GetUserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	UpdateUser(ctx context.Context, u *User) error // name, role, disabled, last login
+
+	SetRoleBinding(ctx context.Context, b RoleBinding) error // upsert; empty Role deletes
+	ListRoleBindings(ctx context.Context, userID int64) ([]RoleBinding, error)
+
+	CreateToken(ctx context.Context, t *APIToken) error // sets ID, CreatedAt
+	GetTokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
+	GetToken(ctx context.Context, id int64) (*APIToken, error)
+	ListTokens(ctx context.Context, userID int64) ([]APIToken, error) // userID 0 = all
+	RevokeToken(ctx context.Context, id int64, at time.Time) error
+	// TouchTokens records last-used times in one batch.
+	TouchTokens(ctx context.Context, used map[int64]time.Time) error
+
+	// AppendAudit durably inserts events in order and sets their IDs.
+	AppendAudit(ctx context.Context, events []*AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	GetSetting(ctx context.Context, key string) (string, error) // ErrNotFound if unset
+	SetSetting(ctx context.Context, key, value string) error
+}

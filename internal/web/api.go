@@ -1,0 +1,211 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// routesAPI mounts the admin API. Every handler authenticates the caller and
+// passes it to admin.Service, which authorizes through authz.Decide; nothing
+// here decides access.
+func (s *Server) routesAPI() {
+	s.mux.HandleFunc("GET /api/v1/me", s.api(s.me))
+	s.mux.HandleFunc("GET /api/v1/roles", s.api(s.roles))
+	s.mux.HandleFunc("GET /api/v1/users", s.api(s.listUsers))
+	s.mux.HandleFunc("POST /api/v1/users", s.api(s.createUser))
+	s.mux.HandleFunc("PATCH /api/v1/users/{email}", s.api(s.updateUser))
+	s.mux.HandleFunc("PUT /api/v1/users/{email}/racks/{rack}", s.api(s.setRackRole))
+	s.mux.HandleFunc("GET /api/v1/tokens", s.api(s.listTokens))
+	s.mux.HandleFunc("POST /api/v1/tokens", s.api(s.createToken))
+	s.mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.api(s.revokeToken))
+	s.mux.HandleFunc("GET /api/v1/audit", s.api(s.listAudit))
+}
+
+type apiFunc func(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error)
+
+// api authenticates the caller and renders the result or error as JSON.
+func (s *Server) api(f apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		res, err := s.Authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "cannot check credentials right now", "reason": string(authz.ReasonAuditUnavailable)})
+			return
+		}
+		if res.Principal == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rack-gateway"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "authentication required", "reason": string(res.Reason)})
+			return
+		}
+		a := admin.Actor{Principal: res.Principal, SourceIP: peerIP(r), UserAgent: r.UserAgent(),
+			RequestID: r.Header.Get("X-Request-Id")}
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		out, err := f(w, r, a)
+		if err != nil {
+			status, reason := http.StatusInternalServerError, authz.ReasonBadRequest
+			var ae *admin.Error
+			if errors.As(err, &ae) {
+				reason = ae.Reason
+				switch ae.Kind {
+				case admin.KindInvalid:
+					status = http.StatusBadRequest
+				case admin.KindForbidden:
+					status = http.StatusForbidden
+				case admin.KindNotFound:
+					status = http.StatusNotFound
+				case admin.KindConflict:
+					status = http.StatusConflict
+				case admin.KindUnavailable:
+					status = http.StatusServiceUnavailable
+				}
+			}
+			writeJSON(w, status, map[string]string{"error": err.Error(), "reason": string(reason)})
+			return
+		}
+		status := http.StatusOK
+		if r.Method == http.MethodPost {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, out)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func peerIP(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return r.RemoteAddr
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "invalid JSON body: " + err.Error()}
+	}
+	return nil
+}
+
+type meView struct {
+	Email       string   `json:"email"`
+	Kind        string   `json:"kind"`
+	Role        string   `json:"role"`
+	Token       string   `json:"token,omitempty"`
+	Permissions []string `json:"permissions"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	p := a.Principal
+	return meView{Email: p.Email, Kind: string(p.Kind), Role: p.Role, Token: p.TokenName,
+		Permissions: authz.Effective(p, "").Strings()}, nil
+}
+
+type roleView struct {
+	Name        string   `json:"name"`
+	Extends     string   `json:"extends,omitempty"`
+	Description string   `json:"description"`
+	Permissions []string `json:"permissions"`
+}
+
+func (s *Server) roles(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	var out []roleView
+	for _, rd := range authz.Roles {
+		ps, _ := authz.RolePermissions(rd.Name)
+		out = append(out, roleView{rd.Name, rd.Extends, rd.Description, ps.Strings()})
+	}
+	return out, nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	return s.Admin.ListUsers(r.Context(), a)
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	var req struct{ Email, Name, Role string }
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	return s.Admin.CreateUser(r.Context(), a, req.Email, req.Name, req.Role)
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	var ch admin.UserChange
+	if err := decode(r, &ch); err != nil {
+		return nil, err
+	}
+	return s.Admin.UpdateUser(r.Context(), a, r.PathValue("email"), ch)
+}
+
+func (s *Server) setRackRole(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	var req struct{ Role string }
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if err := s.Admin.SetRackRole(r.Context(), a, r.PathValue("email"), r.PathValue("rack"), req.Role); err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "ok"}, nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	return s.Admin.ListTokens(r.Context(), a, r.URL.Query().Get("all") == "1")
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	var req admin.TokenRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	return s.Admin.CreateToken(r.Context(), a, req)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "token id must be a number"}
+	}
+	if err := s.Admin.RevokeToken(r.Context(), a, id); err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "revoked"}, nil
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	q := r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), App: q.Get("app"), Action: q.Get("action"),
+		Decision: q.Get("decision"), Rack: q.Get("rack")}
+	var err error
+	parseTime := func(name string, dst *time.Time) {
+		if v := q.Get(name); v != "" && err == nil {
+			*dst, err = time.Parse(time.RFC3339, v)
+		}
+	}
+	parseTime("since", &f.Since)
+	parseTime("until", &f.Until)
+	if v := q.Get("limit"); v != "" && err == nil {
+		f.Limit, err = strconv.Atoi(v)
+	}
+	if v := q.Get("before"); v != "" && err == nil {
+		f.BeforeID, err = strconv.ParseInt(v, 10, 64)
+	}
+	if err != nil {
+		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "bad filter: " + err.Error()}
+	}
+	return s.Admin.ListAudit(r.Context(), a, f)
+}
