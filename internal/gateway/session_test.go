@@ -49,7 +49,7 @@ func TestScriptedSessionPerRole(t *testing.T) {
 			}
 			out, _ := readStream(t, c)
 			c.Close()
-			if !strings.Contains(out, "myapp") {
+			if !strings.Contains(out, "service/web/") {
 				t.Errorf("logs output %q", out)
 			}
 

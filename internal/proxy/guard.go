@@ -3,6 +3,8 @@ package proxy
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
+	"strings"
 	"net/http"
 	"net/url"
 
@@ -21,12 +23,20 @@ import (
 // values) in details. A non-zero status refuses the call.
 func (h *Handler) guardReleaseEnv(r *http.Request, up *Upstream, m routes.Match, info *requestInfo,
 	form url.Values, details map[string]any) (int, authz.Reason, string) {
+	// The rack reads a parameter from the form body, then the query string,
+	// then a header of the same name, and it also parses multipart bodies.
+	// Only a urlencoded body is inspected here, so env anywhere else is
+	// refused rather than forwarded unchecked.
+	if r.URL.Query().Has("env") || r.Header.Get("Env") != "" {
+		return http.StatusBadRequest, authz.ReasonBadRequest,
+			"rack-gateway: send env as a form parameter in the request body"
+	}
 	if form == nil {
-		if r.ContentLength > 0 || len(r.TransferEncoding) > 0 {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
 			return http.StatusUnsupportedMediaType, authz.ReasonBadRequest,
-				"rack-gateway: release parameters must be form-encoded"
+				"rack-gateway: release parameters must be form-encoded (application/x-www-form-urlencoded)"
 		}
-		return 0, "", ""
+		return 0, "", "" // any other body is not read as parameters by the rack
 	}
 	newRaw, has := form["env"]
 	if !has || len(newRaw) == 0 {
