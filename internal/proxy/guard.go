@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
-	"strings"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/routes"

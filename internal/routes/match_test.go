@@ -22,7 +22,7 @@ func TestMatch(t *testing.T) {
 		{"HEAD", "/apps/myapp/objects/tmp/x", false, "ObjectExists", nil},
 		{"GET", "/apps/myapp/processes/p1/exec", true, "ProcessExec", map[string]string{"app": "myapp", "pid": "p1"}},
 		{"GET", "/apps/myapp/processes/p1/exec", false, "", nil}, // socket route needs an upgrade
-		{"GET", "/apps", true, "", nil},                          // plain route never matches an upgrade
+		{"GET", "/apps", true, "", nil}, // plain route never matches an upgrade
 		{"GET", "/apps/myapp/logs", true, "AppLogs", nil},
 		{"DELETE", "/registries/index.docker.io/v1", false, "RegistryRemove", map[string]string{"server": "index.docker.io/v1"}},
 		{"POST", "/system/jwt/token", false, "SystemJwtToken", nil},
