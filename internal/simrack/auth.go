@@ -163,9 +163,11 @@ func (k *jwtKeys) verify(token string) (*jwtClaims, error) {
 	now := float64(time.Now().Unix())
 	// golang-jwt's MapClaims.Valid checks the registered claims if present.
 	if exp, ok := claims["exp"].(float64); ok && now > exp {
+		//lint:ignore ST1005 the rack returns golang-jwt's exact text
 		return nil, errors.New("Token is expired")
 	}
 	if nbf, ok := claims["nbf"].(float64); ok && now < nbf {
+		//lint:ignore ST1005 the rack returns golang-jwt's exact text
 		return nil, errors.New("Token is not valid yet")
 	}
 	user, ok := claims["user"].(string)

@@ -28,7 +28,7 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		st, err = openPostgres(ctx, dsn)
 	default:
-		return nil, fmt.Errorf("unsupported database URL %q: want sqlite:PATH or postgres://...", store.RedactDSN(dsn))
+		return nil, fmt.Errorf("unsupported database URL %q: want sqlite:PATH or a postgres:// URL", store.RedactDSN(dsn))
 	}
 	if err != nil {
 		return nil, err
