@@ -87,10 +87,17 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 			return nil, err
 		}
 	}
-	ownerPerms, _ := authz.RolePermissions(owner.Role)
-	limit := ownerPerms
+	bindings, err := s.Store.ListRoleBindings(ctx, owner.ID)
+	if err != nil {
+		return nil, storeErr(err, "role bindings")
+	}
+	ownerP := &authz.Principal{Kind: authz.KindUser, Role: owner.Role, RackRole: map[string]string{}}
+	for _, b := range bindings {
+		ownerP.RackRole[b.Rack] = b.Role
+	}
+	limit := authz.EffectiveAnyRack(ownerP)
 	if a.Principal != nil {
-		limit = limit.Intersect(authz.Effective(a.Principal, ""))
+		limit = limit.Intersect(authz.EffectiveAnyRack(a.Principal))
 	}
 	scope := limit
 	if len(req.Permissions) > 0 {

@@ -45,3 +45,15 @@ func Effective(p *Principal, rack string) Set {
 	}
 	return perms
 }
+
+// EffectiveAnyRack is the union of p's permissions over its global role and
+// every per-rack binding: the most a token created by or for p may carry.
+// Decide still checks the role on the rack a token is used against, so a
+// scope wider than one rack's role grants nothing extra there.
+func EffectiveAnyRack(p *Principal) Set {
+	s := Effective(p, "")
+	for rack := range p.RackRole {
+		s = s.Union(Effective(p, rack))
+	}
+	return s
+}
