@@ -43,8 +43,9 @@ type Config struct {
 	ReadHeaderTimeout Duration `json:"read_header_timeout"`
 	// IdleTimeout closes idle keep-alive connections. Default 120s.
 	IdleTimeout Duration `json:"idle_timeout"`
-	// RequestTimeout bounds non-streaming rack calls (RGW_REQUEST_TIMEOUT).
-	// Streams (logs, exec, uploads, downloads) are not bounded. Default 5m.
+	// RequestTimeout bounds how long the rack may take to start answering a
+	// call (RGW_REQUEST_TIMEOUT). Once it answers, streams (logs, exec,
+	// uploads, downloads) are not bounded. Default 5m.
 	RequestTimeout Duration `json:"request_timeout"`
 	// ShutdownTimeout is how long graceful shutdown waits for in-flight
 	// requests and streams (RGW_SHUTDOWN_TIMEOUT). Default 30s.

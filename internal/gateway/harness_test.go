@@ -25,7 +25,7 @@ import (
 // testEnv is a real gateway on loopback in front of a real simulated rack,
 // with a SQLite store and one API token per built-in role.
 type testEnv struct {
-	t            *testing.T
+	t            testing.TB
 	rack         *simrack.Rack
 	rackSrv      *httptest.Server
 	rackPassword string
@@ -39,7 +39,7 @@ type configT = config.Config
 
 type envOption func(*config.Config)
 
-func newEnv(t *testing.T, opts ...envOption) *testEnv {
+func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, rackPassword: "rack-password-0123456789", tokens: map[string]string{}}
 	e.rack = simrack.New(simrack.Config{Password: e.rackPassword})

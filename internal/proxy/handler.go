@@ -35,8 +35,9 @@ type Handler struct {
 	matcher     *routes.Matcher
 	metrics     *Metrics
 	log         *slog.Logger
-	timeout     time.Duration
 	trusted     []netip.Prefix
+
+	requestTimeout time.Duration // until the rack starts answering
 
 	streams sync.WaitGroup // websockets in flight, for graceful shutdown
 }
@@ -61,7 +62,8 @@ func New(o Options) (*Handler, error) {
 		matcher:     routes.Default,
 		metrics:     o.Metrics,
 		log:         o.Logger,
-		timeout:     o.Config.RequestTimeout.D(),
+
+		requestTimeout: o.Config.RequestTimeout.D(),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -238,13 +240,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 		details = withPhase(details, "outcome")
 	}
 
-	ctx := withInfo(r.Context(), info)
-	if !rt.Stream && !isWS && h.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.timeout)
-		defer cancel()
-	}
-	out := r.WithContext(ctx)
+	out := r.WithContext(withInfo(r.Context(), info))
 	u := *r.URL
 	u.Path, u.RawPath = path, rawPath
 	out.URL = &u

@@ -59,10 +59,15 @@ func NewUpstream(rc config.Rack, h *Handler) (*Upstream, error) {
 		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// Bounds how long the rack may take to start answering. Streams
+		// answer at once (101, or headers then a streamed body), so this
+		// bounds every call without cutting long transfers, and costs no
+		// per-request timer.
+		ResponseHeaderTimeout: h.requestTimeout,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     false,
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
-		WriteBufferSize:       32 << 10,
+		WriteBufferSize:       128 << 10, // large request-body writes: fewer syscalls on uploads
 		ReadBufferSize:        32 << 10,
 	}
 	up := &Upstream{

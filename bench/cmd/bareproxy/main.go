@@ -34,7 +34,7 @@ func main() {
 			MaxIdleConnsPerHost: 1024,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
-			WriteBufferSize:     32 << 10,
+			WriteBufferSize:     128 << 10,
 			ReadBufferSize:      32 << 10,
 		}
 	}

@@ -4,13 +4,33 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
 
-var insertAudit = auditq.Insert(func(int) string { return "?" })
+// auditChunk rows per INSERT keeps the statement under SQLite's limit of
+// 32766 bound variables.
+const auditChunk = 200
+
+var insertAuditStmts sync.Map // row count → statement text
+
+// insertAuditRows returns an INSERT of n rows with RETURNING id.
+func insertAuditRows(n int) string {
+	if q, ok := insertAuditStmts.Load(n); ok {
+		return q.(string)
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(auditq.Columns)), ", ") + ")"
+	q := "INSERT INTO audit_events (" + auditq.ColumnList + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + " RETURNING id"
+	insertAuditStmts.Store(n, q)
+	return q
+}
 
 // AppendAudit inserts events in order in one transaction and, once it has
 // committed, sets each event's ID and normalizes its Time (a zero Time
@@ -31,19 +51,44 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 			times[i] = now
 		}
 	}
-	ids := make([]int64, len(events))
+	ids := make([]int64, 0, len(events))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, insertAudit)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i, e := range events {
-			args := auditq.Values(e, encTime)
-			args[0] = encTime(times[i])
-			if err := st.QueryRowContext(ctx, args...).Scan(&ids[i]); err != nil {
+		// Multi-row INSERTs: one statement per chunk costs far less than
+		// one per event, which matters because every proxied call is
+		// audited. Rowids within the transaction increase in VALUES order,
+		// so the returned ids, sorted, belong to the events in order.
+		for start := 0; start < len(events); start += auditChunk {
+			end := min(start+auditChunk, len(events))
+			args := make([]any, 0, (end-start)*len(auditq.Columns))
+			for i := start; i < end; i++ {
+				vals := auditq.Values(events[i], encTime)
+				vals[0] = encTime(times[i])
+				args = append(args, vals...)
+			}
+			rows, err := tx.QueryContext(ctx, insertAuditRows(end-start), args...)
+			if err != nil {
 				return err
 			}
+			chunk := make([]int64, 0, end-start)
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				chunk = append(chunk, id)
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if len(chunk) != end-start {
+				return fmt.Errorf("inserted %d audit rows, want %d", len(chunk), end-start)
+			}
+			slices.Sort(chunk)
+			ids = append(ids, chunk...)
 		}
 		return nil
 	})
