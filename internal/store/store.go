@@ -97,7 +97,26 @@ type AuditFilter struct {
 }
 
 // Store is implemented by the SQLite and PostgreSQL backends. All methods are
-// safe for concurrent use.
+// safe for concurrent use. The storetest package checks this contract:
+//
+//   - Times are stored in UTC with microsecond precision (NormalizeTime) and
+//     read back in UTC; a zero time.Time is stored as NULL and reads back as
+//     zero. Create and update methods normalize the times in the struct
+//     they are given to what was stored.
+//   - Emails are trimmed and lower-cased (NormalizeEmail) on create and
+//     lookup; a taken email or token hash is ErrConflict.
+//   - A missing row (Get*, UpdateUser, RevokeToken) is ErrNotFound, and so
+//     is a reference to a missing user (SetRoleBinding, CreateToken).
+//   - UpdateUser changes Name, Role, Disabled and LastLoginAt only.
+//   - APIToken.UserID 0 means no owner. Permissions read back as a non-nil
+//     slice. RevokeToken with a zero time revokes now; revoking again keeps
+//     the first time. TouchTokens never moves a last-used time backwards
+//     and ignores unknown ids.
+//   - AppendAudit sets a zero Time to now and assigns IDs only after the
+//     batch has committed; IDs increase in commit order. ListAudit returns
+//     the newest (highest ID) first, at most AuditLimit(f.Limit) events.
+//   - List methods return empty, not nil, slices; Close may be called more
+//     than once.
 type Store interface {
 	// Migrate applies pending versioned migrations.
 	Migrate(ctx context.Context) error

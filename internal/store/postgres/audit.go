@@ -13,11 +13,21 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
 
+// auditLockKey is the pg_advisory_xact_lock key that serializes AppendAudit
+// ("rgw-audi").
+const auditLockKey int64 = 0x7267772d61756469
+
 func placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 var insertAudit = auditq.Insert(placeholder)
 
-// AppendAudit inserts events in order in one transaction and sets their IDs.
+// AppendAudit inserts events in order in one transaction and, once it has
+// committed, sets each event's ID and normalizes its Time (a zero Time
+// becomes the current time). The inserts are sent as one pipelined batch.
+//
+// The transaction takes an advisory lock first, so appends commit one at a
+// time and IDs are strictly increasing in commit order; without it a reader
+// paging with BeforeID could miss an event whose lower ID committed late.
 func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -34,21 +44,15 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 		}
 	}
 	ids := make([]int64, len(events))
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, auditLockKey)
 		for i, e := range events {
 			args := auditq.Values(e, encTime)
 			args[0] = times[i]
-			b.Queue(insertAudit, args...)
+			b.Queue(insertAudit, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&ids[i]) })
 		}
-		br := tx.SendBatch(ctx, b)
-		for i := range events {
-			if err := br.QueryRow().Scan(&ids[i]); err != nil {
-				_ = br.Close()
-				return err
-			}
-		}
-		return br.Close()
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return wrap("append audit", err)
@@ -59,25 +63,25 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 	return nil
 }
 
-// ListAudit returns events matching f, newest first.
+// ListAudit returns the events matching f, newest (highest ID) first; see
+// store.AuditFilter and store.AuditLimit.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	q, args := auditq.List(f, placeholder, func(t time.Time) any { return t })
+	q, args := auditq.List(f, placeholder, encTime)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list audit", err)
 	}
-	defer rows.Close()
-	events := make([]store.AuditEvent, 0, min(store.AuditLimit(f.Limit), 128))
-	for rows.Next() {
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AuditEvent, error) {
 		var (
 			e  store.AuditEvent
 			at pgtype.Timestamptz
 		)
-		if err := rows.Scan(auditq.ScanTargets(&e, &at)...); err != nil {
-			return nil, wrap("list audit", err)
-		}
+		err := r.Scan(auditq.ScanTargets(&e, &at)...)
 		e.Time = decTime(at)
-		events = append(events, e)
+		return e, err
+	})
+	if err != nil {
+		return nil, wrap("list audit", err)
 	}
-	return events, wrap("list audit", rows.Err())
+	return nonNil(events), nil
 }

@@ -1,20 +1,27 @@
-// Package postgres is the PostgreSQL backend of store.Store, built on pgx's
-// connection pool. Times are timestamptz with microsecond precision; the zero
-// time.Time is stored as NULL.
+// Package postgres is the PostgreSQL backend of store.Store, built on
+// github.com/jackc/pgx/v5 and its connection pool.
+//
+// Times are stored as timestamptz (microsecond precision) and returned in
+// UTC; the zero time.Time is stored as NULL. Token permissions are text[].
 package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+const (
+	// minConns is the pool size used when the DSN does not set one and
+	// pgx's default is smaller.
+	minConns = 8
+	// connectTimeout bounds Open's first connection attempt.
+	connectTimeout = 10 * time.Second
 )
 
 // Store is a store.Store backed by a PostgreSQL database.
@@ -24,29 +31,42 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the database named by dsn (a postgres:// URL). It does
-// not migrate; call Migrate.
+// Open connects to the database at dsn (a postgres:// URL or a keyword/value
+// string, as accepted by pgx) and checks that it answers. Tables live in the
+// connection's current schema (the first schema of search_path, which a DSN
+// may set with search_path=... or options=-c search_path=...). Open does not
+// migrate; call Migrate. Errors never contain the DSN's password.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: bad database URL %s", store.RedactDSN(dsn))
+		// pgx's parse errors mask the password themselves.
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if cfg.MaxConns < 8 {
-		cfg.MaxConns = 8
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "rack-gateway"
+	}
+	// pgx defaults to max(4, NumCPU) connections unless the DSN sets
+	// pool_max_conns; request handlers, the audit writer and token touches
+	// share the pool, so allow a few more on small machines.
+	if !strings.Contains(dsn, "pool_max_conns") && cfg.MaxConns < minConns {
+		cfg.MaxConns = minConns
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: connect %s: %w", store.RedactDSN(dsn), err)
+		return nil, fmt.Errorf("postgres: open %s: %w", store.RedactDSN(dsn), err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("postgres: connect %s: %w", store.RedactDSN(dsn), err)
+		return nil, fmt.Errorf("postgres: open %s: %w", store.RedactDSN(dsn), err)
 	}
 	return &Store{pool: pool}, nil
 }
+
+// Pool returns the underlying connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -56,64 +76,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
+// Close closes the pool, waiting for acquired connections to be released.
+// It is safe to call more than once.
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
-}
-
-// wrap prefixes err with the operation and maps errors to the store
-// sentinels: no rows and foreign-key violations to store.ErrNotFound, unique
-// violations to store.ErrConflict.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505":
-			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrConflict, err)
-		case "23503":
-			return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrNotFound, err)
-		}
-	}
-	return fmt.Errorf("postgres: %s: %w", op, err)
-}
-
-// encTime encodes t for a timestamptz column: NULL for the zero time.
-func encTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return store.NormalizeTime(t)
-}
-
-func decTime(t pgtype.Timestamptz) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
-}
-
-func encID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
 }

@@ -27,30 +27,31 @@ func scanToken(row pgx.Row) (store.APIToken, error) {
 		return t, err
 	}
 	t.UserID = userID.Int64
-	if t.Permissions == nil {
-		t.Permissions = []string{}
-	}
+	t.Permissions = nonNil(t.Permissions)
 	t.CreatedAt, t.ExpiresAt = decTime(created), decTime(expires)
 	t.LastUsedAt, t.RevokedAt = decTime(used), decTime(revoked)
 	return t, nil
 }
 
-// CreateToken inserts t and sets its ID and CreatedAt.
+// CreateToken inserts t and sets t.ID and t.CreatedAt; its time fields are
+// normalized to what is stored. A duplicate hash is store.ErrConflict; an
+// owner (UserID) that does not exist is store.ErrNotFound. UserID 0 means
+// no owner.
 func (s *Store) CreateToken(ctx context.Context, t *store.APIToken) error {
 	if len(t.Hash) == 0 {
 		return errors.New("postgres: create token: hash is empty")
 	}
-	perms := t.Permissions
-	if perms == nil {
-		perms = []string{}
-	}
 	now := store.Now()
-	expires, used, revoked := store.NormalizeTime(t.ExpiresAt), store.NormalizeTime(t.LastUsedAt), store.NormalizeTime(t.RevokedAt)
+	expires := store.NormalizeTime(t.ExpiresAt)
+	used := store.NormalizeTime(t.LastUsedAt)
+	revoked := store.NormalizeTime(t.RevokedAt)
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens
 		(name, prefix, hash, user_id, permissions, created_at, expires_at, last_used_at, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		t.Name, t.Prefix, t.Hash, encID(t.UserID), perms, now, encTime(expires), encTime(used), encTime(revoked)).Scan(&id)
+		t.Name, t.Prefix, t.Hash, encID(t.UserID), nonNil(t.Permissions),
+		now, encTime(expires), encTime(used), encTime(revoked),
+	).Scan(&id)
 	if err != nil {
 		return wrap("create token", err)
 	}
@@ -58,7 +59,8 @@ func (s *Store) CreateToken(ctx context.Context, t *store.APIToken) error {
 	return nil
 }
 
-// GetTokenByHash finds a token by the SHA-256 of its secret.
+// GetTokenByHash returns the token with the given hash, or
+// store.ErrNotFound. It does not check expiry or revocation.
 func (s *Store) GetTokenByHash(ctx context.Context, hash []byte) (*store.APIToken, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, selectToken+` WHERE hash = $1`, hash))
 	if err != nil {
@@ -67,7 +69,7 @@ func (s *Store) GetTokenByHash(ctx context.Context, hash []byte) (*store.APIToke
 	return &t, nil
 }
 
-// GetToken finds a token by id.
+// GetToken returns the token with the given id, or store.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, id int64) (*store.APIToken, error) {
 	t, err := scanToken(s.pool.QueryRow(ctx, selectToken+` WHERE id = $1`, id))
 	if err != nil {
@@ -76,7 +78,8 @@ func (s *Store) GetToken(ctx context.Context, id int64) (*store.APIToken, error)
 	return &t, nil
 }
 
-// ListTokens lists a user's tokens (every token for userID 0) by id.
+// ListTokens returns the tokens owned by userID, or all tokens if userID is
+// 0, ordered by id.
 func (s *Store) ListTokens(ctx context.Context, userID int64) ([]store.APIToken, error) {
 	var (
 		rows pgx.Rows
@@ -90,25 +93,23 @@ func (s *Store) ListTokens(ctx context.Context, userID int64) ([]store.APIToken,
 	if err != nil {
 		return nil, wrap("list tokens", err)
 	}
-	defer rows.Close()
-	ts := []store.APIToken{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, wrap("list tokens", err)
-		}
-		ts = append(ts, t)
+	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.APIToken, error) { return scanToken(r) })
+	if err != nil {
+		return nil, wrap("list tokens", err)
 	}
-	return ts, wrap("list tokens", rows.Err())
+	return nonNil(ts), nil
 }
 
-// RevokeToken marks a token revoked (keeping the first revocation time).
+// RevokeToken marks the token revoked at at (now if at is zero). Revoking a
+// revoked token keeps the original time. A missing token is
+// store.ErrNotFound.
 func (s *Store) RevokeToken(ctx context.Context, id int64, at time.Time) error {
 	if at.IsZero() {
 		at = store.Now()
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, encTime(at), id)
 	op := fmt.Sprintf("revoke token %d", id)
+	tag, err := s.pool.Exec(ctx,
+		`UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, encTime(at), id)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -118,26 +119,32 @@ func (s *Store) RevokeToken(ctx context.Context, id int64, at time.Time) error {
 	return nil
 }
 
-// TouchTokens records last-used times in one transaction, never moving a
-// time backwards.
+// TouchTokens sets last-used times in one transaction. A time never moves
+// backwards; unknown ids and zero times are ignored. The rows are locked
+// in id order first, so concurrent calls cannot deadlock.
 func (s *Store) TouchTokens(ctx context.Context, used map[int64]time.Time) error {
-	if len(used) == 0 {
-		return nil
-	}
 	ids := make([]int64, 0, len(used))
 	for id, at := range used {
 		if !at.IsZero() {
 			ids = append(ids, id)
 		}
 	}
-	slices.Sort(ids) // a fixed lock order avoids deadlocks between replicas
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, id := range ids {
-			b.Queue(`UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)`,
-				encTime(used[id]), id)
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	times := make([]time.Time, len(ids))
+	for i, id := range ids {
+		times[i] = store.NormalizeTime(used[id])
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM api_tokens WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		_, err := tx.Exec(ctx, `UPDATE api_tokens AS t SET last_used_at = u.at
+			FROM unnest($1::bigint[], $2::timestamptz[]) AS u (id, at)
+			WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`, ids, times)
+		return err
 	})
 	return wrap("touch tokens", err)
 }

@@ -23,7 +23,9 @@ func scanUser(row pgx.Row) (store.User, error) {
 	return u, err
 }
 
-// CreateUser inserts u with its email lower-cased and sets ID and times.
+// CreateUser inserts u with its email normalized (store.NormalizeEmail) and
+// sets u.ID, u.Email, u.CreatedAt and u.UpdatedAt. A taken email is
+// store.ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	email := store.NormalizeEmail(u.Email)
 	if email == "" {
@@ -32,9 +34,11 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	now := store.Now()
 	lastLogin := store.NormalizeTime(u.LastLoginAt)
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO users (email, name, role, disabled, created_at, updated_at, last_login_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		email, u.Name, u.Role, u.Disabled, now, now, encTime(lastLogin)).Scan(&id)
+	err := s.pool.QueryRow(ctx, `INSERT INTO users
+		(email, name, role, disabled, created_at, updated_at, last_login_at)
+		VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id`,
+		email, u.Name, u.Role, u.Disabled, now, encTime(lastLogin),
+	).Scan(&id)
 	if err != nil {
 		return wrap("create user", err)
 	}
@@ -42,7 +46,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// GetUser returns the user with the id, or store.ErrNotFound.
+// GetUser returns the user with the given id, or store.ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, id int64) (*store.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, selectUser+` WHERE id = $1`, id))
 	if err != nil {
@@ -51,7 +55,8 @@ func (s *Store) GetUser(ctx context.Context, id int64) (*store.User, error) {
 	return &u, nil
 }
 
-// GetUserByEmail looks a user up by (case-insensitive) email.
+// GetUserByEmail returns the user with the given email, compared after
+// normalization, or store.ErrNotFound.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, selectUser+` WHERE email = $1`, store.NormalizeEmail(email)))
 	if err != nil {
@@ -60,25 +65,22 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (*store.User, 
 	return &u, nil
 }
 
-// ListUsers returns every user ordered by id.
+// ListUsers returns all users ordered by id.
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 	rows, err := s.pool.Query(ctx, selectUser+` ORDER BY id`)
 	if err != nil {
 		return nil, wrap("list users", err)
 	}
-	defer rows.Close()
-	users := []store.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, wrap("list users", err)
-		}
-		users = append(users, u)
+	users, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, wrap("list users", err)
 	}
-	return users, wrap("list users", rows.Err())
+	return nonNil(users), nil
 }
 
-// UpdateUser stores u's name, role, disabled flag and last login.
+// UpdateUser stores u's Name, Role, Disabled and LastLoginAt, sets
+// u.UpdatedAt and refreshes u.Email and u.CreatedAt from the row. The email
+// cannot be changed. A missing user is store.ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	now := store.Now()
 	lastLogin := store.NormalizeTime(u.LastLoginAt)
@@ -86,9 +88,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 		email   string
 		created pgtype.Timestamptz
 	)
-	err := s.pool.QueryRow(ctx, `UPDATE users SET name = $1, role = $2, disabled = $3, last_login_at = $4, updated_at = $5
+	err := s.pool.QueryRow(ctx, `UPDATE users
+		SET name = $1, role = $2, disabled = $3, last_login_at = $4, updated_at = $5
 		WHERE id = $6 RETURNING email, created_at`,
-		u.Name, u.Role, u.Disabled, encTime(lastLogin), now, u.ID).Scan(&email, &created)
+		u.Name, u.Role, u.Disabled, encTime(lastLogin), now, u.ID,
+	).Scan(&email, &created)
 	if err != nil {
 		return wrap(fmt.Sprintf("update user %d", u.ID), err)
 	}
@@ -96,51 +100,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-// SetRoleBinding upserts a per-rack role; an empty Role deletes it.
-func (s *Store) SetRoleBinding(ctx context.Context, b store.RoleBinding) error {
-	if b.Rack == "" {
-		return errors.New("postgres: set role binding: rack is empty")
+// nonNil returns s, or an empty slice if s is nil, so that lists are never
+// nil.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
 	}
-	op := fmt.Sprintf("set role binding %d/%s", b.UserID, b.Rack)
-	if b.Role == "" {
-		_, err := s.pool.Exec(ctx, `DELETE FROM role_bindings WHERE user_id = $1 AND rack = $2`, b.UserID, b.Rack)
-		return wrap(op, err)
-	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO role_bindings (user_id, rack, role) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id, rack) DO UPDATE SET role = excluded.role`, b.UserID, b.Rack, b.Role)
-	return wrap(op, err)
-}
-
-// ListRoleBindings returns a user's bindings ordered by rack.
-func (s *Store) ListRoleBindings(ctx context.Context, userID int64) ([]store.RoleBinding, error) {
-	rows, err := s.pool.Query(ctx, `SELECT user_id, rack, role FROM role_bindings WHERE user_id = $1 ORDER BY rack`, userID)
-	if err != nil {
-		return nil, wrap("list role bindings", err)
-	}
-	defer rows.Close()
-	bs := []store.RoleBinding{}
-	for rows.Next() {
-		var b store.RoleBinding
-		if err := rows.Scan(&b.UserID, &b.Rack, &b.Role); err != nil {
-			return nil, wrap("list role bindings", err)
-		}
-		bs = append(bs, b)
-	}
-	return bs, wrap("list role bindings", rows.Err())
-}
-
-// GetSetting returns the value stored under key, or store.ErrNotFound.
-func (s *Store) GetSetting(ctx context.Context, key string) (string, error) {
-	var v string
-	if err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v); err != nil {
-		return "", wrap("get setting "+key, err)
-	}
-	return v, nil
-}
-
-// SetSetting stores value under key.
-func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-	return wrap("set setting "+key, err)
+	return s
 }

@@ -117,6 +117,11 @@ func dsn(abs string, writer bool) string {
 	return u.String() + "?" + q
 }
 
+// DB returns the write pool, for diagnostics and tests. Its single
+// connection is shared with the store's writes: do not hold it (for example
+// in a transaction) while calling the store.
+func (s *Store) DB() *sql.DB { return s.write }
+
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 

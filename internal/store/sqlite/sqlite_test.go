@@ -2,7 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -10,7 +13,9 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/storetest"
 )
 
+// open returns a migrated store in a new temporary file, closed at cleanup.
 func open(t testing.TB) *sqlite.Store {
+	t.Helper()
 	s, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -26,37 +31,129 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
 
-func BenchmarkGetTokenByHash(b *testing.B) {
-	s := open(b)
-	ctx := context.Background()
-	u := &store.User{Email: "b@example.com", Role: "admin"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
+func TestOpenCreatesPrivateFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "db")
+	path := filepath.Join(dir, "gw.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h := make([]byte, 32)
-	h[0] = 7
-	if err := s.CreateToken(ctx, &store.APIToken{Name: "b", Hash: h, UserID: u.ID, Permissions: []string{"app:read"}}); err != nil {
-		b.Fatal(err)
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.GetTokenByHash(ctx, h); err != nil {
-			b.Fatal(err)
+	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, filepath.Dir(dir): 0o700 | os.ModeDir, path: 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode(); got&^0o077 != want&^0o077 || got.Perm()&0o077 != 0 {
+			t.Errorf("%s: mode %v, want %v", p, got, want)
+		}
+	}
+	if s.Path() != path {
+		t.Errorf("Path() = %q, want %q", s.Path(), path)
+	}
+}
+
+func TestOpenRejectsNonFiles(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:gw.db?mode=memory"} {
+		if s, err := sqlite.Open(p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
 		}
 	}
 }
 
-func BenchmarkAppendAudit64(b *testing.B) {
-	s := open(b)
-	ctx := context.Background()
-	batch := make([]*store.AuditEvent, 64)
-	b.ReportAllocs()
-	for b.Loop() {
-		for i := range batch {
-			batch[i] = &store.AuditEvent{Actor: "a@example.com", Action: "AppList", Decision: "allow", Path: "/apps", Status: 200}
+func TestOpenPathWithURICharacters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "we?ird #dir%20", "g w.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at the literal path: %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(filepath.Dir(path)))
+	if len(entries) != 1 {
+		t.Errorf("stray files next to the database directory: %v", entries)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := open(t)
+	db := s.DB()
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"foreign_keys": "1",
+		"busy_timeout": "5000",
+		"synchronous":  "2",
+	} {
+		var got string
+		if err := db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
 		}
-		if err := s.AppendAudit(ctx, batch); err != nil {
-			b.Fatal(err)
+		if !strings.EqualFold(got, want) {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
 		}
 	}
+}
+
+// Two Stores on one file behave like two processes: migrations apply once,
+// and concurrent writers wait for each other instead of failing with
+// SQLITE_BUSY.
+func TestTwoStoresOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gw.db")
+	var stores [2]*sqlite.Store
+	for i := range stores {
+		s, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		stores[i] = s
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for _, s := range stores {
+		wg.Go(func() { errs <- s.Migrate(t.Context()) })
+	}
+	wg.Wait()
+	for w := range 8 {
+		s := stores[w%2]
+		wg.Go(func() {
+			for range 25 {
+				if err := s.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "a"}, {Action: "b"}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := stores[1].ListAudit(t.Context(), store.AuditFilter{Limit: store.MaxAuditLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 8*25*2 {
+		t.Fatalf("%d events, want %d", len(got), 8*25*2)
+	}
+}
+
+func BenchmarkGetTokenByHash(b *testing.B) {
+	storetest.BenchGetTokenByHash(b, open(b))
+}
+
+func BenchmarkAppendAudit(b *testing.B) {
+	storetest.BenchAppendAudit(b, open(b), 64)
 }

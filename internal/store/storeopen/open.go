@@ -1,49 +1,127 @@
-// Package storeopen opens the store a DSN names and migrates it: "sqlite:PATH"
-// (or "sqlite://PATH", or a path ending in .db) for SQLite, "postgres://" or
-// "postgresql://" for PostgreSQL.
+// Package storeopen opens the store backend that a DSN names and migrates
+// it. It lives apart from package store because it imports both backends,
+// which themselves import store.
 package storeopen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/postgres"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
 )
 
-// Open opens and migrates the store named by dsn.
-func Open(ctx context.Context, dsn string) (store.Store, error) {
-	var (
-		st  store.Store
-		err error
-	)
+// Backend names returned by Parse.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// sqliteExts are the file extensions that mark a plain path as SQLite.
+var sqliteExts = []string{".db", ".sqlite", ".sqlite3"}
+
+// want is appended to DSN errors.
+const want = "want sqlite:PATH, a path ending in .db, or a postgres:// URL"
+
+// Parse reports which backend dsn selects and what to pass to it:
+//
+//	sqlite:PATH, sqlite://PATH         SQLite database file PATH
+//	                                   (sqlite:///abs/gw.db is /abs/gw.db)
+//	PATH.db, PATH.sqlite, PATH.sqlite3 SQLite database file
+//	postgres://..., postgresql://...   PostgreSQL; dsn is passed to pgx as is
+//
+// Schemes are matched case-insensitively. Any other DSN is an error that
+// names its scheme; error messages never contain a password (see
+// store.RedactDSN).
+func Parse(dsn string) (backend, target string, err error) {
+	lower := strings.ToLower(dsn)
 	switch {
-	case strings.HasPrefix(dsn, "sqlite://"):
-		st, err = openSQLite(strings.TrimPrefix(dsn, "sqlite://"))
-	case strings.HasPrefix(dsn, "sqlite:"):
-		st, err = openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
-	case strings.HasSuffix(dsn, ".db") && !strings.Contains(dsn, "://"):
-		st, err = openSQLite(dsn)
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		st, err = openPostgres(ctx, dsn)
+	case strings.TrimSpace(dsn) == "":
+		return "", "", errors.New("store: empty database DSN; " + want)
+	case strings.HasPrefix(lower, "sqlite://"):
+		target = dsn[len("sqlite://"):]
+	case strings.HasPrefix(lower, "sqlite:"):
+		target = dsn[len("sqlite:"):]
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return Postgres, dsn, nil
 	default:
-		return nil, fmt.Errorf("unsupported database URL %q: want sqlite:PATH or a postgres:// URL", store.RedactDSN(dsn))
+		if !strings.Contains(dsn, "://") {
+			for _, ext := range sqliteExts {
+				if strings.HasSuffix(lower, ext) {
+					return SQLite, dsn, nil
+				}
+			}
+		}
+		if scheme, _, ok := strings.Cut(dsn, ":"); ok && isScheme(scheme) {
+			return "", "", fmt.Errorf("store: unsupported database DSN scheme %q in %q; %s",
+				scheme, store.RedactDSN(dsn), want)
+		}
+		return "", "", fmt.Errorf("store: unrecognized database DSN %q; %s", store.RedactDSN(dsn), want)
+	}
+	if target == "" {
+		return "", "", fmt.Errorf("store: database DSN %q has no path; %s", dsn, want)
+	}
+	return SQLite, target, nil
+}
+
+// Open opens the backend that dsn names (see Parse) and applies pending
+// migrations. On error nothing is left open.
+func Open(ctx context.Context, dsn string) (store.Store, error) {
+	backend, target, err := Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	var s store.Store
+	switch backend {
+	case SQLite:
+		s, err = openSQLite(target)
+	case Postgres:
+		s, err = openPostgres(ctx, target)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
-		_ = st.Close()
+	if err := s.Migrate(ctx); err != nil {
+		_ = s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	return st, nil
+	return s, nil
 }
 
+// openSQLite and openPostgres return a nil interface, not a typed nil
+// pointer, on error.
 func openSQLite(path string) (store.Store, error) {
 	s, err := sqlite.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// isScheme reports whether s looks like a URL scheme of at least two
+// characters (so that a Windows drive letter, as in C:\gw, is not one).
+func isScheme(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
