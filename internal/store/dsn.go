@@ -21,7 +21,7 @@ var kvPassword = regexp.MustCompile(`(?i)\b((?:ssl)?password)\s*=\s*('(?:[^'\\]|
 // rather than risk printing part of a secret.
 func RedactDSN(dsn string) string {
 	scheme, rest, ok := strings.Cut(dsn, "://")
-	if !ok || !isScheme(scheme) {
+	if !ok || !IsScheme(scheme) {
 		return kvPassword.ReplaceAllString(dsn, "${1}="+redactedPassword)
 	}
 
@@ -76,9 +76,9 @@ func RedactDSN(dsn string) string {
 	return b.String()
 }
 
-// isScheme reports whether s is a syntactically valid URL scheme
+// IsScheme reports whether s is a syntactically valid URL scheme
 // (RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )).
-func isScheme(s string) bool {
+func IsScheme(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -111,17 +111,4 @@ func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
 
 // isScheme reports whether s looks like a URL scheme of at least two
 // characters (so that a Windows drive letter, as in C:\gw, is not one).
-func isScheme(s string) bool {
-	if len(s) < 2 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isScheme(s string) bool { return len(s) >= 2 && store.IsScheme(s) }
