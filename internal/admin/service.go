@@ -114,6 +114,12 @@ func (s *Service) writeAhead(ctx context.Context, ev *store.AuditEvent, details 
 	return nil
 }
 
+// recordRead audits an allowed read of administrative data (who listed
+// users, tokens or the audit log) without blocking the caller.
+func (s *Service) recordRead(a Actor, action string, perm authz.Permission) {
+	s.Audit.Record(s.event(a, action, perm))
+}
+
 func (s *Service) changed() {
 	if s.Authn != nil {
 		s.Authn.Invalidate()

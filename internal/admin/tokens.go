@@ -149,6 +149,7 @@ func (s *Service) ListTokens(ctx context.Context, a Actor, all bool) ([]TokenVie
 	if err := s.authorize(ctx, a, perm, "token.list"); err != nil {
 		return nil, err
 	}
+	s.recordRead(a, "token.list", perm)
 	var uid int64
 	if !all && a.Principal != nil {
 		uid = a.Principal.UserID
@@ -207,6 +208,7 @@ func (s *Service) ListAudit(ctx context.Context, a Actor, f store.AuditFilter) (
 	if err := s.authorize(ctx, a, authz.GatewayAudit, "audit.read"); err != nil {
 		return nil, err
 	}
+	s.recordRead(a, "audit.read", authz.GatewayAudit)
 	evs, err := s.Store.ListAudit(ctx, f)
 	if err != nil {
 		return nil, storeErr(err, "audit")

@@ -33,6 +33,7 @@ func (s *Service) ListUsers(ctx context.Context, a Actor) ([]UserView, error) {
 	if err := s.authorize(ctx, a, authz.GatewayUsers, "user.list"); err != nil {
 		return nil, err
 	}
+	s.recordRead(a, "user.list", authz.GatewayUsers)
 	us, err := s.Store.ListUsers(ctx)
 	if err != nil {
 		return nil, storeErr(err, "users")
