@@ -1,0 +1,145 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+)
+
+func (e *testEnv) api(method, path, token, body string) (int, string) {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
+}
+
+// TestAdminAPIAuthorizedOnServer: every admin endpoint is decided by the
+// policy on the server; roles without the permission get 403 whatever the
+// request looks like, and escalation through token minting is impossible.
+func TestAdminAPIAuthorizedOnServer(t *testing.T) {
+	e := newEnv(t)
+	adminTok := e.tokens[authz.RoleAdmin]
+	// newEnv mints tokens in role order: viewer 1, ops 2, deployer 3, admin 4.
+	calls := []struct {
+		method, path, body string
+		perm               authz.Permission
+	}{
+		{"GET", "/api/v1/users", "", authz.GatewayUsers},
+		{"POST", "/api/v1/users", `{"email":"new@example.com","role":"admin"}`, authz.GatewayUsers},
+		{"PATCH", "/api/v1/users/ops@example.com", `{"role":"admin"}`, authz.GatewayUsers},
+		{"PUT", "/api/v1/users/ops@example.com/racks/dev", `{"role":"admin"}`, authz.GatewayUsers},
+		{"GET", "/api/v1/tokens?all=1", "", authz.GatewayTokens},
+		{"DELETE", "/api/v1/tokens/4", "", authz.GatewayTokens},
+		{"GET", "/api/v1/audit", "", authz.GatewayAudit},
+	}
+	for _, role := range []string{authz.RoleViewer, authz.RoleOps, authz.RoleDeployer} {
+		for _, c := range calls {
+			status, body := e.api(c.method, c.path, e.tokens[role], c.body)
+			if status != 403 {
+				t.Errorf("%s %s %s: %d %s, want 403", role, c.method, c.path, status, body)
+			}
+		}
+	}
+	// Unauthenticated: 401.
+	if status, _ := e.api("GET", "/api/v1/users", "", ""); status != 401 {
+		t.Errorf("unauthenticated: %d", status)
+	}
+	// A viewer cannot mint a token beyond the viewer role (the bug class
+	// where a viewer's token could mint an admin token).
+	for _, perms := range []string{`["env:read"]`, `["gateway:users"]`, `["rack:jwt-token"]`} {
+		status, body := e.api("POST", "/api/v1/tokens", e.tokens[authz.RoleViewer], `{"name":"x","permissions":`+perms+`}`)
+		if status != 403 {
+			t.Errorf("viewer minting %s: %d %s", perms, status, body)
+		}
+	}
+	status, body := e.api("POST", "/api/v1/tokens", e.tokens[authz.RoleViewer], `{"name":"x","owner":"admin@example.com"}`)
+	if status != 403 {
+		t.Errorf("viewer minting for the admin: %d %s", status, body)
+	}
+	// Within its rights a viewer may mint its own token, and it works.
+	status, body = e.api("POST", "/api/v1/tokens", e.tokens[authz.RoleViewer], `{"name":"mine","permissions":["app:read"],"expires_in":"1h"}`)
+	var created struct{ Token string }
+	_ = json.Unmarshal([]byte(body), &created)
+	if status != 201 || !strings.HasPrefix(created.Token, "rgw_") {
+		t.Fatalf("viewer own token: %d %s", status, body)
+	}
+	if s, _ := read(t, e.do("GET", "/rack/apps", created.Token, nil, nil)); s != 200 {
+		t.Errorf("scoped token GET /apps: %d", s)
+	}
+	if s, _ := read(t, e.do("GET", "/rack/apps/myapp/processes", created.Token, nil, nil)); s != 403 {
+		t.Errorf("scoped token outside its scope: %d", s)
+	}
+	// The viewer may not revoke someone else's token.
+	if s, b := e.api("DELETE", "/api/v1/tokens/4", e.tokens[authz.RoleViewer], ""); s != 403 {
+		t.Errorf("viewer revoking admin token: %d %s", s, b)
+	}
+
+	// The admin can do all of it; a role change applies on the next request.
+	if s, b := e.api("GET", "/api/v1/users", adminTok, ""); s != 200 || !strings.Contains(b, "viewer@example.com") {
+		t.Fatalf("admin list users: %d %s", s, b)
+	}
+	if s, _ := read(t, e.do("GET", "/rack/apps/myapp/releases/"+testRelease, e.tokens[authz.RoleViewer], nil, nil)); s != 200 {
+		t.Fatalf("viewer release read: %d", s)
+	}
+	if s, b := e.api("PATCH", "/api/v1/users/viewer@example.com", adminTok, `{"disabled":true}`); s != 200 {
+		t.Fatalf("disable viewer: %d %s", s, b)
+	}
+	if s, b := read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleViewer], nil, nil)); s != 401 || !strings.Contains(b, "user_disabled") {
+		t.Fatalf("disabled viewer: %d %s", s, b)
+	}
+	if s, b := e.api("PATCH", "/api/v1/users/admin@example.com", adminTok, `{"disabled":true}`); s != 400 {
+		t.Fatalf("admin disabling themselves: %d %s", s, b)
+	}
+	if s, b := e.api("POST", "/api/v1/users", adminTok, `{"email":"not-an-email","role":"viewer"}`); s != 400 {
+		t.Fatalf("bad email: %d %s", s, b)
+	}
+	if s, b := e.api("POST", "/api/v1/users", adminTok, `{"email":"x@example.com","role":"root"}`); s != 400 {
+		t.Fatalf("bad role: %d %s", s, b)
+	}
+	if s, b := e.api("POST", "/api/v1/users", adminTok, `{"email":`); s != 400 {
+		t.Fatalf("bad json: %d %s", s, b)
+	}
+	if s, b := e.api("DELETE", "/api/v1/tokens/3", adminTok, ""); s != 200 {
+		t.Fatalf("admin revoke: %d %s", s, b)
+	}
+	if s, _ := read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleDeployer], nil, nil)); s != 401 {
+		t.Fatalf("revoked token still works: %d", s)
+	}
+
+	// Every change and every refusal is in the audit log; changes carry
+	// before/after.
+	var denied, updates int
+	for _, ev := range e.audit() {
+		if strings.HasPrefix(ev.Action, "user.") || strings.HasPrefix(ev.Action, "token.") {
+			if ev.Decision == "deny" {
+				denied++
+			}
+			if ev.Action == "user.update" && ev.Decision == "allow" {
+				updates++
+				if !strings.Contains(ev.Details, `"before"`) || !strings.Contains(ev.Details, `"after"`) {
+					t.Errorf("user.update without before/after: %s", ev.Details)
+				}
+			}
+		}
+	}
+	if denied < 3*5+3 || updates < 1 {
+		t.Fatalf("audited %d admin denials and %d updates", denied, updates)
+	}
+}
