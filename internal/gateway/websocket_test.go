@@ -174,3 +174,19 @@ func TestRackCredentialsAdminOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeOnlyOnWebsocketRoutes: an upgrade header on a plain route never
+// reaches the rack as an upgrade.
+func TestUpgradeOnlyOnWebsocketRoutes(t *testing.T) {
+	e := newEnv(t)
+	e.rack.ResetRequests()
+	status, _ := read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleViewer], nil,
+		http.Header{"Connection": {"Upgrade"}, "Upgrade": {"h2c"}}))
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	reqs := e.rack.Requests()
+	if len(reqs) != 1 || reqs[0].Header.Get("Upgrade") != "" || reqs[0].Websocket {
+		t.Fatalf("upgrade reached the rack: %+v", reqs)
+	}
+}

@@ -106,6 +106,12 @@ func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
 			// The rack's websocket upgrader rejects an Origin whose host
 			// differs from Host; the client's Origin named the gateway.
 			h["Origin"] = []string{up.URL.Scheme + "://" + up.URL.Host}
+			h["Upgrade"] = []string{"websocket"}
+		} else {
+			// Only routes the table marks as websockets may switch
+			// protocols; any other upgrade request is sent as plain HTTP.
+			h.Del("Upgrade")
+			h.Del("Connection")
 		}
 		if info.filterActive {
 			// Filtered responses are rewritten, so ask for identity encoding.
