@@ -188,7 +188,7 @@ var Table = []Route{
 	route(get, "/system/capacity", "SystemCapacity", authz.RackRead),
 	route(get, "/system/metrics", "SystemMetrics", authz.RackRead),
 	route(get, "/system/processes", "SystemProcesses", authz.RackRead, audit("all")),
-	route(get, "/system/releases", "SystemReleases", authz.RackRead),
+	route(get, "/system/releases", "SystemReleases", authz.RackRead, filter(FilterReleaseEnv)),
 	route(get, "/system/logs", "SystemLogs", authz.LogRead, ws, logParams),
 	route(post, "/system/jwt/token", "SystemJwtToken", authz.RackJWTToken, audit("role", "durationInHour"), secretResponse),
 	route(put, "/system/jwt/rotate", "SystemJwtSignKeyRotate", authz.RackJWTRotate),
