@@ -29,7 +29,6 @@ func TestSeveralRacks(t *testing.T) {
 	e := newEnv(t, func(c *configT) {
 		c.Racks = append(c.Racks, config.Rack{Name: "staging", URL: stagingSrv.URL, Password: "staging-password"})
 	})
-	viewer := e.tokens[authz.RoleViewer]
 	if err := e.gw.Admin.SetRackRole(context.Background(), admin.Actor{System: "test"}, "viewer@example.com", "staging", authz.RoleDeployer); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +39,7 @@ func TestSeveralRacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viewer = tok.Token
+	viewer := tok.Token
 	// Default rack under /rack and /racks/dev.
 	for _, p := range []string{"/rack/system", "/racks/dev/system", "/racks/staging/system"} {
 		status, body := read(t, e.do("GET", p, viewer, nil, nil))
