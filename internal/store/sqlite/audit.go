@@ -7,29 +7,23 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
 
-// auditChunk rows per INSERT keeps the statement under SQLite's limit of
-// 32766 bound variables.
-const auditChunk = 200
-
-var insertAuditStmts sync.Map // row count → statement text
+// auditChunks are the row counts of the prepared multi-row INSERTs; a
+// batch is written as the fewest chunks of these sizes. A few fixed sizes
+// let each statement be parsed once, and the largest keeps a statement far
+// below SQLite's limit of 32766 bound variables.
+var auditChunks = [...]int{128, 32, 8, 1}
 
 // insertAuditRows returns an INSERT of n rows with RETURNING id.
 func insertAuditRows(n int) string {
-	if q, ok := insertAuditStmts.Load(n); ok {
-		return q.(string)
-	}
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(auditq.Columns)), ", ") + ")"
-	q := "INSERT INTO audit_events (" + auditq.ColumnList + ") VALUES " +
+	return "INSERT INTO audit_events (" + auditq.ColumnList + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + " RETURNING id"
-	insertAuditStmts.Store(n, q)
-	return q
 }
 
 // AppendAudit inserts events in order in one transaction and, once it has
@@ -51,21 +45,42 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 			times[i] = now
 		}
 	}
+	// Plan the chunks and prepare their statements before the transaction:
+	// the write pool has one connection, which the transaction will hold.
+	var plan []int // indexes into auditChunks
+	for left := len(events); left > 0; {
+		k := 0
+		for auditChunks[k] > left {
+			k++
+		}
+		plan = append(plan, k)
+		left -= auditChunks[k]
+	}
+	stmts := make([]*sql.Stmt, len(plan))
+	for i, k := range plan {
+		st, err := s.auditInserts[k].get(ctx)
+		if err != nil {
+			return wrap("append audit", err)
+		}
+		stmts[i] = st
+	}
 	ids := make([]int64, 0, len(events))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// Multi-row INSERTs: one statement per chunk costs far less than
 		// one per event, which matters because every proxied call is
 		// audited. Rowids within the transaction increase in VALUES order,
 		// so the returned ids, sorted, belong to the events in order.
-		for start := 0; start < len(events); start += auditChunk {
-			end := min(start+auditChunk, len(events))
+		start := 0
+		for i, k := range plan {
+			end := start + auditChunks[k]
+			prepared := stmts[i]
 			args := make([]any, 0, (end-start)*len(auditq.Columns))
 			for i := start; i < end; i++ {
 				vals := auditq.Values(events[i], encTime)
 				vals[0] = encTime(times[i])
 				args = append(args, vals...)
 			}
-			rows, err := tx.QueryContext(ctx, insertAuditRows(end-start), args...)
+			rows, err := tx.StmtContext(ctx, prepared).QueryContext(ctx, args...)
 			if err != nil {
 				return err
 			}
@@ -89,6 +104,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 			}
 			slices.Sort(chunk)
 			ids = append(ids, chunk...)
+			start = end
 		}
 		return nil
 	})

@@ -41,6 +41,8 @@ type Store struct {
 	read  *sql.DB // query_only connections
 
 	tokenByHash lazyStmt
+	// auditInserts are multi-row INSERTs, one per size in auditChunks.
+	auditInserts [len(auditChunks)]lazyStmt
 
 	closeOnce sync.Once
 	closeErr  error
@@ -100,6 +102,9 @@ func Open(path string) (*Store, error) {
 	s.read.SetConnMaxLifetime(0)
 	s.read.SetConnMaxIdleTime(0)
 	s.tokenByHash = lazyStmt{db: s.read, query: selectToken + " WHERE hash = ?"}
+	for i, n := range auditChunks {
+		s.auditInserts[i] = lazyStmt{db: s.write, query: insertAuditRows(n)}
+	}
 	return s, nil
 }
 
@@ -139,7 +144,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = errors.Join(s.tokenByHash.close(), s.read.Close(), s.write.Close())
+		errs := []error{s.tokenByHash.close()}
+		for i := range s.auditInserts {
+			errs = append(errs, s.auditInserts[i].close())
+		}
+		s.closeErr = errors.Join(append(errs, s.read.Close(), s.write.Close())...)
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("sqlite: close: %w", s.closeErr)
 		}
