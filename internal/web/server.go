@@ -32,7 +32,7 @@ type Server struct {
 	Version  string
 
 	mux      *http.ServeMux
-	rackOnce sync.Mutex
+	rackMu sync.Mutex
 	rackOK   map[string]readyCache
 }
 
@@ -105,19 +105,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) checkRack(ctx context.Context, name string, up *proxy.Upstream) error {
-	s.rackOnce.Lock()
+	s.rackMu.Lock()
 	if s.rackOK == nil {
 		s.rackOK = map[string]readyCache{}
 	}
 	c, ok := s.rackOK[name]
-	s.rackOnce.Unlock()
+	s.rackMu.Unlock()
 	if ok && time.Since(c.at) < 5*time.Second {
 		return c.err
 	}
 	err := up.Check(ctx)
-	s.rackOnce.Lock()
+	s.rackMu.Lock()
 	s.rackOK[name] = readyCache{at: time.Now(), err: err}
-	s.rackOnce.Unlock()
+	s.rackMu.Unlock()
 	return err
 }
 
