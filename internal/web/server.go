@@ -31,9 +31,9 @@ type Server struct {
 	Log      *slog.Logger
 	Version  string
 
-	mux      *http.ServeMux
+	mux    *http.ServeMux
 	rackMu sync.Mutex
-	rackOK   map[string]readyCache
+	rackOK map[string]readyCache
 }
 
 type readyCache struct {
