@@ -25,7 +25,9 @@ func (h *Handler) filterActive(rt *routes.Route, p *authz.Principal, rack string
 	}
 	switch rt.Filter {
 	case routes.FilterReleaseEnv:
-		return !authz.Decide(p, authz.SecretRead, rack).Allow
+		// Raw env needs both: env:read to see it at all, secret:read to
+		// see it unmasked.
+		return !authz.Decide(p, authz.EnvRead, rack).Allow || !authz.Decide(p, authz.SecretRead, rack).Allow
 	case routes.FilterResourceURL:
 		return !authz.Decide(p, authz.ResourceCredentials, rack).Allow
 	case routes.FilterRegistryPassword:

@@ -144,7 +144,17 @@ func Diff(old, new Env) Change {
 // Strings that are not URLs with credentials are returned unchanged.
 func MaskURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
+		// Fail closed: a URL the parser rejects may still carry a password
+		// (e.g. one with a space or a stray %), so hide everything between
+		// the scheme and the last '@'.
+		scheme, rest, ok := strings.Cut(s, "://")
+		if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
+			return scheme + "://" + Mask + rest[at:]
+		}
+		return s
+	}
+	if u.User == nil {
 		return s
 	}
 	if _, has := u.User.Password(); !has {

@@ -1,0 +1,471 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/routes"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
+)
+
+// route returns the first route of the table with the given name.
+func route(t *testing.T, name string) *routes.Route {
+	t.Helper()
+	for i := range routes.Table {
+		if routes.Table[i].Name == name {
+			return &routes.Table[i]
+		}
+	}
+	t.Fatalf("no route %q in routes.Table", name)
+	return nil
+}
+
+func TestParams(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	cases := []struct {
+		name   string
+		route  string
+		form   url.Values
+		query  string
+		header http.Header
+		want   map[string]string
+	}{
+		{
+			name:  "form values of allow-listed params only",
+			route: "AppCreate",
+			form:  url.Values{"name": {"myapp"}, "generation": {"3"}, "unlisted": {"x"}},
+			want:  map[string]string{"name": "myapp", "generation": "3"},
+		},
+		{
+			name:  "query when not in form",
+			route: "AppCreate",
+			query: "name=fromquery&timeout=60&other=1",
+			want:  map[string]string{"name": "fromquery", "timeout": "60"},
+		},
+		{
+			name:  "form wins over query wins over header",
+			route: "AppCreate",
+			form:  url.Values{"name": {"fromform"}},
+			query: "name=fromquery&generation=fromquery",
+			header: http.Header{"Name": {"fromheader"}, "Generation": {"fromheader"},
+				"Timeout": {"fromheader"}},
+			want: map[string]string{"name": "fromform", "generation": "fromquery", "timeout": "fromheader"},
+		},
+		{
+			name:  "first value of a repeated param",
+			route: "AppCreate",
+			form:  url.Values{"name": {"first", "second"}},
+			want:  map[string]string{"name": "first"},
+		},
+		{
+			name:  "empty value is recorded as present",
+			route: "AppCreate",
+			form:  url.Values{"name": {""}},
+			want:  map[string]string{"name": ""},
+		},
+		{
+			name:   "header params of log sockets",
+			route:  "AppLogs",
+			header: http.Header{"Follow": {"true"}, "Since": {"1h"}, "Authorization": {"Basic secret"}},
+			want:   map[string]string{"follow": "true", "since": "1h"},
+		},
+		{
+			name:  "secret param redacted, listed param kept",
+			route: "AppUpdate",
+			form:  url.Values{"lock": {"true"}, "parameters": {"Password=hunter2"}},
+			want:  map[string]string{"lock": "true", "parameters": audit.Redacted},
+		},
+		{
+			name:   "secret in query or header redacted",
+			route:  "BuildImportImage",
+			query:  "image=registry/app:1&src-creds-user=bot",
+			header: http.Header{"Src-Creds-Pass": {"hunter2"}},
+			want:   map[string]string{"image": "registry/app:1", "src-creds-user": "bot", "src-creds-pass": audit.Redacted},
+		},
+		{
+			name:  "release env is secret",
+			route: "ReleaseCreate",
+			form:  url.Values{"build": {"BABC"}, "env": {"SECRET=1"}, "description": {"d"}},
+			want:  map[string]string{"build": "BABC", "description": "d", "env": audit.Redacted},
+		},
+		{
+			name:  "long value truncated",
+			route: "AppCreate",
+			form:  url.Values{"name": {long}},
+			want:  map[string]string{"name": strings.Repeat("x", 256) + "…"},
+		},
+		{
+			name:  "value at the limit kept whole",
+			route: "AppCreate",
+			form:  url.Values{"name": {strings.Repeat("y", 256)}},
+			want:  map[string]string{"name": strings.Repeat("y", 256)},
+		},
+		{
+			name:  "nothing present",
+			route: "AppCreate",
+			form:  url.Values{"other": {"1"}},
+			want:  nil,
+		},
+		{
+			name:  "route without params",
+			route: "AppGet",
+			form:  url.Values{"name": {"x"}},
+			query: "name=y",
+			want:  nil,
+		},
+		{
+			name:  "route without params, secret-looking input",
+			route: "AppDelete",
+			form:  url.Values{"password": {"x"}},
+			want:  nil,
+		},
+		{
+			name:  "malformed query ignored",
+			route: "AppCreate",
+			query: "name=%zz",
+			want:  nil,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := audit.Params(route(t, tc.route), tc.form, tc.query, tc.header)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Params = %q, want %q", got, tc.want)
+			}
+			for k, v := range got {
+				if strings.Contains(v, "hunter2") || strings.Contains(v, "SECRET=1") {
+					t.Errorf("param %s leaks a secret: %q", k, v)
+				}
+			}
+		})
+	}
+	if got := audit.Params(nil, url.Values{"name": {"x"}}, "", nil); got != nil {
+		t.Errorf("Params(nil route) = %v", got)
+	}
+}
+
+// Every secret param of every route is redacted wherever it is sent.
+func TestParamsSecretsNeverRecorded(t *testing.T) {
+	for i := range routes.Table {
+		rt := &routes.Table[i]
+		for _, p := range rt.SecretParams {
+			const secret = "TOP-SECRET-VALUE"
+			for _, where := range []string{"form", "query", "header"} {
+				var form url.Values
+				var query string
+				h := http.Header{}
+				switch where {
+				case "form":
+					form = url.Values{p: {secret}}
+				case "query":
+					query = url.Values{p: {secret}}.Encode()
+				case "header":
+					h.Set(p, secret)
+				}
+				got := audit.Params(rt, form, query, h)
+				if got[p] != audit.Redacted {
+					t.Errorf("%s %s in %s: %q, want redacted", rt.Name, p, where, got[p])
+				}
+				if b, _ := json.Marshal(got); strings.Contains(string(b), secret) {
+					t.Errorf("%s %s in %s leaks: %s", rt.Name, p, where, b)
+				}
+			}
+		}
+	}
+}
+
+func TestDetails(t *testing.T) {
+	if got := audit.Details(nil); got != "" {
+		t.Errorf("Details(nil) = %q", got)
+	}
+	if got := audit.Details(map[string]any{}); got != "" {
+		t.Errorf("Details({}) = %q", got)
+	}
+	if got := audit.Details(map[string]any{"b": 1, "a": "x"}); got != `{"a":"x","b":1}` {
+		t.Errorf("Details = %q", got)
+	}
+	if got := audit.Details(map[string]any{"bad": make(chan int)}); got != "" {
+		t.Errorf("unencodable Details = %q, want empty", got)
+	}
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := storeopen.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// listAll returns every event oldest first.
+func listAll(t *testing.T, st store.Store) []store.AuditEvent {
+	t.Helper()
+	evs, err := st.ListAudit(context.Background(), store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {
+		evs[i], evs[j] = evs[j], evs[i]
+	}
+	return evs
+}
+
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			var sum float64
+			for _, m := range mf.GetMetric() {
+				if c := m.GetCounter(); c != nil {
+					sum += c.GetValue()
+				}
+				if g := m.GetGauge(); g != nil {
+					sum += g.GetValue()
+				}
+			}
+			return sum
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
+
+func TestAuditorRecordFlushOrder(t *testing.T) {
+	st := openStore(t)
+	reg := prometheus.NewRegistry()
+	a := audit.New(st, quiet, reg)
+	go a.Run()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Close(ctx)
+	})
+
+	const n = 700 // more than one batch
+	for i := 0; i < n; i++ {
+		a.Record(&store.AuditEvent{RequestID: fmt.Sprintf("req-%04d", i), Action: "AppList", Decision: "allow",
+			Actor: "alice@example.com", ActorType: "token", Status: 200})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	evs := listAll(t, st)
+	if len(evs) != n {
+		t.Fatalf("%d events written, want %d", len(evs), n)
+	}
+	for i, ev := range evs {
+		if want := fmt.Sprintf("req-%04d", i); ev.RequestID != want {
+			t.Fatalf("event %d is %s, want %s (order lost)", i, ev.RequestID, want)
+		}
+		if ev.Time.IsZero() {
+			t.Fatalf("event %d has no time", i)
+		}
+		if i > 0 && ev.ID <= evs[i-1].ID {
+			t.Fatalf("IDs not increasing at %d", i)
+		}
+	}
+	if got := counter(t, reg, "rgw_audit_events_written_total"); got != n {
+		t.Errorf("written counter = %v, want %d", got, n)
+	}
+	if got := counter(t, reg, "rgw_audit_queue_length"); got != 0 {
+		t.Errorf("queue length = %v after flush", got)
+	}
+
+	// An explicit time is kept.
+	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	a.Record(&store.AuditEvent{RequestID: "timed", Time: at, Action: "x"})
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs = listAll(t, st)
+	if last := evs[len(evs)-1]; last.RequestID != "timed" || !last.Time.Equal(at) {
+		t.Errorf("last event %s at %v, want timed at %v", last.RequestID, last.Time, at)
+	}
+}
+
+func TestAuditorConcurrentRecordSync(t *testing.T) {
+	st := openStore(t)
+	a := audit.New(st, quiet, nil)
+	go a.Run()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Close(ctx)
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- a.RecordSync(context.Background(), &store.AuditEvent{RequestID: fmt.Sprintf("sync-%d", i), Action: "AppDelete"})
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("RecordSync: %v", err)
+		}
+	}
+	// RecordSync is durable on return: no Flush needed.
+	evs := listAll(t, st)
+	if len(evs) != 40 {
+		t.Fatalf("%d events after 40 RecordSync calls", len(evs))
+	}
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		seen[ev.RequestID] = true
+	}
+	if len(seen) != 40 {
+		t.Errorf("duplicate or missing events: %v", seen)
+	}
+}
+
+func TestAuditorRecordSyncWithoutRun(t *testing.T) {
+	st := openStore(t)
+	a := audit.New(st, quiet, nil)
+	ev := &store.AuditEvent{RequestID: "direct", Action: "AppDelete"}
+	if err := a.RecordSync(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID == 0 || ev.Time.IsZero() {
+		t.Errorf("event not stamped: id %d time %v", ev.ID, ev.Time)
+	}
+	if evs := listAll(t, st); len(evs) != 1 || evs[0].RequestID != "direct" {
+		t.Errorf("events = %+v", evs)
+	}
+}
+
+func TestAuditorRecordSyncStoreClosed(t *testing.T) {
+	for _, running := range []bool{false, true} {
+		t.Run(fmt.Sprintf("running=%v", running), func(t *testing.T) {
+			st := openStore(t)
+			reg := prometheus.NewRegistry()
+			a := audit.New(st, quiet, reg)
+			a.SyncTimeout = 2 * time.Second
+			if running {
+				go a.Run()
+				defer func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					defer cancel()
+					_ = a.Close(ctx)
+				}()
+			}
+			if err := a.RecordSync(context.Background(), &store.AuditEvent{RequestID: "ok", Action: "x"}); err != nil {
+				t.Fatalf("before close: %v", err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err := a.RecordSync(context.Background(), &store.AuditEvent{RequestID: "after", Action: "AppDelete"})
+			if err == nil {
+				t.Fatal("RecordSync succeeded with the store closed")
+			}
+			if time.Since(start) > 3*time.Second {
+				t.Errorf("RecordSync took %v", time.Since(start))
+			}
+			if got := counter(t, reg, "rgw_audit_write_failures_total"); got < 1 {
+				t.Errorf("failure counter = %v", got)
+			}
+		})
+	}
+}
+
+func TestAuditorRecordSyncContextCancelled(t *testing.T) {
+	st := openStore(t)
+	a := audit.New(st, quiet, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := a.RecordSync(ctx, &store.AuditEvent{RequestID: "c", Action: "x"}); err == nil {
+		t.Error("RecordSync with a cancelled context returned nil")
+	}
+}
+
+func TestAuditorCloseFlushesQueue(t *testing.T) {
+	st := openStore(t)
+	a := audit.New(st, quiet, nil)
+	go a.Run()
+	const n = 900 // more than one batch; ListAudit returns at most 1000
+	for i := 0; i < n; i++ {
+		a.Record(&store.AuditEvent{RequestID: fmt.Sprintf("q-%05d", i), Action: "AppGet"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := a.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	evs := listAll(t, st)
+	if len(evs) != n {
+		t.Fatalf("%d of %d queued events written by Close", len(evs), n)
+	}
+	for i, ev := range evs {
+		if want := fmt.Sprintf("q-%05d", i); ev.RequestID != want {
+			t.Fatalf("event %d = %s, want %s", i, ev.RequestID, want)
+		}
+	}
+	// Close is idempotent.
+	if err := a.Close(ctx); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	// Events recorded after Close are written directly, not dropped.
+	a.Record(&store.AuditEvent{RequestID: "late", Action: "AppLogs"})
+	evs = listAll(t, st)
+	if evs[len(evs)-1].RequestID != "late" {
+		t.Errorf("late event not written: last is %s", evs[len(evs)-1].RequestID)
+	}
+	if err := a.RecordSync(context.Background(), &store.AuditEvent{RequestID: "late-sync", Action: "x"}); err != nil {
+		t.Errorf("RecordSync after Close: %v", err)
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Errorf("Flush after Close: %v", err)
+	}
+}
+
+func TestAuditorFlushHonoursContext(t *testing.T) {
+	// With the writer not running, queued events cannot be written, and
+	// Flush returns when its context ends.
+	st := openStore(t)
+	a := audit.New(st, quiet, nil)
+	a.Record(&store.AuditEvent{RequestID: "stuck", Action: "x"})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := a.Flush(ctx); err == nil {
+		t.Error("Flush returned nil with an event still queued")
+	}
+	go a.Run()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	if err := a.Close(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if evs := listAll(t, st); len(evs) != 1 {
+		t.Errorf("%d events after a late Run and Close", len(evs))
+	}
+}
