@@ -43,7 +43,8 @@ type TokenRequest struct {
 	// token for someone else needs gateway:tokens.
 	Owner string `json:"owner,omitempty"`
 	// Permissions is the token's scope; empty means "everything the owner's
-	// role grants". It must be a subset of the creator's and the owner's.
+	// roles grant at creation" (a snapshot: a later promotion does not widen
+	// the token). It must be a subset of the creator's and the owner's.
 	Permissions []string `json:"permissions,omitempty"`
 	// ExpiresIn is a duration like "720h"; empty means no expiry.
 	ExpiresIn string `json:"expires_in,omitempty"`
