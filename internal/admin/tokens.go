@@ -42,9 +42,11 @@ type TokenRequest struct {
 	// Owner is the user the token acts as; default the caller. Creating a
 	// token for someone else needs gateway:tokens.
 	Owner string `json:"owner,omitempty"`
-	// Permissions is the token's scope; empty means "everything the owner's
-	// roles grant at creation" (a snapshot: a later promotion does not widen
-	// the token). It must be a subset of the creator's and the owner's.
+	// Permissions is the token's scope; it must be a subset of the
+	// creator's and the owner's. Empty means "whatever the owner's role
+	// grants", following later role changes both ways, when the creator is
+	// the owner or holds every permission the owner has; otherwise it is a
+	// snapshot of what both share at creation.
 	Permissions []string `json:"permissions,omitempty"`
 	// ExpiresIn is a duration like "720h"; empty means no expiry.
 	ExpiresIn string `json:"expires_in,omitempty"`
@@ -101,6 +103,9 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 		limit = limit.Intersect(authz.EffectiveAnyRack(a.Principal))
 	}
 	scope := limit
+	followRole := len(req.Permissions) == 0 && (a.Principal == nil ||
+		a.Principal.Kind == authz.KindUser && (a.Principal.UserID == owner.ID ||
+			authz.EffectiveAnyRack(ownerP).SubsetOf(authz.EffectiveAnyRack(a.Principal))))
 	if len(req.Permissions) > 0 {
 		scope, err = authz.ParseSet(req.Permissions)
 		if err != nil {
@@ -126,8 +131,12 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 		expires = s.now().Add(d)
 	}
 	secret, hash := authn.NewToken()
+	perms := scope.Strings()
+	if followRole {
+		perms = []string{authn.FollowRole}
+	}
 	t := &store.APIToken{Name: req.Name, Prefix: authn.DisplayPrefix(secret), Hash: hash, UserID: owner.ID,
-		Permissions: scope.Strings(), ExpiresAt: expires}
+		Permissions: perms, ExpiresAt: expires}
 	ev := s.event(a, "token.create", authz.TokenSelf)
 	ev.Resource = req.Name
 	if err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{

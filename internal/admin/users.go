@@ -40,7 +40,18 @@ func (s *Service) ListUsers(ctx context.Context, a Actor) ([]UserView, error) {
 	}
 	out := make([]UserView, 0, len(us))
 	for i := range us {
-		out = append(out, view(&us[i]))
+		v := view(&us[i])
+		bindings, err := s.Store.ListRoleBindings(ctx, us[i].ID)
+		if err != nil {
+			return nil, storeErr(err, "role bindings")
+		}
+		for _, b := range bindings {
+			if v.RackRoles == nil {
+				v.RackRoles = make(map[string]string, len(bindings))
+			}
+			v.RackRoles[b.Rack] = b.Role
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -147,9 +158,20 @@ func (s *Service) SetRackRole(ctx context.Context, a Actor, email, rack, role st
 	if err != nil {
 		return storeErr(err, "user "+email)
 	}
+	bindings, err := s.Store.ListRoleBindings(ctx, u.ID)
+	if err != nil {
+		return storeErr(err, "role bindings")
+	}
+	before := ""
+	for _, b := range bindings {
+		if b.Rack == rack {
+			before = b.Role
+		}
+	}
 	ev := s.event(a, "user.rack-role", authz.GatewayUsers)
 	ev.Resource, ev.Rack = email, rack
-	if err := s.writeAhead(ctx, ev, map[string]any{"rack": rack, "role": role}); err != nil {
+	if err := s.writeAhead(ctx, ev, map[string]any{"rack": rack, "role": role,
+		"before": map[string]any{"role": before}, "after": map[string]any{"role": role}}); err != nil {
 		return err
 	}
 	if err := s.Store.SetRoleBinding(ctx, store.RoleBinding{UserID: u.ID, Rack: rack, Role: role}); err != nil {

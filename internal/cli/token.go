@@ -24,7 +24,7 @@ func runToken(ctx context.Context, e *Env, args []string) error {
 	db := addDBFlags(fs, e)
 	owner := fs.String("user", "", "owner's email: the token acts as this user, within the user's role")
 	name := fs.String("name", "", "token name, e.g. ci-deploy")
-	perms := fs.String("permissions", "", "comma-separated scope (default: all of the owner's role), e.g. app:read,build:create")
+	perms := fs.String("permissions", "", "comma-separated scope (default: follow the owner's current role), e.g. app:read,build:create")
 	expires := fs.String("expires", "", "lifetime like 720h (default: no expiry)")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
