@@ -59,6 +59,11 @@ type APIToken struct {
 // denied) or a gateway administration action. It never holds secrets.
 type AuditEvent struct {
 	ID         int64 // assigned by the store, strictly increasing
+	// Seq is the event's gapless position in the hash chain, from 1; Hash
+	// is SHA-256(previous Hash || chain.Canonical(event)). Both are set by
+	// the store when the event is appended (see package audit/chain).
+	Seq        int64
+	Hash       []byte
 	Time       time.Time
 	RequestID  string
 	Rack       string
@@ -81,6 +86,17 @@ type AuditEvent struct {
 	Status     int
 	DurationUS int64  // microseconds
 	Details    string // JSON object, allow-listed fields only; "" if none
+}
+
+// Checkpoint is a signed statement of the audit chain's head (package
+// audit/checkpoint makes and checks them). The store keeps them in order and
+// records when each reached the WORM anchor store.
+type Checkpoint struct {
+	Seq        int64  // the last event it covers
+	Statement  string // the signed text, which names Seq and the head hash
+	Signature  []byte // Ed25519 over Statement
+	CreatedAt  time.Time
+	AnchoredAt time.Time // zero until anchored
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.
@@ -115,6 +131,12 @@ type AuditFilter struct {
 //   - AppendAudit sets a zero Time to now and assigns IDs only after the
 //     batch has committed; IDs increase in commit order. ListAudit returns
 //     the newest (highest ID) first, at most AuditLimit(f.Limit) events.
+//   - AppendAudit also links the events into the hash chain (package
+//     audit/chain): it sets Seq to the next gapless sequence numbers and
+//     Hash, reading the head inside the same serialized transaction, so
+//     several processes appending to one database form one chain.
+//   - The audit tables are append-only: the backends refuse UPDATE and
+//     DELETE with triggers; only PruneAudit removes events.
 //   - List methods return empty, not nil, slices; Close may be called more
 //     than once.
 type Store interface {
@@ -144,6 +166,26 @@ type Store interface {
 	// AppendAudit durably inserts events in order and sets their IDs.
 	AppendAudit(ctx context.Context, events []*AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	// AuditHead returns the newest chained event's Seq and Hash; 0 and nil
+	// for an empty chain.
+	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
+	// ScanAudit calls fn for every chained event with Seq >= fromSeq, in
+	// storage (ID) order, which is the order they were appended. The event
+	// passed to fn is reused; fn must copy what it keeps.
+	ScanAudit(ctx context.Context, fromSeq int64, fn func(*AuditEvent) error) error
+	// AddCheckpoint makes the next checkpoint, serialized with appends and
+	// other AddCheckpoint calls in every process: it calls make with the
+	// newest checkpoint (nil if none) and the chain head, and stores what
+	// make returns. make returns nil to store nothing (e.g. no new events).
+	AddCheckpoint(ctx context.Context, make func(prev *Checkpoint, headSeq int64, headHash []byte) (*Checkpoint, error)) (*Checkpoint, error)
+	// ListCheckpoints returns checkpoints with Seq >= fromSeq, oldest first.
+	ListCheckpoints(ctx context.Context, fromSeq int64) ([]Checkpoint, error)
+	// MarkAnchored records that the checkpoint at seq is anchored; once.
+	MarkAnchored(ctx context.Context, seq int64, at time.Time) error
+	// PruneAudit deletes chained events with Seq <= throughSeq and older
+	// checkpoints, keeping the checkpoint at throughSeq, which must exist
+	// and be anchored. It returns the number of events deleted.
+	PruneAudit(ctx context.Context, throughSeq int64) (int64, error)
 
 	GetSetting(ctx context.Context, key string) (string, error) // ErrNotFound if unset
 	SetSetting(ctx context.Context, key, value string) error

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
@@ -45,8 +46,27 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 	}
 	ids := make([]int64, len(events))
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var (
+			headSeq  int64
+			headHash []byte
+		)
 		b := &pgx.Batch{}
 		b.Queue(`SELECT pg_advisory_xact_lock($1)`, auditLockKey)
+		b.Queue(selectHead).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&headSeq, &headHash)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		for i, e := range events {
+			e.Time = times[i]
+		}
+		chain.Link(headSeq, headHash, events)
+		b = &pgx.Batch{}
 		for i, e := range events {
 			args := auditq.Values(e, encTime)
 			args[0] = times[i]

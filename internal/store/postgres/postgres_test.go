@@ -2,9 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres"
@@ -103,4 +108,115 @@ func BenchmarkGetTokenByHash(b *testing.B) {
 func BenchmarkAppendAudit(b *testing.B) {
 	s := open(b)
 	storetest.BenchAppendAudit(b, s, 64)
+}
+
+// The audit log is append-only twice over: the runtime role has only SELECT
+// and INSERT on it, and triggers refuse UPDATE/DELETE/TRUNCATE to everyone,
+// the owner included.
+func TestAuditAppendOnly(t *testing.T) {
+	dsn := pgtest.FreshSchema(t)
+	ownerStore, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ownerStore.Close() })
+	if err := ownerStore.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	role := "rgw_rt_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_")
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "DROP ROLE IF EXISTS "+role); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ownerStore.GrantRuntime(t.Context(), role); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
+			_ = c.Close(context.Background())
+		}
+	})
+	rtDSN := runtimeDSN(t, dsn, role)
+	rt, err := postgres.Open(t.Context(), rtDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	// The runtime role can do its job: append, checkpoint, anchor.
+	if err := rt.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "a"}, {Action: "b"}}); err != nil {
+		t.Fatalf("runtime append: %v", err)
+	}
+	if _, err := rt.AddCheckpoint(t.Context(), func(_ *store.Checkpoint, seq int64, _ []byte) (*store.Checkpoint, error) {
+		return &store.Checkpoint{Seq: seq, Statement: "s", Signature: []byte{1}}, nil
+	}); err != nil {
+		t.Fatalf("runtime checkpoint: %v", err)
+	}
+	if err := rt.MarkAnchored(t.Context(), 2, time.Time{}); err != nil {
+		t.Fatalf("runtime mark anchored: %v", err)
+	}
+	if _, err := rt.PruneAudit(t.Context(), 2); err == nil {
+		t.Error("runtime role pruned the audit log")
+	}
+	rtConn, err := pgx.Connect(t.Context(), rtDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtConn.Close(context.Background())
+	for _, c := range []struct {
+		who  string
+		conn *pgx.Conn
+	}{{"runtime", rtConn}, {"owner", conn}} {
+		for _, q := range []string{
+			`UPDATE audit_events SET actor = 'someone else' WHERE seq = 1`,
+			`DELETE FROM audit_events WHERE seq = 1`,
+			`TRUNCATE audit_events`,
+			`UPDATE audit_checkpoints SET statement = 'forged'`,
+			`UPDATE audit_checkpoints SET anchored_at = now()`, // already anchored: once only
+			`DELETE FROM audit_checkpoints`,
+			`TRUNCATE audit_checkpoints`,
+		} {
+			if _, err := c.conn.Exec(t.Context(), q); err == nil {
+				t.Errorf("%s: %s succeeded", c.who, q)
+			}
+		}
+	}
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE actor = ''`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("audit rows after the attempts: %d, %v", n, err)
+	}
+	// The owner can prune behind the anchored checkpoint.
+	if got, err := ownerStore.PruneAudit(t.Context(), 2); err != nil || got != 2 {
+		t.Fatalf("owner prune = %d, %v", got, err)
+	}
+	if err := rt.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), `DELETE FROM audit_events`); err == nil {
+		t.Error("triggers not re-enabled after prune")
+	}
+}
+
+// runtimeDSN is dsn with its user replaced by role.
+func runtimeDSN(t *testing.T, dsn, role string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(role), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database}
+	q := url.Values{"sslmode": {"disable"}}
+	if sp, ok := cfg.RuntimeParams["search_path"]; ok {
+		q.Set("search_path", sp)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
@@ -66,6 +67,20 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 	}
 	ids := make([]int64, 0, len(events))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The write lock is held (BEGIN IMMEDIATE), so the head cannot move
+		// under us, in this process or another sharing the file.
+		var (
+			headSeq  int64
+			headHash []byte
+		)
+		err := tx.QueryRowContext(ctx, selectHead).Scan(&headSeq, &headHash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		for i, e := range events {
+			e.Time = times[i]
+		}
+		chain.Link(headSeq, headHash, events)
 		// Multi-row INSERTs: one statement per chunk costs far less than
 		// one per event, which matters because every proxied call is
 		// audited. Rowids within the transaction increase in VALUES order,

@@ -2,11 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
@@ -156,4 +158,55 @@ func BenchmarkGetTokenByHash(b *testing.B) {
 
 func BenchmarkAppendAudit(b *testing.B) {
 	storetest.BenchAppendAudit(b, open(b), 64)
+}
+
+// Triggers refuse UPDATE and DELETE of audit rows and checkpoints to any
+// writer of the file, not only to the gateway.
+func TestAuditAppendOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gw.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "a"}, {Action: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddCheckpoint(t.Context(), func(_ *store.Checkpoint, seq int64, _ []byte) (*store.Checkpoint, error) {
+		return &store.Checkpoint{Seq: seq, Statement: "s", Signature: []byte{1}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkAnchored(t.Context(), 2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		`UPDATE audit_events SET actor = 'someone else' WHERE seq = 1`,
+		`DELETE FROM audit_events WHERE seq = 1`,
+		`DELETE FROM audit_events`,
+		`UPDATE audit_checkpoints SET statement = 'forged'`,
+		`UPDATE audit_checkpoints SET anchored_at = 1`,
+		`DELETE FROM audit_checkpoints`,
+	} {
+		if _, err := raw.ExecContext(t.Context(), q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused as append-only", q, err)
+		}
+	}
+	if n, err := s.PruneAudit(t.Context(), 2); err != nil || n != 2 {
+		t.Fatalf("prune = %d, %v", n, err)
+	}
+	if err := s.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(t.Context(), `DELETE FROM audit_events`); err == nil {
+		t.Error("triggers not recreated after prune")
+	}
 }

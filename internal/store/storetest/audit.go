@@ -16,6 +16,9 @@ var auditTests = []subtest{
 	{"Audit/Limits", testAuditLimits},
 	{"Audit/Paging", testAuditPaging},
 	{"Audit/ConcurrentAppend", testAuditConcurrent},
+	{"Audit/Chain", testAuditChain},
+	{"Audit/Checkpoints", testCheckpoints},
+	{"Audit/Prune", testPrune},
 }
 
 // fullEvent returns an event with every field set to a distinct value.
@@ -58,7 +61,7 @@ func testAuditRoundTrip(t *testing.T, s store.Store) {
 		if e.ID <= 0 || i > 0 && e.ID <= evs[i-1].ID {
 			t.Fatalf("IDs not increasing within the batch: %d", e.ID)
 		}
-		want[i].ID = e.ID
+		want[i].ID, want[i].Seq, want[i].Hash = e.ID, e.Seq, e.Hash
 		want[i].Time = store.NormalizeTime(want[i].Time)
 	}
 	// A zero Time is set to the time of the append.
@@ -332,6 +335,7 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 			t.Fatalf("not newest first: %d after %d", e.ID, got[i-1].ID)
 		}
 	}
+	checkChain(t, s, writers*batches*size)
 	for w := range writers {
 		got, err := s.ListAudit(ctx(t), store.AuditFilter{Actor: fmt.Sprint("w", w), Limit: store.MaxAuditLimit})
 		must(t, "list writer", err)

@@ -16,11 +16,15 @@ var Columns = []string{
 	"occurred_at", "request_id", "rack", "actor_type", "actor", "actor_id",
 	"token_id", "role", "source_ip", "user_agent", "method", "path", "route",
 	"action", "app", "resource", "permission", "decision", "reason", "status",
-	"duration_us", "details",
+	"duration_us", "details", "seq", "hash",
 }
 
 // ColumnList is Columns joined with ", ".
 var ColumnList = strings.Join(Columns, ", ")
+
+// SelectList is "id, " and Columns for SELECTs; events written before the
+// hash chain existed read back with Seq 0 and an empty Hash.
+var SelectList = "id, " + strings.Join(Columns[:len(Columns)-2], ", ") + ", COALESCE(seq, 0), COALESCE(hash, '')"
 
 // Values returns e's column values in Columns order, with the time encoded
 // by encodeTime.
@@ -29,7 +33,7 @@ func Values(e *store.AuditEvent, encodeTime func(time.Time) any) []any {
 		encodeTime(e.Time), e.RequestID, e.Rack, e.ActorType, e.Actor, e.ActorID,
 		e.TokenID, e.Role, e.SourceIP, e.UserAgent, e.Method, e.Path, e.Route,
 		e.Action, e.App, e.Resource, e.Permission, e.Decision, e.Reason, e.Status,
-		e.DurationUS, e.Details,
+		e.DurationUS, e.Details, e.Seq, e.Hash,
 	}
 }
 
@@ -41,7 +45,7 @@ func ScanTargets(e *store.AuditEvent, timeDst any) []any {
 		timeDst, &e.RequestID, &e.Rack, &e.ActorType, &e.Actor, &e.ActorID,
 		&e.TokenID, &e.Role, &e.SourceIP, &e.UserAgent, &e.Method, &e.Path, &e.Route,
 		&e.Action, &e.App, &e.Resource, &e.Permission, &e.Decision, &e.Reason, &e.Status,
-		&e.DurationUS, &e.Details,
+		&e.DurationUS, &e.Details, &e.Seq, &e.Hash,
 	}
 }
 
@@ -97,7 +101,7 @@ func List(f store.AuditFilter, ph func(n int) string, encodeTime func(time.Time)
 	}
 
 	var b strings.Builder
-	b.WriteString("SELECT id, " + ColumnList + " FROM audit_events")
+	b.WriteString("SELECT " + SelectList + " FROM audit_events")
 	if len(where) > 0 {
 		b.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}

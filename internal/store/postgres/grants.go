@@ -1,0 +1,50 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var identName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// RuntimeGrants returns the SQL that gives the gateway's runtime role what it
+// needs and no more: read/write on users, bindings, tokens and settings, but
+// only SELECT and INSERT on audit_events, and on audit_checkpoints INSERT
+// plus UPDATE of anchored_at alone. It must run as the owner of the tables
+// (the role that ran `rack-gateway migrate`). The triggers of migration 0002
+// refuse UPDATE, DELETE and TRUNCATE of audit rows even to the owner.
+func RuntimeGrants(role, schema string) (string, error) {
+	for _, n := range []string{role, schema} {
+		if !identName.MatchString(n) {
+			return "", fmt.Errorf("postgres: %q: a role or schema name must be lower-case letters, digits and _", n)
+		}
+	}
+	return fmt.Sprintf(`GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
+GRANT SELECT, INSERT, UPDATE, DELETE ON %[2]s.users, %[2]s.role_bindings, %[2]s.api_tokens, %[2]s.settings TO %[1]s;
+GRANT SELECT ON %[2]s.schema_migrations TO %[1]s;
+REVOKE ALL ON %[2]s.audit_events, %[2]s.audit_checkpoints FROM %[1]s;
+GRANT SELECT, INSERT ON %[2]s.audit_events TO %[1]s;
+GRANT SELECT, INSERT ON %[2]s.audit_checkpoints TO %[1]s;
+GRANT UPDATE (anchored_at) ON %[2]s.audit_checkpoints TO %[1]s;
+`, role, schema), nil
+}
+
+// GrantRuntime applies RuntimeGrants(role, current schema) as the caller,
+// who must own the tables.
+func (s *Store) GrantRuntime(ctx context.Context, role string) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var schema string
+		if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return wrap("grant runtime role", err)
+		}
+		q, err := RuntimeGrants(role, schema)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, q)
+		return wrap("grant runtime role", err)
+	})
+}
