@@ -3,7 +3,10 @@
 // and validated separately (validate.go) with errors that name the setting.
 package config
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // Config is the whole gateway configuration.
 type Config struct {
@@ -58,6 +61,94 @@ type Config struct {
 
 	// LogLevel is debug, info, warn or error (RGW_LOG_LEVEL). Default info.
 	LogLevel string `json:"log_level"`
+
+	// Audit configures the tamper-evident audit trail.
+	Audit Audit `json:"audit"`
+}
+
+// Audit configures the audit trail: checkpoint signing, WORM anchors, the
+// key for hashing secret values, verification and SIEM streaming.
+type Audit struct {
+	// Origin names this gateway in signed checkpoints (RGW_AUDIT_ORIGIN).
+	// Default: the host name.
+	Origin string `json:"origin"`
+	// SigningKeyFile is the Ed25519 checkpoint signing key, PEM PKCS #8
+	// (RGW_AUDIT_SIGNING_KEY_FILE); or SigningKey holds it inline, PEM or
+	// the base64 of a 32-byte seed (RGW_AUDIT_SIGNING_KEY). One is required
+	// by serve; `rack-gateway audit keygen` makes one.
+	SigningKeyFile string `json:"signing_key_file"`
+	SigningKey     string `json:"signing_key"`
+	// PublicKeyFile is the checkpoint public key for verification where the
+	// signing key is not available, e.g. an auditor's machine
+	// (RGW_AUDIT_PUBLIC_KEY_FILE).
+	PublicKeyFile string `json:"public_key_file"`
+	// HMACKeyFile / HMACKey is the secret (≥ 32 bytes; base64 inline) that
+	// keys the hashes recorded instead of env values, so that `audit
+	// check-value` can answer "was it set to X?" (RGW_AUDIT_HMAC_KEY_FILE,
+	// RGW_AUDIT_HMAC_KEY). Required by serve.
+	HMACKeyFile string `json:"hmac_key_file"`
+	HMACKey     string `json:"hmac_key"`
+
+	// CheckpointEvery and CheckpointInterval: a checkpoint is signed after
+	// this many events or this long, whichever is first, if there are new
+	// events (RGW_AUDIT_CHECKPOINT_EVERY, RGW_AUDIT_CHECKPOINT_INTERVAL).
+	// Defaults 1000 and 60s.
+	CheckpointEvery    int64    `json:"checkpoint_every"`
+	CheckpointInterval Duration `json:"checkpoint_interval"`
+	// VerifyInterval is how often the gateway verifies its own log against
+	// the anchors (RGW_AUDIT_VERIFY_INTERVAL); a failure raises the metric
+	// rgw_audit_verify_failed and writes an audit event. Default 1h; "0s"
+	// disables.
+	VerifyInterval *Duration `json:"verify_interval"`
+
+	// AnchorDir writes anchors to a local directory
+	// (RGW_AUDIT_ANCHOR_DIR). It is NOT write-once storage; use S3 in
+	// production. Exactly one of AnchorDir and S3.Bucket is required.
+	AnchorDir string `json:"anchor_dir"`
+	// S3 is the Object Lock bucket for anchors.
+	S3 S3Anchors `json:"s3"`
+
+	// Stdout streams every committed event as NDJSON to standard output
+	// (RGW_AUDIT_STDOUT=1), for a log shipper.
+	Stdout bool `json:"stdout"`
+	// WebhookURL streams committed events as NDJSON batches to an HTTPS
+	// endpoint (RGW_AUDIT_WEBHOOK_URL); WebhookAuthorization is sent as
+	// the Authorization header (RGW_AUDIT_WEBHOOK_AUTHORIZATION).
+	WebhookURL           string `json:"webhook_url"`
+	WebhookAuthorization string `json:"webhook_authorization"`
+	WebhookCAFile        string `json:"webhook_ca_file"`
+}
+
+// S3Anchors is an S3 bucket with Object Lock for checkpoint anchors.
+type S3Anchors struct {
+	// Bucket must have Object Lock enabled (RGW_AUDIT_S3_BUCKET).
+	Bucket string `json:"bucket"`
+	// Prefix is prepended to anchor keys (RGW_AUDIT_S3_PREFIX).
+	Prefix string `json:"prefix"`
+	// Region (RGW_AUDIT_S3_REGION), default us-east-1.
+	Region string `json:"region"`
+	// Endpoint for S3-compatible servers (RGW_AUDIT_S3_ENDPOINT); empty
+	// means AWS. PathStyle addressing (RGW_AUDIT_S3_PATH_STYLE=1).
+	Endpoint  string `json:"endpoint"`
+	PathStyle bool   `json:"path_style"`
+	// Static credentials (RGW_AUDIT_S3_ACCESS_KEY_ID,
+	// RGW_AUDIT_S3_SECRET_ACCESS_KEY); empty uses the AWS default chain.
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+	// RetentionDays of COMPLIANCE-mode retention on each anchor
+	// (RGW_AUDIT_S3_RETENTION_DAYS). Default 2555 (7 years).
+	RetentionDays int `json:"retention_days"`
+}
+
+// DevAudit returns the audit settings of a `rack-gateway dev` data
+// directory: keys made on first use, anchors in a plain directory.
+func DevAudit(dir string) Audit {
+	return Audit{
+		Origin:         "rack-gateway-dev",
+		SigningKeyFile: filepath.Join(dir, "audit-signing.key"),
+		HMACKeyFile:    filepath.Join(dir, "audit-hmac.key"),
+		AnchorDir:      filepath.Join(dir, "anchors"),
+	}
 }
 
 // Rack is one rack behind the gateway.

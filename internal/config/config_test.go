@@ -44,7 +44,8 @@ const fileJSON = `{
   "request_timeout": "2m",
   "shutdown_timeout": "45s",
   "token_cache_ttl": "2s",
-  "log_level": "debug"
+  "log_level": "debug",
+  "audit": {"signing_key_file": "/etc/rgw/audit.key", "hmac_key_file": "/etc/rgw/hmac.key", "s3": {"bucket": "rgw-anchors", "retention_days": 400}, "checkpoint_every": 500}
 }`
 
 func TestLoadFile(t *testing.T) {
@@ -86,6 +87,10 @@ func TestLoadFile(t *testing.T) {
 	}
 	if c.MaxHeaderBytes != 8192 || c.LogLevel != "debug" {
 		t.Errorf("MaxHeaderBytes=%d LogLevel=%q", c.MaxHeaderBytes, c.LogLevel)
+	}
+	if a := c.Audit; a.SigningKeyFile != "/etc/rgw/audit.key" || a.S3.Bucket != "rgw-anchors" || a.S3.RetentionDays != 400 ||
+		a.CheckpointEvery != 500 || a.CheckpointInterval.D() != time.Minute || a.S3.Region != "us-east-1" {
+		t.Errorf("audit: %+v", a)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate of a valid file: %v", err)
@@ -337,6 +342,7 @@ func valid(t *testing.T) *config.Config {
 		},
 		DefaultRack:    "prod",
 		TrustedProxies: []string{"10.0.0.0/8", "fd00::/8"},
+		Audit:          config.Audit{SigningKeyFile: "audit.key", HMACKeyFile: "hmac.key", S3: config.S3Anchors{Bucket: "anchors"}},
 	}
 	c.SetDefaults(":8447")
 	return c
@@ -362,6 +368,10 @@ func TestValidateValid(t *testing.T) {
 		func(c *config.Config) { c.TokenCacheTTL = config.Duration(60 * time.Second) },
 		func(c *config.Config) { c.Racks[0].Name = strings.Repeat("a", 63); c.DefaultRack = c.Racks[0].Name },
 		func(c *config.Config) { c.Racks[0].Name = "0"; c.DefaultRack = "0" },
+		func(c *config.Config) { c.Audit.S3.Bucket = ""; c.Audit.AnchorDir = "anchors" },
+		func(c *config.Config) { c.Audit.SigningKeyFile = ""; c.Audit.SigningKey = "seed" },
+		func(c *config.Config) { c.Audit.WebhookURL = "https://siem.example.com/in" },
+		func(c *config.Config) { c.Audit.WebhookURL = "http://127.0.0.1:9/in" },
 	}
 	for i, v := range variants {
 		c := valid(t)
@@ -413,6 +423,14 @@ func TestValidateErrors(t *testing.T) {
 		{"trusted_proxies bare ip", func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.1"} }, "trusted_proxies (RGW_TRUSTED_PROXIES)", `"10.0.0.1"`},
 		{"trusted_proxies junk", func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/8", "lb"} }, "trusted_proxies", `"lb"`},
 		{"trusted_proxies bad bits", func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }, "trusted_proxies", ""},
+		{"no signing key", func(c *config.Config) { c.Audit.SigningKeyFile = "" }, "audit.signing_key_file (RGW_AUDIT_SIGNING_KEY_FILE)", "keygen"},
+		{"no hmac key", func(c *config.Config) { c.Audit.HMACKeyFile = "" }, "audit.hmac_key_file (RGW_AUDIT_HMAC_KEY_FILE)", ""},
+		{"no anchors", func(c *config.Config) { c.Audit.S3.Bucket = "" }, "audit.s3.bucket (RGW_AUDIT_S3_BUCKET)", "Object Lock"},
+		{"two anchors", func(c *config.Config) { c.Audit.AnchorDir = "x" }, "audit.s3.bucket", "not both"},
+		{"retention", func(c *config.Config) { c.Audit.S3.RetentionDays = -1 }, "audit.s3.retention_days", ""},
+		{"checkpoint every", func(c *config.Config) { c.Audit.CheckpointEvery = -5 }, "audit.checkpoint_every", ""},
+		{"checkpoint interval", func(c *config.Config) { c.Audit.CheckpointInterval = config.Duration(time.Millisecond) }, "audit.checkpoint_interval", ""},
+		{"webhook http", func(c *config.Config) { c.Audit.WebhookURL = "http://siem.example.com/in" }, "audit.webhook_url (RGW_AUDIT_WEBHOOK_URL)", "https"},
 		{"max_header_bytes small", func(c *config.Config) { c.MaxHeaderBytes = 100 }, "max_header_bytes (RGW_MAX_HEADER_BYTES)", ""},
 		{"max_header_bytes large", func(c *config.Config) { c.MaxHeaderBytes = 2 << 20 }, "max_header_bytes", ""},
 		{"log level", func(c *config.Config) { c.LogLevel = "verbose" }, "log_level (RGW_LOG_LEVEL)", `"verbose"`},

@@ -95,6 +95,54 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("RGW_REQUEST_TIMEOUT", &c.RequestTimeout)
 	dur("RGW_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("RGW_TOKEN_CACHE_TTL", &c.TokenCacheTTL)
+	a := &c.Audit
+	str("RGW_AUDIT_ORIGIN", &a.Origin)
+	str("RGW_AUDIT_SIGNING_KEY_FILE", &a.SigningKeyFile)
+	str("RGW_AUDIT_SIGNING_KEY", &a.SigningKey)
+	str("RGW_AUDIT_PUBLIC_KEY_FILE", &a.PublicKeyFile)
+	str("RGW_AUDIT_HMAC_KEY_FILE", &a.HMACKeyFile)
+	str("RGW_AUDIT_HMAC_KEY", &a.HMACKey)
+	str("RGW_AUDIT_ANCHOR_DIR", &a.AnchorDir)
+	str("RGW_AUDIT_S3_BUCKET", &a.S3.Bucket)
+	str("RGW_AUDIT_S3_PREFIX", &a.S3.Prefix)
+	str("RGW_AUDIT_S3_REGION", &a.S3.Region)
+	str("RGW_AUDIT_S3_ENDPOINT", &a.S3.Endpoint)
+	str("RGW_AUDIT_S3_ACCESS_KEY_ID", &a.S3.AccessKeyID)
+	str("RGW_AUDIT_S3_SECRET_ACCESS_KEY", &a.S3.SecretAccessKey)
+	str("RGW_AUDIT_WEBHOOK_URL", &a.WebhookURL)
+	str("RGW_AUDIT_WEBHOOK_AUTHORIZATION", &a.WebhookAuthorization)
+	str("RGW_AUDIT_WEBHOOK_CA_FILE", &a.WebhookCAFile)
+	dur("RGW_AUDIT_CHECKPOINT_INTERVAL", &a.CheckpointInterval)
+	if v := getenv("RGW_AUDIT_VERIFY_INTERVAL"); v != "" {
+		var d Duration
+		dur("RGW_AUDIT_VERIFY_INTERVAL", &d)
+		a.VerifyInterval = &d
+	}
+	for name, dst := range map[string]*bool{"RGW_AUDIT_STDOUT": &a.Stdout, "RGW_AUDIT_S3_PATH_STYLE": &a.S3.PathStyle} {
+		if v := getenv(name); v != "" && err == nil {
+			b, e := strconv.ParseBool(v)
+			if e != nil {
+				err = fmt.Errorf("%s: %q is not a boolean (1 or 0)", name, v)
+			}
+			*dst = b
+		}
+	}
+	for name, dst := range map[string]*int64{"RGW_AUDIT_CHECKPOINT_EVERY": &a.CheckpointEvery} {
+		if v := getenv(name); v != "" && err == nil {
+			n, e := strconv.ParseInt(v, 10, 64)
+			if e != nil {
+				err = fmt.Errorf("%s: %q is not a number", name, v)
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("RGW_AUDIT_S3_RETENTION_DAYS"); v != "" && err == nil {
+		n, e := strconv.Atoi(v)
+		if e != nil {
+			err = fmt.Errorf("RGW_AUDIT_S3_RETENTION_DAYS: %q is not a number", v)
+		}
+		a.S3.RetentionDays = n
+	}
 	if err != nil {
 		return err
 	}
@@ -160,5 +208,25 @@ func (c *Config) SetDefaults(addr string) {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	a := &c.Audit
+	if a.Origin == "" {
+		a.Origin, _ = os.Hostname()
+	}
+	if a.CheckpointEvery == 0 {
+		a.CheckpointEvery = 1000
+	}
+	if a.CheckpointInterval == 0 {
+		a.CheckpointInterval = Duration(60 * time.Second)
+	}
+	if a.VerifyInterval == nil {
+		d := Duration(time.Hour)
+		a.VerifyInterval = &d
+	}
+	if a.S3.Bucket != "" && a.S3.Region == "" {
+		a.S3.Region = "us-east-1"
+	}
+	if a.S3.Bucket != "" && a.S3.RetentionDays == 0 {
+		a.S3.RetentionDays = 2555
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var rackName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -88,6 +89,34 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenCacheTTL < 0 || c.TokenCacheTTL.D() > 60e9 {
 		bad("token_cache_ttl (RGW_TOKEN_CACHE_TTL)", "must be between 0s and 60s")
+	}
+	a := &c.Audit
+	if a.SigningKeyFile == "" && a.SigningKey == "" {
+		bad("audit.signing_key_file (RGW_AUDIT_SIGNING_KEY_FILE)", "a checkpoint signing key is required; make one with `rack-gateway audit keygen`")
+	}
+	if a.HMACKeyFile == "" && a.HMACKey == "" {
+		bad("audit.hmac_key_file (RGW_AUDIT_HMAC_KEY_FILE)", "a key for hashing audited secret values is required; `rack-gateway audit keygen` makes one")
+	}
+	if (a.AnchorDir == "") == (a.S3.Bucket == "") {
+		bad("audit.s3.bucket (RGW_AUDIT_S3_BUCKET)", "set an Object Lock bucket for checkpoint anchors (or, not WORM, audit.anchor_dir / RGW_AUDIT_ANCHOR_DIR), not both")
+	}
+	if a.S3.Bucket != "" && (a.S3.RetentionDays < 1 || a.S3.RetentionDays > 36500) {
+		bad("audit.s3.retention_days (RGW_AUDIT_S3_RETENTION_DAYS)", "must be between 1 and 36500")
+	}
+	if a.CheckpointEvery < 1 {
+		bad("audit.checkpoint_every (RGW_AUDIT_CHECKPOINT_EVERY)", "must be at least 1")
+	}
+	if a.CheckpointInterval.D() < time.Second {
+		bad("audit.checkpoint_interval (RGW_AUDIT_CHECKPOINT_INTERVAL)", "must be at least 1s")
+	}
+	if a.VerifyInterval != nil && a.VerifyInterval.D() < 0 {
+		bad("audit.verify_interval (RGW_AUDIT_VERIFY_INTERVAL)", "must not be negative")
+	}
+	if a.WebhookURL != "" {
+		u, err := url.Parse(a.WebhookURL)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
+			bad("audit.webhook_url (RGW_AUDIT_WEBHOOK_URL)", "must be an https:// URL (http:// only for loopback)")
+		}
 	}
 	return errors.Join(errs...)
 }
