@@ -33,6 +33,11 @@ type Auditor struct {
 	// until Run starts it.
 	syncCh chan syncReq
 
+	// appendMu orders appends with their delivery to sinks, so sinks see
+	// events in sequence order although two writers append.
+	appendMu sync.Mutex
+	sinks    []Sink
+
 	// SyncTimeout bounds a write-ahead audit write.
 	SyncTimeout time.Duration
 
@@ -131,7 +136,7 @@ func (a *Auditor) RecordSync(ctx context.Context, ev *store.AuditEvent) error {
 		}
 	}
 	a.mu.RUnlock()
-	if err := a.store.AppendAudit(ctx, []*store.AuditEvent{ev}); err != nil {
+	if err := a.append(ctx, []*store.AuditEvent{ev}); err != nil {
 		return a.syncFailed(ev, err)
 	}
 	a.written.Inc()
@@ -163,7 +168,7 @@ func (a *Auditor) runSync(ch chan syncReq) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), a.SyncTimeout)
-		err := a.store.AppendAudit(ctx, evs)
+		err := a.append(ctx, evs)
 		cancel()
 		if err == nil {
 			a.written.Add(float64(len(evs)))
@@ -220,7 +225,7 @@ func (a *Auditor) writeBatch(batch []*store.AuditEvent) {
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := a.store.AppendAudit(ctx, batch)
+		err := a.append(ctx, batch)
 		cancel()
 		if err == nil {
 			a.written.Add(float64(len(batch)))
@@ -265,4 +270,33 @@ func (a *Auditor) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Sink receives committed events in sequence order (see package siem). Send
+// must not block for long.
+type Sink interface {
+	Send(events []store.AuditEvent)
+}
+
+// AddSink streams every event committed from now on to s. Call it before
+// Run.
+func (a *Auditor) AddSink(s Sink) { a.sinks = append(a.sinks, s) }
+
+// append writes events to the store and hands them to the sinks.
+func (a *Auditor) append(ctx context.Context, evs []*store.AuditEvent) error {
+	a.appendMu.Lock()
+	defer a.appendMu.Unlock()
+	if err := a.store.AppendAudit(ctx, evs); err != nil {
+		return err
+	}
+	if len(a.sinks) > 0 {
+		out := make([]store.AuditEvent, len(evs))
+		for i, e := range evs {
+			out[i] = *e
+		}
+		for _, s := range a.sinks {
+			s.Send(out)
+		}
+	}
+	return nil
 }

@@ -66,6 +66,7 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 	cfg := &config.Config{
 		Addr:        *addr,
 		DatabaseURL: devDSN(*data),
+		Audit:       config.DevAudit(*data),
 		Racks:       []config.Rack{{Name: "dev", URL: "http://" + rackLn.Addr().String(), Password: rackPassword}},
 		LogLevel:    "info",
 	}

@@ -117,6 +117,10 @@ type Audit struct {
 	WebhookURL           string `json:"webhook_url"`
 	WebhookAuthorization string `json:"webhook_authorization"`
 	WebhookCAFile        string `json:"webhook_ca_file"`
+
+	// CreateKeys makes missing key files on start (dev mode and tests
+	// only; not settable from the environment or a file).
+	CreateKeys bool `json:"-"`
 }
 
 // S3Anchors is an S3 bucket with Object Lock for checkpoint anchors.
@@ -148,6 +152,7 @@ func DevAudit(dir string) Audit {
 		SigningKeyFile: filepath.Join(dir, "audit-signing.key"),
 		HMACKeyFile:    filepath.Join(dir, "audit-hmac.key"),
 		AnchorDir:      filepath.Join(dir, "anchors"),
+		CreateKeys:     true,
 	}
 }
 

@@ -56,6 +56,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	cfg := &config.Config{
 		Addr:        "127.0.0.1:0",
 		DatabaseURL: dsn,
+		Audit:       config.DevAudit(t.TempDir()),
 		Racks:       []config.Rack{{Name: "dev", URL: e.rackSrv.URL, Password: e.rackPassword}},
 	}
 	for _, o := range opts {

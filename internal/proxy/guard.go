@@ -65,6 +65,16 @@ func (h *Handler) guardReleaseEnv(r *http.Request, up *Upstream, m routes.Match,
 	details["env_keys_added"] = change.Added
 	details["env_keys_changed"] = change.Changed
 	details["env_keys_removed"] = change.Removed
+	if h.valueHash != nil {
+		// Keyed hashes, never values, of what was set (audit check-value).
+		hashes := map[string]string{}
+		for _, k := range append(append([]string{}, change.Added...), change.Changed...) {
+			hashes[k] = h.valueHash(k, next.Values[k])
+		}
+		if len(hashes) > 0 {
+			details["env_value_hashes"] = hashes
+		}
+	}
 	if !change.Empty() {
 		if d := authz.Decide(info.principal, authz.EnvSet, info.rack); !d.Allow {
 			return http.StatusForbidden, d.Reason, denyMessage(d, m.Route)

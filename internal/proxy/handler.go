@@ -35,6 +35,7 @@ type Handler struct {
 	matcher     *routes.Matcher
 	metrics     *Metrics
 	log         *slog.Logger
+	valueHash   func(name, value string) string
 	trusted     []netip.Prefix
 
 	requestTimeout time.Duration // until the rack starts answering
@@ -49,6 +50,9 @@ type Options struct {
 	Audit   *audit.Auditor
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// ValueHash, if set, records keyed hashes of env values that a call
+	// sets (audit.ValueHash with the audit HMAC key).
+	ValueHash func(name, value string) string
 }
 
 // New builds the handler and one upstream per configured rack.
@@ -62,6 +66,7 @@ func New(o Options) (*Handler, error) {
 		matcher:     routes.Default,
 		metrics:     o.Metrics,
 		log:         o.Logger,
+		valueHash:   o.ValueHash,
 
 		requestTimeout: o.Config.RequestTimeout.D(),
 	}

@@ -58,7 +58,7 @@ type APIToken struct {
 // AuditEvent is one audited action: a proxied rack API call (allowed or
 // denied) or a gateway administration action. It never holds secrets.
 type AuditEvent struct {
-	ID         int64 // assigned by the store, strictly increasing
+	ID int64 // assigned by the store, strictly increasing
 	// Seq is the event's gapless position in the hash chain, from 1; Hash
 	// is SHA-256(previous Hash || chain.Canonical(event)). Both are set by
 	// the store when the event is appended (see package audit/chain).

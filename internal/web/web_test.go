@@ -57,6 +57,7 @@ func newEnv(t *testing.T) *env {
 	cfg := &config.Config{
 		Addr:        "127.0.0.1:0",
 		DatabaseURL: dsn,
+		Audit:       config.DevAudit(t.TempDir()),
 		Racks:       []config.Rack{{Name: "dev", URL: e.rackSrv.URL, Password: "pw"}},
 	}
 	cfg.SetDefaults(cfg.Addr)

@@ -1,0 +1,97 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// scanner walks events in storage order, recomputing the chain.
+type scanner struct {
+	bySeq    map[int64]*signed
+	expected int64  // the next sequence number; 0 until the first event
+	prev     []byte // hash of expected-1; nil if unknown (unanchored start)
+	lastCP   int64  // the newest checkpoint passed
+	h        chain.Hasher
+	n, first int64
+	problem  *Problem
+
+	// A gap [gapFrom, gapTo) being resolved: events found later in storage
+	// order were moved or inserted, otherwise they are missing.
+	gapFrom, gapTo int64
+	gapPrev        []byte
+}
+
+func short(b []byte) string {
+	s := hex.EncodeToString(b)
+	if len(s) > 16 {
+		s = s[:16] + "…"
+	}
+	return s
+}
+
+// step checks one event and reports whether to stop.
+func (s *scanner) step(e *store.AuditEvent) bool {
+	if s.gapTo > 0 {
+		if e.Seq < s.gapFrom || e.Seq >= s.gapTo {
+			return false
+		}
+		kind, detail := Reordered, fmt.Sprintf("seq %d is stored after seq %d", e.Seq, s.gapTo)
+		if e.Seq == s.gapFrom && s.gapPrev != nil && bytes.Equal(s.h.Next(s.gapPrev, e), e.Hash) {
+			kind, detail = Inserted, fmt.Sprintf("an event crafted to fit the chain at seq %d was stored after seq %d", e.Seq, s.gapTo)
+		}
+		s.problem = &Problem{Seq: s.gapFrom, Kind: kind, Detail: detail}
+		return true
+	}
+	if s.expected == 0 {
+		s.expected = e.Seq
+		switch c := s.bySeq[e.Seq-1]; {
+		case e.Seq == 1:
+			s.prev = chain.Genesis
+		case c != nil:
+			s.prev = c.st.Head
+		}
+	}
+	if s.first == 0 {
+		s.first = e.Seq
+	}
+	switch {
+	case e.Seq < s.expected:
+		s.problem = &Problem{Seq: e.Seq, Kind: Inserted, Detail: fmt.Sprintf("sequence number %d appears again after %d", e.Seq, s.expected-1)}
+		return true
+	case e.Seq > s.expected:
+		s.gapFrom, s.gapTo, s.gapPrev = s.expected, e.Seq, s.prev
+		return false
+	}
+	s.n++
+	if s.prev != nil {
+		if got := s.h.Next(s.prev, e); !bytes.Equal(got, e.Hash) {
+			s.problem = &Problem{Seq: e.Seq, Kind: Modified,
+				Detail: fmt.Sprintf("the event does not match its hash (stored %s, recomputed %s)", short(e.Hash), short(got))}
+			return true
+		}
+	}
+	if c := s.bySeq[e.Seq]; c != nil {
+		if !bytes.Equal(c.st.Head, e.Hash) {
+			from := max(s.lastCP+1, s.first)
+			s.problem = &Problem{Seq: from, Kind: Rewritten,
+				Detail: fmt.Sprintf("the chain does not reach the signed head of the checkpoint at seq %d: events %d..%d were changed and rehashed", e.Seq, from, e.Seq)}
+			return true
+		}
+		s.lastCP = e.Seq
+	}
+	s.prev = append(s.prev[:0:0], e.Hash...)
+	s.expected++
+	return false
+}
+
+// finish reports an unresolved gap as missing events.
+func (s *scanner) finish() {
+	if s.problem == nil && s.gapTo > 0 {
+		s.problem = &Problem{Seq: s.gapFrom, Kind: Missing, Detail: fmt.Sprintf("events %d..%d are missing", s.gapFrom, s.gapTo-1)}
+		s.expected = s.gapFrom
+	}
+}
