@@ -10,12 +10,40 @@ import (
 )
 
 func init() {
-	register("audit", "audit log: tail [-n N] [--follow]", runAudit)
+	register("audit", "audit log: tail, verify, export, pubkey, check-value, keygen, prune", runAudit)
 }
 
+const auditUsage = `Usage: rack-gateway audit VERB [flags] [--config FILE | --data DIR]
+
+  tail [-n N] [--follow]                 recent events
+  verify [EXPORT.jsonl]                  verify the live log (or an export) against the anchors
+  export [--format jsonl|csv] [--since T] [--until T] [--app A] [--actor X] [-o FILE]
+  pubkey                                 print the checkpoint public key (PEM) and its id
+  check-value NAME [VALUE | --stdin]     was env NAME ever set to VALUE?
+  keygen --signing-key FILE --hmac-key FILE   make new audit keys
+  prune --through SEQ                    delete events up to an anchored checkpoint`
+
 func runAudit(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 || args[0] != "tail" {
-		fmt.Fprintln(e.Stderr, "Usage: rack-gateway audit tail [-n N] [--follow] [--config FILE | --data DIR]")
+	if len(args) == 0 {
+		fmt.Fprintln(e.Stderr, auditUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "tail":
+	case "verify":
+		return auditVerify(ctx, e, args[1:])
+	case "export":
+		return auditExport(ctx, e, args[1:])
+	case "pubkey":
+		return auditPubkey(ctx, e, args[1:])
+	case "check-value":
+		return auditCheckValue(ctx, e, args[1:])
+	case "keygen":
+		return auditKeygen(e, args[1:])
+	case "prune":
+		return auditPrune(ctx, e, args[1:])
+	default:
+		fmt.Fprintln(e.Stderr, auditUsage)
 		return errUsage
 	}
 	fs := newFlags(e, "audit tail", "audit tail [-n N] [--follow] [--config FILE | --data DIR]")

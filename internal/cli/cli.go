@@ -19,6 +19,14 @@ import (
 type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	Stdin          io.Reader // nil: os.Stdin
+}
+
+func (e *Env) stdin() io.Reader {
+	if e.Stdin != nil {
+		return e.Stdin
+	}
+	return os.Stdin
 }
 
 type command struct {

@@ -25,17 +25,24 @@ func addDBFlags(fs *flag.FlagSet, e *Env) dbFlags {
 	}
 }
 
-func (d dbFlags) open(ctx context.Context, e *Env) (store.Store, error) {
-	dsn := ""
+// load returns the configuration: serve's (--config, RGW_*), or that of a
+// dev data directory (--data): its database, keys and anchor directory.
+func (d dbFlags) load(e *Env) (*config.Config, error) {
 	if *d.data != "" {
-		dsn = devDSN(*d.data)
-	} else {
-		cfg, err := config.Load(*d.config, e.Getenv)
-		if err != nil {
-			return nil, err
-		}
-		dsn = cfg.DatabaseURL
+		return &config.Config{DatabaseURL: devDSN(*d.data), Audit: config.DevAudit(*d.data)}, nil
 	}
+	return config.Load(*d.config, e.Getenv)
+}
+
+func (d dbFlags) open(ctx context.Context, e *Env) (store.Store, error) {
+	cfg, err := d.load(e)
+	if err != nil {
+		return nil, err
+	}
+	return openDSN(ctx, cfg.DatabaseURL)
+}
+
+func openDSN(ctx context.Context, dsn string) (store.Store, error) {
 	st, err := storeopen.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", store.RedactDSN(dsn), err)

@@ -152,7 +152,9 @@ func DevAudit(dir string) Audit {
 		SigningKeyFile: filepath.Join(dir, "audit-signing.key"),
 		HMACKeyFile:    filepath.Join(dir, "audit-hmac.key"),
 		AnchorDir:      filepath.Join(dir, "anchors"),
-		CreateKeys:     true,
+		// Checkpoints show up quickly in a demo.
+		CheckpointInterval: Duration(10 * time.Second),
+		CreateKeys:         true,
 	}
 }
 

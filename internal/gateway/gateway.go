@@ -33,12 +33,12 @@ var Version = "dev"
 
 // Gateway is an assembled, not yet listening, gateway.
 type Gateway struct {
-	Config  *config.Config
-	Store   store.Store
-	Authn   *authn.Authenticator
-	Audit   *audit.Auditor
-	Proxy   *proxy.Handler
-	Admin   *admin.Service
+	Config *config.Config
+	Store  store.Store
+	Authn  *authn.Authenticator
+	Audit  *audit.Auditor
+	Proxy  *proxy.Handler
+	Admin  *admin.Service
 	// Trail holds the audit signing key, HMAC key and anchor store;
 	// Checkpoints signs and anchors the chain; Verifier checks it on a
 	// schedule.
@@ -47,7 +47,7 @@ type Gateway struct {
 	Verifier    *SelfCheck
 	sinks       []interface{ Close(context.Context) error }
 	Handler     http.Handler
-	Log     *slog.Logger
+	Log         *slog.Logger
 
 	startOnce   sync.Once
 	stopWorkers context.CancelFunc

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rack-gateway/rack-gateway/internal/anchor"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -19,7 +20,7 @@ type Anchor struct {
 
 // AnchorKey is the object key of the checkpoint at seq: zero-padded so that
 // lexical order (S3 listing order) is numeric order.
-func AnchorKey(seq int64) string { return fmt.Sprintf("checkpoints/%020d.json", seq) }
+func AnchorKey(seq int64) string { return anchor.Key(uint64(seq)) }
 
 // AnchorPrefix is the common prefix of AnchorKey.
 const AnchorPrefix = "checkpoints/"

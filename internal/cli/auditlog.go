@@ -1,0 +1,449 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/anchor"
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
+	"github.com/rack-gateway/rack-gateway/internal/audit/export"
+	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
+	"github.com/rack-gateway/rack-gateway/internal/audit/verify"
+	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/gateway"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// errVerifyFailed makes the process exit 1 after the verdict is printed.
+var errVerifyFailed = errors.New("audit log verification FAILED")
+
+// openTrail loads the audit configuration's keys and anchors.
+func openTrail(ctx context.Context, cfg *config.Config, o trail.Options) (*trail.Trail, error) {
+	a := cfg.Audit
+	a.CreateKeys = false
+	return trail.Open(ctx, a, o)
+}
+
+func auditVerify(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "audit verify", "audit verify [EXPORT.jsonl] [--config FILE | --data DIR] [--public-key FILE] [--anchor-dir DIR]")
+	db := addDBFlags(fs, e)
+	pub := fs.String("public-key", "", "checkpoint public key `file` (default: from the configuration)")
+	anchorDir := fs.String("anchor-dir", "", "read anchors from this `dir` instead of the configured store")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || len(pos) > 1 {
+		return errUsage
+	}
+	cfg, err := db.load(e)
+	if err != nil {
+		return err
+	}
+	if *pub != "" {
+		cfg.Audit.PublicKeyFile, cfg.Audit.SigningKeyFile, cfg.Audit.SigningKey = *pub, "", ""
+	}
+	if *anchorDir != "" {
+		cfg.Audit.AnchorDir, cfg.Audit.S3 = *anchorDir, config.S3Anchors{}
+	}
+	tr, err := openTrail(ctx, cfg, trail.Options{NeedAnchors: true})
+	if err != nil {
+		return err
+	}
+	var rep *verify.Report
+	start := time.Now()
+	if len(pos) == 1 {
+		rep, err = verifyExport(ctx, pos[0], tr)
+	} else {
+		st, oerr := openDSN(ctx, cfg.DatabaseURL)
+		if oerr != nil {
+			return oerr
+		}
+		defer st.Close()
+		rep, err = gateway.Verify(ctx, st, tr)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.Stdout, rep.Verdict())
+	fmt.Fprintf(e.Stderr, "verified in %s; public key id %s\n", time.Since(start).Round(time.Millisecond), checkpoint.KeyID(tr.PublicKey))
+	if !rep.OK() {
+		return errVerifyFailed
+	}
+	return nil
+}
+
+// verifyExport verifies a JSONL export: a first pass collects its
+// checkpoint lines, the second streams its events.
+func verifyExport(ctx context.Context, path string, tr *trail.Trail) (*verify.Report, error) {
+	open := func() (*os.File, *export.Reader, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := export.NewReader(bufio.NewReaderSize(f, 1<<20))
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		return f, r, nil
+	}
+	f, r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	var e store.AuditEvent
+	for err == nil {
+		err = r.Next(&e)
+	}
+	f.Close()
+	if !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if r.Header.Filtered {
+		return nil, errors.New("this export is filtered (--app/--actor) and cannot be chain-verified; export without filters")
+	}
+	cps := r.Checkpoints
+	prev, err := hex.DecodeString(r.Header.PrevHash)
+	if err != nil {
+		return nil, fmt.Errorf("export header: bad prev_hash: %w", err)
+	}
+	return verify.Run(ctx, verify.Input{
+		FirstSeq: r.Header.FirstSeq, PrevHash: prev, Checkpoints: cps, Anchors: tr.Anchors, PublicKey: tr.PublicKey,
+		Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
+			f, r, err := open()
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			var e store.AuditEvent
+			for {
+				if err := r.Next(&e); err != nil {
+					if errors.Is(err, io.EOF) {
+						return nil
+					}
+					return err
+				}
+				if err := fn(&e); err != nil {
+					return err
+				}
+			}
+		},
+	})
+}
+
+// parseWhen reads RFC 3339 or a duration ago ("24h").
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-28T10:00:00Z), a date, or a duration ago (24h)", s)
+}
+
+func auditExport(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "audit export", "audit export [--format jsonl|csv] [--since T] [--until T] [--app A] [--actor X] [-o FILE]")
+	db := addDBFlags(fs, e)
+	format := fs.String("format", "jsonl", "jsonl (verifiable) or csv (for people)")
+	since := fs.String("since", "", "from this time (RFC 3339, date, or duration ago)")
+	until := fs.String("until", "", "before this time")
+	app := fs.String("app", "", "only this app (the export can then not be chain-verified)")
+	actor := fs.String("actor", "", "only this actor (the export can then not be chain-verified)")
+	out := fs.String("o", "", "write to `file` instead of standard output")
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
+		return errUsage
+	}
+	if *format != "jsonl" && *format != "csv" {
+		return fmt.Errorf("--format %q: want jsonl or csv", *format)
+	}
+	from, err := parseWhen(*since)
+	if err != nil {
+		return fmt.Errorf("--since %w", err)
+	}
+	to, err := parseWhen(*until)
+	if err != nil {
+		return fmt.Errorf("--until %w", err)
+	}
+	st, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w := e.Stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	return ExportAudit(ctx, st, w, ExportOptions{Format: *format, Since: from, Until: to, App: *app, Actor: *actor})
+}
+
+// ExportOptions select what ExportAudit writes.
+type ExportOptions struct {
+	Format       string // jsonl or csv
+	Since, Until time.Time
+	App, Actor   string
+}
+
+// ExportAudit writes the chained events (and, for JSONL, the checkpoints)
+// to w. A time-bounded JSONL export starts with the hash before its first
+// event, so it verifies on its own; app/actor filters mark it unverifiable.
+func ExportAudit(ctx context.Context, st store.Store, w io.Writer, o ExportOptions) error {
+	keep := func(e *store.AuditEvent) bool {
+		return (o.Since.IsZero() || !e.Time.Before(o.Since)) && (o.Until.IsZero() || e.Time.Before(o.Until)) &&
+			(o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor)
+	}
+	if o.Format == "csv" {
+		cw, err := export.NewCSVWriter(w)
+		if err != nil {
+			return err
+		}
+		err = st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error {
+			if keep(e) {
+				return cw.WriteEvent(e)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return cw.Flush()
+	}
+	jw := export.NewJSONLWriter(w)
+	var (
+		prev    []byte
+		started bool
+		first   int64
+	)
+	// The header needs the hash before the first exported event, so events
+	// pass through one-event lookbehind.
+	err := st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error {
+		if !keep(e) {
+			if !started {
+				prev = append(prev[:0], e.Hash...)
+			}
+			return nil
+		}
+		if !started {
+			started, first = true, e.Seq
+			ph := prev
+			if e.Seq == 1 {
+				ph = chain.Genesis
+			}
+			if err := jw.WriteHeader(export.Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), FirstSeq: first,
+				PrevHash: hex.EncodeToString(ph), Filtered: o.App != "" || o.Actor != ""}); err != nil {
+				return err
+			}
+		}
+		return jw.WriteEvent(e, chain.SchemaVersion)
+	})
+	if err != nil {
+		return err
+	}
+	if !started {
+		if err := jw.WriteHeader(export.Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), PrevHash: hex.EncodeToString(chain.Genesis)}); err != nil {
+			return err
+		}
+	}
+	cps, err := st.ListCheckpoints(ctx, 0)
+	if err != nil {
+		return err
+	}
+	for i := range cps {
+		if started && cps[i].Seq >= first-1 {
+			if err := jw.WriteCheckpoint(&cps[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return jw.Flush()
+}
+
+func auditPubkey(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "audit pubkey", "audit pubkey [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
+		return errUsage
+	}
+	cfg, err := db.load(e)
+	if err != nil {
+		return err
+	}
+	tr, err := openTrail(ctx, cfg, trail.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stderr, "# checkpoint public key, id %s\n", checkpoint.KeyID(tr.PublicKey))
+	_, err = e.Stdout.Write(checkpoint.MarshalPublicKey(tr.PublicKey))
+	return err
+}
+
+func auditCheckValue(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "audit check-value", "audit check-value NAME [VALUE | --stdin] [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	stdin := fs.Bool("stdin", false, "read VALUE from standard input (keeps it out of shell history)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || len(pos) < 1 || len(pos) > 2 || (len(pos) == 2) == *stdin {
+		return errUsage
+	}
+	name, value := pos[0], ""
+	if *stdin {
+		b, err := io.ReadAll(io.LimitReader(e.stdin(), 1<<20))
+		if err != nil {
+			return err
+		}
+		value = strings.TrimRight(string(b), "\r\n")
+	} else {
+		value = pos[1]
+	}
+	cfg, err := db.load(e)
+	if err != nil {
+		return err
+	}
+	tr, err := openTrail(ctx, cfg, trail.Options{NeedHMAC: true})
+	if err != nil {
+		return err
+	}
+	st, err := openDSN(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	want := audit.ValueHash(tr.HMACKey, name, value)
+	var hits, sets int
+	err = st.ScanAudit(ctx, 0, func(ev *store.AuditEvent) error {
+		if !strings.Contains(ev.Details, audit.ValueHashPrefix) {
+			return nil
+		}
+		var d struct {
+			Hashes map[string]string `json:"env_value_hashes"`
+		}
+		if json.Unmarshal([]byte(ev.Details), &d) != nil {
+			return nil
+		}
+		h, ok := d.Hashes[name]
+		if !ok {
+			return nil
+		}
+		sets++
+		if audit.CheckValueHash(tr.HMACKey, name, value, h) || h == want {
+			hits++
+			fmt.Fprintf(e.Stdout, "seq %d %s %s set %s to this value (app %s, rack %s, decision %s, status %d)\n",
+				ev.Seq, ev.Time.UTC().Format(time.RFC3339), ev.Actor, name, orDash(ev.App), orDash(ev.Rack), ev.Decision, ev.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if hits == 0 {
+		fmt.Fprintf(e.Stdout, "no audited change set %s to this value (%d audited changes of %s)\n", name, sets, name)
+		return errors.New("no match")
+	}
+	return nil
+}
+
+func auditKeygen(e *Env, args []string) error {
+	fs := newFlags(e, "audit keygen", "audit keygen --signing-key FILE --hmac-key FILE")
+	sk := fs.String("signing-key", "", "write a new Ed25519 checkpoint signing key to `file` (mode 0600)")
+	hk := fs.String("hmac-key", "", "write a new HMAC key for audited values to `file` (mode 0600)")
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 || (*sk == "" && *hk == "") {
+		return errUsage
+	}
+	for _, p := range []string{*sk, *hk} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return fmt.Errorf("%s exists; refusing to replace an audit key", p)
+		}
+	}
+	if *sk != "" {
+		k, err := checkpoint.LoadOrCreateKey(*sk, true)
+		if err != nil {
+			return err
+		}
+		pk := k.Public().(ed25519.PublicKey)
+		fmt.Fprintf(e.Stdout, "wrote %s (key id %s); public key for auditors:\n%s", *sk, checkpoint.KeyID(pk), checkpoint.MarshalPublicKey(pk))
+	}
+	if *hk != "" {
+		if err := trail.WriteNewHMACKey(*hk); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "wrote %s\n", *hk)
+	}
+	return nil
+}
+
+func auditPrune(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "audit prune", "audit prune --through SEQ [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	through := fs.String("through", "", "delete events up to and including this seq (an anchored checkpoint's)")
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 || *through == "" {
+		return errUsage
+	}
+	seq, err := strconv.ParseInt(*through, 10, 64)
+	if err != nil || seq < 1 {
+		return fmt.Errorf("--through %q: want a sequence number", *through)
+	}
+	cfg, err := db.load(e)
+	if err != nil {
+		return err
+	}
+	tr, err := openTrail(ctx, cfg, trail.Options{NeedAnchors: true})
+	if err != nil {
+		return err
+	}
+	st, err := openDSN(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// Prune only a log that verifies, and only behind a checkpoint whose
+	// anchor is really in the anchor store.
+	rep, err := gateway.Verify(ctx, st, tr)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		fmt.Fprintln(e.Stdout, rep.Verdict())
+		return errors.New("refusing to prune a log that does not verify")
+	}
+	data, err := tr.Anchors.Get(ctx, anchor.Key(uint64(seq)))
+	if err != nil {
+		return fmt.Errorf("no anchored checkpoint at seq %d in %s: %w", seq, tr.Anchors.Describe(), err)
+	}
+	a, err := checkpoint.DecodeAnchor(data)
+	if err != nil {
+		return err
+	}
+	if _, err := checkpoint.Verify(tr.PublicKey, a.Statement, a.Signature); err != nil {
+		return fmt.Errorf("anchor at seq %d: %w", seq, err)
+	}
+	n, err := st.PruneAudit(ctx, seq)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "pruned %d events through seq %d; the log now starts after the checkpoint at seq %d\n", n, seq, seq)
+	return nil
+}
