@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -89,6 +91,7 @@ func TestExecRelaysExactly(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
+	c.Close()
 
 	c2, _, err := e.dialWS("/rack/apps/myapp/processes/"+testPID+"/exec", e.tokens[authz.RoleOps],
 		http.Header{"Command": {"sh -c 'echo out; exit 42'"}})
@@ -99,6 +102,51 @@ func TestExecRelaysExactly(t *testing.T) {
 	out, code = readStream(t, c2)
 	if code != 42 || !strings.Contains(out, "out") {
 		t.Fatalf("exit 42: got %d %q", code, out)
+	}
+	c2.Close()
+
+	// Each exec is audited as an attempt before the upgrade and one session
+	// object after: pid, command, duration, exit code, bytes each way.
+	var attempts, sessions []map[string]any
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sessions) < 2 && time.Now().Before(deadline) {
+		attempts, sessions = nil, nil
+		for _, ev := range e.audit() {
+			if ev.Route != "ProcessExec" {
+				continue
+			}
+			var d map[string]any
+			if err := json.Unmarshal([]byte(ev.Details), &d); err != nil {
+				t.Fatalf("details %q: %v", ev.Details, err)
+			}
+			if ev.Resource != testPID {
+				t.Errorf("exec event resource %q, want the pid", ev.Resource)
+			}
+			switch d["phase"] {
+			case "attempt":
+				attempts = append(attempts, d)
+			case "outcome":
+				if ev.Status == 101 {
+					sessions = append(sessions, d)
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(attempts) != 2 || len(sessions) != 2 {
+		t.Fatalf("exec audit: %d attempts, %d session outcomes", len(attempts), len(sessions))
+	}
+	for i, want := range []struct {
+		exit    float64
+		command string
+		minIn   float64
+	}{{0, "cat", 70000}, {42, "sh -c 'echo out; exit 42'", 0}} {
+		s, _ := sessions[i]["session"].(map[string]any)
+		params, _ := sessions[i]["params"].(map[string]any)
+		if s == nil || s["exit_code"] != want.exit || s["bytes_out"].(float64) <= 0 || s["bytes_in"].(float64) < want.minIn ||
+			s["duration_ms"] == nil || params["command"] != want.command {
+			t.Errorf("session %d = %v params %v, want exit %v, command %q, bytes in ≥ %v", i, s, params, want.exit, want.command, want.minIn)
+		}
 	}
 }
 

@@ -40,6 +40,12 @@ func (h *Handler) filterActive(rt *routes.Route, p *authz.Principal, rack string
 // A response that cannot be parsed is withheld rather than passed through.
 func (h *Handler) modifyResponse(resp *http.Response) error {
 	info := infoFrom(resp.Request.Context())
+	if info != nil && info.session != nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
+			resp.Body = &sessionConn{ReadWriteCloser: rwc, s: info.session}
+		}
+		return nil
+	}
 	if info == nil || !info.filterActive || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil
 	}

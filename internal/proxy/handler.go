@@ -245,6 +245,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 		details = withPhase(details, "outcome")
 	}
 
+	if isWS && rt.Mutating { // exec, shell, console: audited as one session
+		info.session = newSession()
+	}
 	out := r.WithContext(withInfo(r.Context(), info))
 	u := *r.URL
 	u.Path, u.RawPath = path, rawPath
@@ -261,6 +264,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 		c.ev.Status = 499 // client went away before any response
 	}
 	c.ev.DurationUS = time.Since(c.start).Microseconds()
+	if info.session != nil && c.ev.Status == http.StatusSwitchingProtocols {
+		details["session"] = info.session.details()
+	}
 	c.ev.Details = audit.Details(details)
 	h.audit.Record(&c.ev)
 	h.metrics.observe(rackName, rt.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))

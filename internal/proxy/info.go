@@ -16,6 +16,9 @@ type requestInfo struct {
 	actor        string
 	websocket    bool
 	filterActive bool // the response must be filtered for this caller
+	// session, for interactive websockets, counts bytes and catches the
+	// exit code; audited with the outcome.
+	session *session
 }
 
 type infoKey struct{}
