@@ -2,10 +2,12 @@ package admin
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -224,4 +226,21 @@ func (s *Service) ListAudit(ctx context.Context, a Actor, f store.AuditFilter) (
 		return nil, storeErr(err, "audit")
 	}
 	return evs, nil
+}
+
+// ExportAudit authorizes and audits an export, then writes it to the
+// writer that start returns (called only once authorized, so a refusal can
+// still be answered as an error).
+func (s *Service) ExportAudit(ctx context.Context, a Actor, o export.Options, start func() io.Writer) error {
+	if err := s.authorize(ctx, a, authz.GatewayAudit, "audit.export"); err != nil {
+		return err
+	}
+	ev := s.event(a, "audit.export", authz.GatewayAudit)
+	if err := s.writeAhead(ctx, ev, map[string]any{"format": o.Format, "app": o.App, "actor": o.Actor,
+		"since": ts(o.Since), "until": ts(o.Until)}); err != nil {
+		return err
+	}
+	// Once the response has started, a failure can only cut it short; a
+	// truncated JSONL export then fails verification, which is the point.
+	return export.Write(ctx, s.Store, start(), o)
 }

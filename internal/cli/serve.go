@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/postgres"
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
 )
 
@@ -53,11 +55,27 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 }
 
 func runMigrate(ctx context.Context, e *Env, args []string) error {
-	st, _, err := openStoreFromFlags(ctx, e, "migrate", args)
+	fs := newFlags(e, "migrate", "migrate [--grant-runtime ROLE] [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	grant := fs.String("grant-runtime", "", "PostgreSQL: grant `ROLE` (the gateway's runtime role) what serve needs, with only SELECT and INSERT on the audit log; run as the tables' owner")
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
+		return errUsage
+	}
+	st, err := db.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	fmt.Fprintln(e.Stdout, "migrations applied")
+	if *grant != "" {
+		pg, ok := st.(*postgres.Store)
+		if !ok {
+			return errors.New("--grant-runtime is for PostgreSQL; SQLite relies on its append-only triggers")
+		}
+		if err := pg.GrantRuntime(ctx, *grant); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "granted %s: read/write on users, role bindings, tokens, settings; SELECT, INSERT on audit_events; INSERT and UPDATE (anchored_at) on audit_checkpoints\n", *grant)
+	}
 	return nil
 }

@@ -3,12 +3,15 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -27,6 +30,7 @@ func (s *Server) routesAPI() {
 	s.mux.HandleFunc("POST /api/v1/tokens", s.api(s.createToken))
 	s.mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.api(s.revokeToken))
 	s.mux.HandleFunc("GET /api/v1/audit", s.api(s.listAudit))
+	s.mux.HandleFunc("GET /api/v1/audit/export", s.api(s.exportAudit))
 }
 
 type apiFunc func(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error)
@@ -68,6 +72,9 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 				}
 			}
 			writeJSON(w, status, map[string]string{"error": err.Error(), "reason": string(reason)})
+			return
+		}
+		if _, ok := out.(streamed); ok {
 			return
 		}
 		status := http.StatusOK
@@ -208,4 +215,43 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a admin.Actor
 		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "bad filter: " + err.Error()}
 	}
 	return s.Admin.ListAudit(r.Context(), a, f)
+}
+
+// streamed is returned by handlers that wrote the response themselves.
+type streamed struct{}
+
+// exportAudit streams an export (JSONL verifiable, or CSV) of the log:
+// ?format=jsonl|csv&since=&until=&app=&actor= (times RFC 3339).
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	q := r.URL.Query()
+	o := export.Options{Format: q.Get("format"), App: q.Get("app"), Actor: q.Get("actor")}
+	if o.Format == "" {
+		o.Format = "jsonl"
+	}
+	var err error
+	for name, dst := range map[string]*time.Time{"since": &o.Since, "until": &o.Until} {
+		if v := q.Get(name); v != "" && err == nil {
+			*dst, err = time.Parse(time.RFC3339, v)
+		}
+	}
+	if err != nil || (o.Format != "jsonl" && o.Format != "csv") {
+		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest,
+			Msg: "bad export request: format is jsonl or csv; since/until are RFC 3339"}
+	}
+	ctype, ext := "application/x-ndjson", "jsonl"
+	if o.Format == "csv" {
+		ctype, ext = "text/csv; charset=utf-8", "csv"
+	}
+	if err := s.Admin.ExportAudit(r.Context(), a, o, func() io.Writer {
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rack-gateway-audit-%s.%s"`, time.Now().UTC().Format("20060102T150405Z"), ext))
+		return w
+	}); err != nil {
+		var ae *admin.Error
+		if errors.As(err, &ae) {
+			return nil, err
+		}
+		s.Log.Warn("audit export cut short", "err", err)
+	}
+	return streamed{}, nil
 }

@@ -904,3 +904,43 @@ func TestProxiedRequestsAuditedAndUnauthenticatedRefused(t *testing.T) {
 		t.Errorf("audit: anonymous refusal %v, allowed call %v", sawAnon, sawNamed)
 	}
 }
+
+func TestAuditExportAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if s, _ := e.rack("GET", "/rack/apps", e.tokens[authz.RoleViewer]); s != 200 {
+		t.Fatalf("proxied call: %d", s)
+	}
+	for _, role := range []string{authz.RoleViewer, authz.RoleOps, authz.RoleDeployer} {
+		if s, b, _ := e.api("GET", "/api/v1/audit/export", e.tokens[role], ""); s != 403 {
+			t.Errorf("%s export: %d %s", role, s, b)
+		}
+	}
+	if s, _, _ := e.api("GET", "/api/v1/audit/export?format=xml", e.tokens[authz.RoleAdmin], ""); s != 400 {
+		t.Errorf("bad format: %d", s)
+	}
+	if err := e.gw.Audit.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, body, h := e.api("GET", "/api/v1/audit/export", e.tokens[authz.RoleAdmin], "")
+	if s != 200 || h.Get("Content-Type") != "application/x-ndjson" || !strings.Contains(h.Get("Content-Disposition"), ".jsonl") {
+		t.Fatalf("jsonl export: %d %v", s, h)
+	}
+	lines := strings.Split(strings.TrimSpace(body), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], `"format":"rack-gateway-audit-export/v1"`) || !strings.Contains(body, `"route":"AppList"`) {
+		t.Fatalf("jsonl export body: %.400s", body)
+	}
+	s, body, h = e.api("GET", "/api/v1/audit/export?format=csv&app=myapp", e.tokens[authz.RoleAdmin], "")
+	if s != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") || !strings.HasPrefix(body, "seq,time,") {
+		t.Fatalf("csv export: %d %v %.200s", s, h, body)
+	}
+	found := false
+	for _, ev := range e.auditEvents() {
+		if ev.Action == "audit.export" && ev.Actor == "admin@example.com" && strings.Contains(ev.Details, `"format":"csv"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("audit.export not audited")
+	}
+}
