@@ -88,6 +88,41 @@ type AuditEvent struct {
 	Details    string // JSON object, allow-listed fields only; "" if none
 }
 
+// Session is a logged-in person: a web session (cookie) or a CLI session
+// (the password in RACK_URL). Only the SHA-256 of the token is stored.
+type Session struct {
+	ID         int64
+	Hash       []byte // SHA-256 of the session token, unique
+	UserID     int64
+	Kind       string // "web" or "cli"
+	Name       string // CLI: the name the user gave the gateway; web: ""
+	UserAgent  string
+	SourceIP   string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute end of life
+	RevokedAt  time.Time // zero = active
+}
+
+// LoginRequest is one login in progress: the browser flow's OIDC state,
+// bound to the browser by a cookie, and for a CLI login the PKCE challenge
+// the CLI must answer to claim the session. Looked up by the SHA-256 of its
+// random id; single use.
+type LoginRequest struct {
+	IDHash       []byte
+	BrowserHash  []byte // SHA-256 of the login cookie set in the browser
+	Nonce        string
+	Verifier     string // the gateway's own PKCE verifier towards the IdP
+	ReturnTo     string
+	CLIChallenge string // S256 challenge from the CLI; "" for a web login
+	CLIName      string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UserID       int64     // set when the browser completes the login
+	CompletedAt  time.Time // zero until then
+	ConsumedAt   time.Time // when the state (web) or the CLI claim used it
+}
+
 // Checkpoint is a signed statement of the audit chain's head (package
 // audit/checkpoint makes and checks them). The store keeps them in order and
 // records when each reached the WORM anchor store.
@@ -186,6 +221,26 @@ type Store interface {
 	// checkpoints, keeping the checkpoint at throughSeq, which must exist
 	// and be anchored. It returns the number of events deleted.
 	PruneAudit(ctx context.Context, throughSeq int64) (int64, error)
+
+	CreateSession(ctx context.Context, s *Session) error // sets ID, CreatedAt, LastSeenAt
+	GetSessionByHash(ctx context.Context, hash []byte) (*Session, error)
+	ListSessions(ctx context.Context, userID int64) ([]Session, error) // userID 0 = all, newest first
+	// TouchSessions records last-seen times in one batch (never backwards).
+	TouchSessions(ctx context.Context, seen map[int64]time.Time) error
+	// RevokeSession revokes one session (keeping the first revocation time).
+	RevokeSession(ctx context.Context, id int64, at time.Time) error
+	// RevokeUserSessions revokes every active session of a user and returns
+	// how many.
+	RevokeUserSessions(ctx context.Context, userID int64, at time.Time) (int64, error)
+
+	CreateLoginRequest(ctx context.Context, r *LoginRequest) error
+	GetLoginRequest(ctx context.Context, idHash []byte) (*LoginRequest, error)
+	// CompleteLoginRequest records the user once; ErrConflict if it was
+	// already completed or consumed.
+	CompleteLoginRequest(ctx context.Context, idHash []byte, userID int64, at time.Time) error
+	// ConsumeLoginRequest marks it used, once; ErrConflict if it already
+	// was, ErrNotFound if absent.
+	ConsumeLoginRequest(ctx context.Context, idHash []byte, at time.Time) error
 
 	GetSetting(ctx context.Context, key string) (string, error) // ErrNotFound if unset
 	SetSetting(ctx context.Context, key, value string) error

@@ -23,7 +23,8 @@ func RuntimeGrants(role, schema string) (string, error) {
 		}
 	}
 	return fmt.Sprintf(`GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
-GRANT SELECT, INSERT, UPDATE, DELETE ON %[2]s.users, %[2]s.role_bindings, %[2]s.api_tokens, %[2]s.settings TO %[1]s;
+GRANT SELECT, INSERT, UPDATE, DELETE ON %[2]s.users, %[2]s.role_bindings, %[2]s.api_tokens, %[2]s.settings,
+	%[2]s.sessions, %[2]s.login_requests TO %[1]s;
 GRANT SELECT ON %[2]s.schema_migrations TO %[1]s;
 REVOKE ALL ON %[2]s.audit_events, %[2]s.audit_checkpoints FROM %[1]s;
 GRANT SELECT, INSERT ON %[2]s.audit_events TO %[1]s;

@@ -19,7 +19,7 @@ import (
 // so Close must tolerate being called twice.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	groups := [][]subtest{
-		userTests, roleBindingTests, tokenTests, auditTests, settingTests, lifecycleTests,
+		userTests, roleBindingTests, tokenTests, auditTests, settingTests, lifecycleTests, sessionTests,
 	}
 	for _, g := range groups {
 		for _, st := range g {
