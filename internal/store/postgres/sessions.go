@@ -17,7 +17,7 @@ const selectSession = `SELECT id, hash, user_id, kind, name, user_agent, source_
 
 func scanSession(row pgx.Row) (store.Session, error) {
 	var (
-		s                          store.Session
+		s                         store.Session
 		created, seen, exp, revkd pgtype.Timestamptz
 	)
 	err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.Kind, &s.Name, &s.UserAgent, &s.SourceIP, &created, &seen, &exp, &revkd)

@@ -15,7 +15,7 @@ const selectSession = `SELECT id, hash, user_id, kind, name, user_agent, source_
 
 func scanSession(sc scanner) (store.Session, error) {
 	var (
-		s                          store.Session
+		s                         store.Session
 		created, seen, exp, revkd sql.NullInt64
 	)
 	err := sc.Scan(&s.ID, &s.Hash, &s.UserID, &s.Kind, &s.Name, &s.UserAgent, &s.SourceIP, &created, &seen, &exp, &revkd)
