@@ -136,6 +136,11 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, email string, ch User
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return nil, storeErr(err, "user "+email)
 	}
+	if before.Role != after.Role || after.Disabled && !before.Disabled {
+		// A role change or disabling ends the user's login sessions: they
+		// log in again and get a session that reflects the change.
+		s.revokeAllSessions(ctx, a, u.ID, email, "role or status changed")
+	}
 	s.changed()
 	return &after, nil
 }
@@ -176,6 +181,9 @@ func (s *Service) SetRackRole(ctx context.Context, a Actor, email, rack, role st
 	}
 	if err := s.Store.SetRoleBinding(ctx, store.RoleBinding{UserID: u.ID, Rack: rack, Role: role}); err != nil {
 		return storeErr(err, "role binding")
+	}
+	if before != role {
+		s.revokeAllSessions(ctx, a, u.ID, email, "rack role changed")
 	}
 	s.changed()
 	return nil

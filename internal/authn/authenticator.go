@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ type Authenticator struct {
 
 	usedMu sync.Mutex
 	used   map[int64]time.Time
+	seen   map[int64]time.Time // session last-seen times seen by this process
+	dirty  map[int64]time.Time // of which not yet flushed
+
+	policy SessionPolicy
 }
 
 type cacheEntry struct {
@@ -39,6 +44,7 @@ type cacheEntry struct {
 	reason    authz.Reason
 	expiresAt time.Time // of the token itself; zero = never
 	until     time.Time // of the cache entry
+	lastSeen  time.Time // sessions: as stored when loaded
 }
 
 // New returns an authenticator. ttl 0 disables caching.
@@ -47,7 +53,8 @@ func New(s store.Store, ttl time.Duration, log *slog.Logger) *Authenticator {
 		log = slog.Default()
 	}
 	return &Authenticator{store: s, ttl: ttl, now: time.Now, log: log,
-		cache: map[[32]byte]cacheEntry{}, used: map[int64]time.Time{}}
+		cache: map[[32]byte]cacheEntry{}, used: map[int64]time.Time{}, seen: map[int64]time.Time{}, dirty: map[int64]time.Time{},
+		policy: DefaultSessionPolicy}
 }
 
 // ErrStoreUnavailable means the credential could not be checked; callers must
@@ -78,7 +85,7 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Re
 	a.mu.RUnlock()
 	if !ok || now.After(e.until) {
 		var err error
-		e, err = a.load(ctx, hash, now)
+		e, err = a.load(ctx, hash, now, token)
 		if err != nil {
 			return Result{Reason: authz.ReasonInvalidCredential}, err
 		}
@@ -94,6 +101,9 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Re
 	if e.principal == nil {
 		return Result{Reason: e.reason}, nil
 	}
+	if e.principal.SessionID != 0 {
+		return a.checkSession(e, now), nil
+	}
 	if !e.expiresAt.IsZero() && !now.Before(e.expiresAt) {
 		return Result{Reason: authz.ReasonTokenExpired}, nil
 	}
@@ -101,7 +111,10 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Re
 	return Result{Principal: e.principal}, nil
 }
 
-func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time) (cacheEntry, error) {
+func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, token string) (cacheEntry, error) {
+	if strings.HasPrefix(token, SessionPrefix) {
+		return a.loadSession(ctx, hash, now)
+	}
 	e := cacheEntry{until: now.Add(a.ttl)}
 	t, err := a.store.GetTokenByHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -183,14 +196,14 @@ func (a *Authenticator) markUsed(id int64, at time.Time) {
 // FlushLastUsed writes recorded last-used times in one batch.
 func (a *Authenticator) FlushLastUsed(ctx context.Context) error {
 	a.usedMu.Lock()
-	if len(a.used) == 0 {
+	if len(a.used) == 0 && len(a.dirty) == 0 {
 		a.usedMu.Unlock()
 		return nil
 	}
-	batch := a.used
-	a.used = map[int64]time.Time{}
+	batch, seen := a.used, a.dirty
+	a.used, a.dirty = map[int64]time.Time{}, map[int64]time.Time{}
 	a.usedMu.Unlock()
-	return a.store.TouchTokens(ctx, batch)
+	return errors.Join(a.store.TouchTokens(ctx, batch), a.store.TouchSessions(ctx, seen))
 }
 
 // RunLastUsedFlusher flushes last-used times every interval until ctx ends,

@@ -19,6 +19,11 @@ type Principal struct {
 	RackRole map[string]string // per-rack role bindings, overriding Role
 	Disabled bool              // the user (or token owner) is disabled
 
+	// SessionID is set when a person authenticated with a login session
+	// (web or CLI) rather than an API token.
+	SessionID   int64
+	SessionKind string
+
 	TokenID   int64
 	TokenName string
 	// TokenPerms is the token's scope; a token never exceeds its owner's

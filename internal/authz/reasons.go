@@ -12,6 +12,8 @@ const (
 	ReasonInvalidCredential Reason = "invalid_credentials"
 	ReasonTokenExpired      Reason = "token_expired"
 	ReasonTokenRevoked      Reason = "token_revoked"
+	ReasonSessionExpired    Reason = "session_expired"
+	ReasonSessionRevoked    Reason = "session_revoked"
 	ReasonUserDisabled      Reason = "user_disabled"
 	ReasonUnknownRole       Reason = "unknown_role"
 	ReasonMissingPermission Reason = "missing_permission"

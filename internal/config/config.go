@@ -64,6 +64,63 @@ type Config struct {
 
 	// Audit configures the tamper-evident audit trail.
 	Audit Audit `json:"audit"`
+
+	// PublicURL is the gateway's external base URL, e.g.
+	// https://gateway.example.com (RGW_PUBLIC_URL); login redirects and
+	// cookies derive from it (cookies are Secure when it is https).
+	// Required with OIDC.
+	PublicURL string `json:"public_url"`
+	// OIDC configures login for people (web console and CLI).
+	OIDC OIDC `json:"oidc"`
+	// Sessions bounds login sessions.
+	Sessions Sessions `json:"sessions"`
+}
+
+// OIDC configures login with an OpenID Connect provider. Google Workspace is
+// first-class: with the issuer https://accounts.google.com, AllowedDomains
+// are checked against the hd claim and the email's domain.
+type OIDC struct {
+	// Issuer is the provider's issuer URL (RGW_OIDC_ISSUER), discovered
+	// through /.well-known/openid-configuration. Empty disables login.
+	Issuer string `json:"issuer"`
+	// ClientID and ClientSecret of the gateway's OAuth client
+	// (RGW_OIDC_CLIENT_ID, RGW_OIDC_CLIENT_SECRET or
+	// RGW_OIDC_CLIENT_SECRET_FILE).
+	ClientID         string `json:"client_id"`
+	ClientSecret     string `json:"client_secret"`
+	ClientSecretFile string `json:"client_secret_file"`
+	// Scopes requested (RGW_OIDC_SCOPES). Default openid, email, profile
+	// (plus the groups scope if GroupsClaim is set and you add it here).
+	Scopes []string `json:"scopes"`
+	// AllowedDomains restricts logins to these email domains; for Google the
+	// hd claim must match too (RGW_OIDC_ALLOWED_DOMAINS). Empty allows any
+	// verified email of an existing user.
+	AllowedDomains []string `json:"allowed_domains"`
+	// GroupsClaim names a claim holding group names (RGW_OIDC_GROUPS_CLAIM);
+	// GroupRoles maps a group to a role; the highest mapped role wins and
+	// is applied to the user at each login.
+	GroupsClaim string            `json:"groups_claim"`
+	GroupRoles  map[string]string `json:"group_roles"`
+	// AutoProvisionEmails and AutoProvisionDomains let people not yet known
+	// to the gateway in, created with DefaultRole
+	// (RGW_OIDC_AUTO_PROVISION_EMAILS, RGW_OIDC_AUTO_PROVISION_DOMAINS,
+	// RGW_OIDC_DEFAULT_ROLE, default viewer). Otherwise users must be
+	// created by an admin first.
+	AutoProvisionEmails  []string `json:"auto_provision_emails"`
+	AutoProvisionDomains []string `json:"auto_provision_domains"`
+	DefaultRole          string   `json:"default_role"`
+}
+
+// Sessions bounds login sessions.
+type Sessions struct {
+	// WebIdle and WebAbsolute bound web sessions (RGW_SESSION_WEB_IDLE,
+	// RGW_SESSION_WEB_ABSOLUTE). Defaults 30m and 12h.
+	WebIdle     Duration `json:"web_idle"`
+	WebAbsolute Duration `json:"web_absolute"`
+	// CLIAbsolute bounds CLI sessions (RGW_SESSION_CLI_ABSOLUTE); default
+	// 720h (30 days). CLIIdle, default none (RGW_SESSION_CLI_IDLE).
+	CLIAbsolute Duration `json:"cli_absolute"`
+	CLIIdle     Duration `json:"cli_idle"`
 }
 
 // Audit configures the audit trail: checkpoint signing, WORM anchors, the

@@ -95,6 +95,22 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("RGW_REQUEST_TIMEOUT", &c.RequestTimeout)
 	dur("RGW_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("RGW_TOKEN_CACHE_TTL", &c.TokenCacheTTL)
+	str("RGW_PUBLIC_URL", &c.PublicURL)
+	o := &c.OIDC
+	str("RGW_OIDC_ISSUER", &o.Issuer)
+	str("RGW_OIDC_CLIENT_ID", &o.ClientID)
+	str("RGW_OIDC_CLIENT_SECRET", &o.ClientSecret)
+	str("RGW_OIDC_CLIENT_SECRET_FILE", &o.ClientSecretFile)
+	list("RGW_OIDC_SCOPES", &o.Scopes)
+	list("RGW_OIDC_ALLOWED_DOMAINS", &o.AllowedDomains)
+	str("RGW_OIDC_GROUPS_CLAIM", &o.GroupsClaim)
+	list("RGW_OIDC_AUTO_PROVISION_EMAILS", &o.AutoProvisionEmails)
+	list("RGW_OIDC_AUTO_PROVISION_DOMAINS", &o.AutoProvisionDomains)
+	str("RGW_OIDC_DEFAULT_ROLE", &o.DefaultRole)
+	dur("RGW_SESSION_WEB_IDLE", &c.Sessions.WebIdle)
+	dur("RGW_SESSION_WEB_ABSOLUTE", &c.Sessions.WebAbsolute)
+	dur("RGW_SESSION_CLI_ABSOLUTE", &c.Sessions.CLIAbsolute)
+	dur("RGW_SESSION_CLI_IDLE", &c.Sessions.CLIIdle)
 	a := &c.Audit
 	str("RGW_AUDIT_ORIGIN", &a.Origin)
 	str("RGW_AUDIT_SIGNING_KEY_FILE", &a.SigningKeyFile)
@@ -208,6 +224,21 @@ func (c *Config) SetDefaults(addr string) {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if c.OIDC.Issuer != "" && len(c.OIDC.Scopes) == 0 {
+		c.OIDC.Scopes = []string{"openid", "email", "profile"}
+	}
+	if c.OIDC.DefaultRole == "" {
+		c.OIDC.DefaultRole = "viewer"
+	}
+	if c.Sessions.WebIdle == 0 {
+		c.Sessions.WebIdle = Duration(30 * time.Minute)
+	}
+	if c.Sessions.WebAbsolute == 0 {
+		c.Sessions.WebAbsolute = Duration(12 * time.Hour)
+	}
+	if c.Sessions.CLIAbsolute == 0 {
+		c.Sessions.CLIAbsolute = Duration(30 * 24 * time.Hour)
 	}
 	a := &c.Audit
 	if a.Origin == "" {

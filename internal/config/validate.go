@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -90,6 +92,45 @@ func (c *Config) Validate() error {
 	if c.TokenCacheTTL < 0 || c.TokenCacheTTL.D() > 60e9 {
 		bad("token_cache_ttl (RGW_TOKEN_CACHE_TTL)", "must be between 0s and 60s")
 	}
+	if o := &c.OIDC; o.Issuer != "" {
+		if u, err := url.Parse(o.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
+			bad("oidc.issuer (RGW_OIDC_ISSUER)", "must be an https:// URL (http:// only for loopback)")
+		}
+		if o.ClientID == "" {
+			bad("oidc.client_id (RGW_OIDC_CLIENT_ID)", "required with oidc.issuer")
+		}
+		if o.ClientSecretFile != "" {
+			b, err := os.ReadFile(o.ClientSecretFile)
+			if err != nil {
+				bad("oidc.client_secret_file (RGW_OIDC_CLIENT_SECRET_FILE)", "%v", err)
+			} else {
+				o.ClientSecret = strings.TrimSpace(string(b))
+			}
+		}
+		if o.ClientSecret == "" {
+			bad("oidc.client_secret (RGW_OIDC_CLIENT_SECRET)", "required with oidc.issuer")
+		}
+		if c.PublicURL == "" {
+			bad("public_url (RGW_PUBLIC_URL)", "required with oidc.issuer, for the login callback")
+		}
+		for g, r := range o.GroupRoles {
+			if !knownRole(r) {
+				bad("oidc.group_roles", "group %q maps to unknown role %q", g, r)
+			}
+		}
+		if !knownRole(o.DefaultRole) {
+			bad("oidc.default_role (RGW_OIDC_DEFAULT_ROLE)", "unknown role %q", o.DefaultRole)
+		}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" || u.Path != "" && u.Path != "/" ||
+			(u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
+			bad("public_url (RGW_PUBLIC_URL)", "must be an https:// origin like https://gateway.example.com (http:// only for loopback)")
+		}
+	}
+	if c.Sessions.WebIdle < 0 || c.Sessions.CLIIdle < 0 || c.Sessions.WebAbsolute.D() < time.Minute || c.Sessions.CLIAbsolute.D() < time.Minute {
+		bad("sessions (RGW_SESSION_*)", "lifetimes must be at least 1m and idle timeouts not negative")
+	}
 	a := &c.Audit
 	if a.SigningKeyFile == "" && a.SigningKey == "" {
 		bad("audit.signing_key_file (RGW_AUDIT_SIGNING_KEY_FILE)", "a checkpoint signing key is required; make one with `rack-gateway audit keygen`")
@@ -158,3 +199,5 @@ func IsLoopbackHost(host string) bool {
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
 }
+
+func knownRole(r string) bool { return authz.ValidRole(r) == nil }

@@ -63,6 +63,8 @@ func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g := &Gateway{Config: cfg, Store: st, Log: log}
 	g.Authn = authn.New(st, cfg.TokenCacheTTL.D(), log)
+	g.Authn.SetSessionPolicy(authn.SessionPolicy{WebIdle: cfg.Sessions.WebIdle.D(), WebAbsolute: cfg.Sessions.WebAbsolute.D(),
+		CLIIdle: cfg.Sessions.CLIIdle.D(), CLIAbsolute: cfg.Sessions.CLIAbsolute.D()})
 	g.Audit = audit.New(st, log, reg)
 	a := cfg.Audit
 	tr, err := trail.Open(context.Background(), a, trail.Options{CreateKeys: a.CreateKeys, NeedSigner: true, NeedHMAC: true, NeedAnchors: true})
@@ -106,7 +108,7 @@ func (g *Gateway) Start() {
 		ctx, cancel := context.WithCancel(context.Background())
 		g.stopWorkers = cancel
 		go g.Audit.Run()
-		go g.Authn.RunLastUsedFlusher(ctx, 30*time.Second)
+		go g.Authn.RunLastUsedFlusher(ctx, flushInterval(g.Config.Sessions))
 		g.workers.Add(2)
 		go func() { defer g.workers.Done(); g.Checkpoints.Run(ctx) }()
 		go func() { defer g.workers.Done(); g.Verifier.Run(ctx) }()
@@ -174,4 +176,16 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// flushInterval writes last-used and last-seen times often enough that
+// other replicas see activity well within the shortest idle timeout.
+func flushInterval(s config.Sessions) time.Duration {
+	d := 30 * time.Second
+	for _, idle := range []time.Duration{s.WebIdle.D(), s.CLIIdle.D()} {
+		if idle > 0 && idle/4 < d {
+			d = max(idle/4, 100*time.Millisecond)
+		}
+	}
+	return d
 }

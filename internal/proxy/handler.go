@@ -313,6 +313,10 @@ func unauthMessage(r authz.Reason) string {
 		return "rack-gateway: your API token was revoked; create a new one"
 	case authz.ReasonUserDisabled:
 		return "rack-gateway: your account is disabled; ask a gateway admin"
+	case authz.ReasonSessionExpired:
+		return "rack-gateway: your session has expired; run: rack-gateway login"
+	case authz.ReasonSessionRevoked:
+		return "rack-gateway: your session was ended (logout, or an admin changed your access); run: rack-gateway login"
 	case authz.ReasonUnauthenticated:
 		return "rack-gateway: authentication required: put an API token in RACK_URL (https://convox:<token>@host/rack)"
 	}

@@ -31,6 +31,33 @@ func (s *Server) routesAPI() {
 	s.mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.api(s.revokeToken))
 	s.mux.HandleFunc("GET /api/v1/audit", s.api(s.listAudit))
 	s.mux.HandleFunc("GET /api/v1/audit/export", s.api(s.exportAudit))
+	s.mux.HandleFunc("GET /api/v1/sessions", s.api(s.listSessions))
+	s.mux.HandleFunc("DELETE /api/v1/sessions/{id}", s.api(s.revokeSession))
+	s.mux.HandleFunc("DELETE /api/v1/users/{email}/sessions", s.api(s.revokeUserSessions))
+}
+
+// listSessions: ?user=EMAIL or ?user=* (admin); default the caller's own.
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	return s.Admin.ListSessions(r.Context(), a, r.URL.Query().Get("user"))
+}
+
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "session id must be a number"}
+	}
+	if err := s.Admin.RevokeSession(r.Context(), a, id); err != nil {
+		return nil, err
+	}
+	return map[string]string{"status": "revoked"}, nil
+}
+
+func (s *Server) revokeUserSessions(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	n, err := s.Admin.RevokeUserSessions(r.Context(), a, r.PathValue("email"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"status": "revoked", "sessions": n}, nil
 }
 
 type apiFunc func(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error)

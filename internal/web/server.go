@@ -30,6 +30,11 @@ type Server struct {
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
 	Version  string
+	// Login, if set, serves the login flows: /auth/ (browser) and
+	// /api/v1/cli/login/ (the CLI's claim). Console, if set, serves the web
+	// console's pages under / (it sets its own CSP).
+	Login   http.Handler
+	Console http.Handler
 
 	mux    *http.ServeMux
 	rackMu sync.Mutex
@@ -50,7 +55,15 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	s.routesAPI()
-	s.mux.HandleFunc("GET /{$}", s.home)
+	if s.Login != nil {
+		s.mux.Handle("/auth/", s.Login)
+		s.mux.Handle("/api/v1/cli/login/", s.Login)
+	}
+	if s.Console != nil {
+		s.mux.Handle("/", s.Console)
+	} else {
+		s.mux.HandleFunc("GET /{$}", s.home)
+	}
 	defaultRack := s.Proxy.ServeDefault("/rack")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path

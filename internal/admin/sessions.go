@@ -1,0 +1,161 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// SessionView is a login session as shown to its owner and to admins.
+type SessionView struct {
+	ID         int64  `json:"id"`
+	User       string `json:"user"`
+	Kind       string `json:"kind"` // web or cli
+	Name       string `json:"name,omitempty"`
+	UserAgent  string `json:"user_agent,omitempty"`
+	SourceIP   string `json:"source_ip,omitempty"`
+	CreatedAt  string `json:"created_at"`
+	LastSeenAt string `json:"last_seen_at"`
+	ExpiresAt  string `json:"expires_at"`
+	Revoked    bool   `json:"revoked"`
+	Current    bool   `json:"current,omitempty"` // the session making this request
+}
+
+func (s *Service) sessionView(ss *store.Session, email string, a Actor) SessionView {
+	return SessionView{ID: ss.ID, User: email, Kind: ss.Kind, Name: ss.Name, UserAgent: ss.UserAgent, SourceIP: ss.SourceIP,
+		CreatedAt: ts(ss.CreatedAt), LastSeenAt: ts(ss.LastSeenAt), ExpiresAt: ts(ss.ExpiresAt), Revoked: !ss.RevokedAt.IsZero(),
+		Current: a.Principal != nil && a.Principal.SessionID == ss.ID}
+}
+
+// ListSessions lists login sessions: the caller's own (email ""), one
+// user's, or everyone's (email "*"); others' need gateway:users.
+func (s *Service) ListSessions(ctx context.Context, a Actor, email string) ([]SessionView, error) {
+	var userID int64
+	own := email == "" || a.Principal != nil && email == a.Principal.Email
+	switch {
+	case own:
+		if err := s.authorize(ctx, a, authz.GatewaySummary, "session.list"); err != nil {
+			return nil, err
+		}
+		if a.Principal == nil {
+			return nil, invalid("give a user")
+		}
+		userID = a.Principal.UserID
+	default:
+		if err := s.authorize(ctx, a, authz.GatewayUsers, "session.list"); err != nil {
+			return nil, err
+		}
+		if email != "*" {
+			e, err := normalizeEmail(email)
+			if err != nil {
+				return nil, err
+			}
+			u, err := s.Store.GetUserByEmail(ctx, e)
+			if err != nil {
+				return nil, storeErr(err, "user "+e)
+			}
+			userID = u.ID
+		}
+		s.recordRead(a, "session.list", authz.GatewayUsers)
+	}
+	list, err := s.Store.ListSessions(ctx, userID)
+	if err != nil {
+		return nil, storeErr(err, "sessions")
+	}
+	emails := map[int64]string{}
+	out := make([]SessionView, 0, len(list))
+	for i := range list {
+		id := list[i].UserID
+		if _, ok := emails[id]; !ok {
+			if u, err := s.Store.GetUser(ctx, id); err == nil {
+				emails[id] = u.Email
+			}
+		}
+		out = append(out, s.sessionView(&list[i], emails[id], a))
+	}
+	return out, nil
+}
+
+// RevokeSession ends one login session: one's own, or anyone's with
+// gateway:users.
+func (s *Service) RevokeSession(ctx context.Context, a Actor, id int64) error {
+	if a.Principal == nil && a.System == "" {
+		return &Error{Kind: KindForbidden, Reason: authz.ReasonUnauthenticated, Msg: "authentication required"}
+	}
+	var target *store.Session
+	all, err := s.Store.ListSessions(ctx, 0)
+	if err != nil {
+		return storeErr(err, "sessions")
+	}
+	for i := range all {
+		if all[i].ID == id {
+			target = &all[i]
+		}
+	}
+	if target == nil {
+		return storeErr(store.ErrNotFound, "session")
+	}
+	perm := authz.GatewaySummary
+	if a.Principal == nil || a.Principal.UserID != target.UserID {
+		perm = authz.GatewayUsers
+	}
+	if err := s.authorize(ctx, a, perm, "session.revoke"); err != nil {
+		return err
+	}
+	ev := s.event(a, "session.revoke", perm)
+	u, _ := s.Store.GetUser(ctx, target.UserID)
+	if u != nil {
+		ev.Resource = u.Email
+	}
+	if err := s.writeAhead(ctx, ev, map[string]any{"session_id": id, "kind": target.Kind}); err != nil {
+		return err
+	}
+	if err := s.Store.RevokeSession(ctx, id, s.now()); err != nil {
+		return storeErr(err, "session")
+	}
+	s.changed()
+	return nil
+}
+
+// RevokeUserSessions ends every login session of a user (admin).
+func (s *Service) RevokeUserSessions(ctx context.Context, a Actor, email string) (int64, error) {
+	if err := s.authorize(ctx, a, authz.GatewayUsers, "session.revoke-all"); err != nil {
+		return 0, err
+	}
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return 0, err
+	}
+	u, err := s.Store.GetUserByEmail(ctx, email)
+	if err != nil {
+		return 0, storeErr(err, "user "+email)
+	}
+	ev := s.event(a, "session.revoke-all", authz.GatewayUsers)
+	ev.Resource = email
+	if err := s.writeAhead(ctx, ev, map[string]any{"reason": "admin request"}); err != nil {
+		return 0, err
+	}
+	n, err := s.Store.RevokeUserSessions(ctx, u.ID, s.now())
+	if err != nil {
+		return 0, storeErr(err, "sessions")
+	}
+	s.changed()
+	return n, nil
+}
+
+// revokeAllSessions follows a role or status change; failures are logged
+// in the audit log rather than undoing the change.
+func (s *Service) revokeAllSessions(ctx context.Context, a Actor, userID int64, email, why string) {
+	n, err := s.Store.RevokeUserSessions(ctx, userID, s.now())
+	ev := s.event(a, "session.revoke-all", authz.GatewayUsers)
+	ev.Resource = email
+	d := map[string]any{"reason": why, "revoked": n}
+	if err != nil {
+		ev.Decision, ev.Reason = "deny", "store_error"
+		d["error"] = "could not revoke sessions"
+	}
+	ev.Details = audit.Details(d)
+	s.Audit.Record(ev)
+}
