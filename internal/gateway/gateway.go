@@ -115,6 +115,15 @@ func (g *Gateway) Start() {
 	})
 }
 
+// Stop ends the background workers started by Start (Serve does this
+// itself) and waits for them; the caller closes the auditor and the store.
+func (g *Gateway) Stop() {
+	if g.stopWorkers != nil {
+		g.stopWorkers()
+	}
+	g.workers.Wait()
+}
+
 // Serve listens on ln until ctx is cancelled, then shuts down gracefully:
 // stop accepting, drain in-flight requests and websocket streams for up to
 // ShutdownTimeout, then cut what remains and flush the audit queue.

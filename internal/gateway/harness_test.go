@@ -78,6 +78,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 		e.srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		g.Stop()
 		_ = g.Audit.Close(ctx)
 		_ = st.Close()
 	})

@@ -76,6 +76,7 @@ func newEnv(t *testing.T) *env {
 		e.srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		g.Stop()
 		_ = g.Audit.Close(ctx)
 		_ = st.Close()
 	})
