@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/web"
+	"github.com/rack-gateway/rack-gateway/internal/web/console"
 )
 
 // Version is set at build time with -ldflags "-X ...gateway.Version=v1.2.3".
@@ -95,7 +97,20 @@ func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error)
 	}
 	g.Proxy = p
 	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn}
-	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log, Version: Version}
+	racks := []string{cfg.DefaultRack}
+	for _, rc := range cfg.Racks {
+		if rc.Name != cfg.DefaultRack {
+			racks = append(racks, rc.Name)
+		}
+	}
+	secure := strings.HasPrefix(cfg.PublicURL, "https://")
+	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Proxy: p, Racks: racks,
+		Secure: secure, Version: Version, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log,
+		Version: Version, Console: con}
 	g.Handler = srv.Handler()
 	return g, nil
 }

@@ -1,0 +1,242 @@
+package console
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+)
+
+//go:embed templates/*.html static/console.css
+var assets embed.FS
+
+type pageTemplate = template.Template
+
+var funcs = template.FuncMap{
+	"join": strings.Join,
+	// when shows an RFC 3339 time compactly in UTC ("" stays empty).
+	"when": func(s string) string {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return s
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"utc": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+}
+
+func (c *console) loadAssets() error {
+	css, err := assets.ReadFile("static/console.css")
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(css)
+	c.css, c.cssV = css, hex.EncodeToString(sum[:6])
+	c.pages = map[string]*pageTemplate{}
+	for _, name := range []string{"error", "overview", "users", "tokens", "token_created", "account", "audit"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return err
+		}
+		c.pages[name] = t
+	}
+	return nil
+}
+
+// serveCSS serves the stylesheet; pages link it with a content hash, so it
+// may be cached for a long time.
+func (c *console) serveCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(w, r, "console.css", time.Time{}, bytes.NewReader(c.css))
+}
+
+type navItem struct {
+	Name, Href string
+	Active     bool
+}
+
+// me is the signed-in person as the top bar shows them.
+type me struct {
+	Email    string
+	Role     string
+	RackRole string // the role on the selected rack, if it differs
+	Nav      []navItem
+}
+
+// view is what the layout renders.
+type view struct {
+	Title   string
+	Path    string // the current page, for the rack selector
+	Me      *me
+	Racks   []string
+	Rack    string
+	Flash   *flash
+	CSS     string
+	Version string
+	Data    any
+}
+
+type flash struct {
+	Error bool
+	Msg   string
+}
+
+// navFor lists the pages the principal's role may use. It is a convenience
+// only: every page and action authorizes on the server.
+func (c *console) navFor(q *request, active string) []navItem {
+	items := []struct {
+		name, href string
+		perm       authz.Permission
+	}{
+		{"Overview", "/", ""},
+		{"Users", "/users", authz.GatewayUsers},
+		{"Tokens", "/tokens", authz.TokenSelf},
+		{"Audit", "/audit", authz.GatewayAudit},
+		{"Account", "/account", authz.GatewaySummary},
+	}
+	var out []navItem
+	for _, it := range items {
+		if it.perm != "" && !authz.Decide(q.p, it.perm, "").Allow {
+			continue
+		}
+		href := it.href
+		if q.rack != c.o.Racks[0] {
+			href += "?" + url.Values{"rack": {q.rack}}.Encode()
+		}
+		out = append(out, navItem{Name: it.name, Href: href, Active: it.href == active})
+	}
+	return out
+}
+
+// render writes a page with the layout.
+func (c *console) render(w http.ResponseWriter, r *http.Request, q *request, status int, name, title, active string, data any) {
+	v := view{Title: title, Path: r.URL.Path, Racks: c.o.Racks, CSS: "/static/console.css?v=" + c.cssV,
+		Version: c.o.Version, Data: data}
+	if q != nil {
+		m := &me{Email: q.p.Email, Role: q.p.Role, Nav: c.navFor(q, active)}
+		if rr := q.p.RoleOn(q.rack); rr != q.p.Role {
+			m.RackRole = rr
+		}
+		v.Me, v.Rack = m, q.rack
+		if r.Method == http.MethodGet {
+			v.Flash = c.takeFlash(w, r)
+		}
+	}
+	var buf bytes.Buffer
+	if err := c.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		c.log.Error("console: render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+func (c *console) renderError(w http.ResponseWriter, r *http.Request, q *request, status int, title, msg string) {
+	w.Header().Set("Cache-Control", "no-store")
+	c.render(w, r, q, status, "error", title, "", errorData{Status: status, Message: msg})
+}
+
+// statusOf maps an admin error to an HTTP status, as the JSON API does.
+func statusOf(err error) int {
+	var ae *admin.Error
+	if errors.As(err, &ae) {
+		switch ae.Kind {
+		case admin.KindInvalid:
+			return http.StatusBadRequest
+		case admin.KindForbidden:
+			return http.StatusForbidden
+		case admin.KindNotFound:
+			return http.StatusNotFound
+		case admin.KindConflict:
+			return http.StatusConflict
+		case admin.KindUnavailable:
+			return http.StatusServiceUnavailable
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// fail renders a page-level error from the admin service.
+func (c *console) fail(q *request, err error) {
+	status := statusOf(err)
+	title := http.StatusText(status)
+	msg := err.Error()
+	if status == http.StatusForbidden {
+		title = "Permission denied"
+	}
+	if status == http.StatusInternalServerError {
+		c.log.Error("console", "err", err, "request_id", q.actor.RequestID)
+		msg = "Something went wrong; the error was logged."
+	}
+	c.renderError(q.w, q.r, q, status, title, msg)
+}
+
+// done ends a form action: a refusal is a 403 page; any other error, or
+// success, returns to the page with a flash message.
+func (c *console) done(q *request, back, okMsg string, err error) {
+	if err != nil {
+		if statusOf(err) == http.StatusForbidden || statusOf(err) == http.StatusInternalServerError {
+			c.fail(q, err)
+			return
+		}
+		c.setFlash(q.w, flash{Error: true, Msg: err.Error()})
+	} else {
+		c.setFlash(q.w, flash{Msg: okMsg})
+	}
+	http.Redirect(q.w, q.r, back, http.StatusSeeOther)
+}
+
+const flashCookie = "rgw_flash"
+
+// setFlash stores a one-time message for the next page in a short-lived
+// cookie (so the message cannot be forged with a link).
+func (c *console) setFlash(w http.ResponseWriter, f flash) {
+	kind := "ok"
+	if f.Error {
+		kind = "err"
+	}
+	v := base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + truncate(f.Msg, 600)))
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: v, Path: "/", MaxAge: 60, HttpOnly: true,
+		Secure: c.o.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (c *console) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: c.o.Secure, SameSite: http.SameSiteLaxMode})
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil {
+		return nil
+	}
+	kind, msg, ok := strings.Cut(string(b), ":")
+	if !ok || msg == "" {
+		return nil
+	}
+	return &flash{Error: kind == "err", Msg: msg}
+}
