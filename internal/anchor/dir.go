@@ -4,26 +4,40 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
-// Dir keeps anchors as files in a local directory. It refuses to overwrite,
-// but anyone with access to the directory can change it: it is NOT
-// write-once storage.
+// tmpPrefix names Dir's temporary files; List skips them and keys may not
+// use the name.
+const tmpPrefix = ".anchor-tmp-"
+
+// Dir keeps anchors as files (mode 0600, directories 0700) in a local
+// directory. Put never replaces an existing file, but anyone with write
+// access to the directory can change or delete anchors: it is NOT
+// write-once storage, and Describe says so. Use it for development only.
 type Dir struct{ root string }
 
-// NewDir uses (and creates, mode 0700) the directory at path.
+// NewDir uses the directory at path, creating it (mode 0700) if needed.
 func NewDir(path string) (*Dir, error) {
-	if err := os.MkdirAll(path, 0o700); err != nil {
-		return nil, err
+	if path == "" {
+		return nil, errors.New("anchor dir: path is empty")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("anchor dir %s: %w", path, err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("anchor dir %s: %w", abs, err)
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("anchor dir %s: %w", abs, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("anchor dir %s: not a directory", abs)
 	}
 	return &Dir{root: abs}, nil
 }
@@ -31,26 +45,57 @@ func NewDir(path string) (*Dir, error) {
 // Describe names the directory and says it is not WORM.
 func (d *Dir) Describe() string { return "dir " + d.root + " (NOT WORM: local directory)" }
 
-// Put writes data under key through a temporary file and a hard link, so an
-// existing key is never replaced and a crash never leaves a partial anchor.
-func (d *Dir) Put(_ context.Context, key string, data []byte) error {
+func (d *Dir) path(key string) (string, error) {
 	if err := validKey(key); err != nil {
+		return "", err
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if strings.HasPrefix(seg, tmpPrefix) {
+			return "", fmt.Errorf("anchor: invalid key %q (reserved name)", key)
+		}
+	}
+	return filepath.Join(d.root, filepath.FromSlash(key)), nil
+}
+
+// Put writes data under key: into a temporary file (0600, fsynced) that is
+// then hard-linked to its name, which fails if the name exists. So an
+// existing key is never replaced (ErrExists) and a crash never leaves a
+// partial anchor under the key. The directory is fsynced afterwards.
+func (d *Dir) Put(ctx context.Context, key string, data []byte) error {
+	dst, err := d.path(key)
+	if err != nil {
 		return err
 	}
-	dst := filepath.Join(d.root, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put anchor %s: %w", key, err)
+	}
+	if err := d.put(dst, data); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("put anchor %s: %w", key, ErrExists)
+		}
+		return fmt.Errorf("put anchor %s in %s: %w", key, d.root, err)
+	}
+	return nil
+}
+
+func (d *Dir) put(dst string, data []byte) (err error) {
+	dir := filepath.Dir(dst)
+	if err := d.mkdirs(dir); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if _, err := os.Lstat(dst); err == nil {
+		return fs.ErrExist
+	}
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*") // mode 0600
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o600); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -62,38 +107,93 @@ func (d *Dir) Put(_ context.Context, key string, data []byte) error {
 		return err
 	}
 	if err := os.Link(tmp.Name(), dst); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %s", ErrExists, key)
-		}
 		return err
 	}
-	if dir, err := os.Open(filepath.Dir(dst)); err == nil {
-		_ = dir.Sync()
-		dir.Close()
+	return syncDir(dir)
+}
+
+// mkdirs creates dir and its missing parents below the root with mode 0700,
+// fsyncing each parent so the new entries survive a crash.
+func (d *Dir) mkdirs(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		return nil
 	}
-	return nil
+	if dir == d.root || !strings.HasPrefix(dir, d.root+string(filepath.Separator)) {
+		return os.MkdirAll(dir, 0o700)
+	}
+	if err := d.mkdirs(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // Get reads the anchor at key.
 func (d *Dir) Get(_ context.Context, key string) ([]byte, error) {
-	if err := validKey(key); err != nil {
+	p, err := d.path(key)
+	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(d.root, filepath.FromSlash(key)))
+	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+		return nil, fmt.Errorf("get anchor %s: %w", key, ErrNotFound)
 	}
-	return b, err
+	if err != nil {
+		return nil, fmt.Errorf("get anchor %s: %w", key, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("get anchor %s: %w", key, err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("get anchor %s: %s is not a regular file", key, p)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("get anchor %s: %w", key, err)
+	}
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("get anchor %s: larger than %d bytes", key, MaxSize)
+	}
+	return b, nil
 }
 
-// List returns the keys under prefix in lexical order.
+// List returns the keys under prefix in ascending lexical order, skipping
+// temporary files.
 func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
-	var keys []string
-	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+	keys := []string{}
+	// Walk only the directory the prefix names, if any.
+	start := d.root
+	if i := strings.LastIndex(prefix, "/"); i > 0 && validKey(prefix[:i]) == nil {
+		start = filepath.Join(d.root, filepath.FromSlash(prefix[:i]))
+		if _, err := os.Lstat(start); errors.Is(err, fs.ErrNotExist) {
+			return keys, nil
+		}
+	}
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".tmp-") {
+		if strings.HasPrefix(e.Name(), tmpPrefix) {
+			if e.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() {
 			return nil
 		}
 		rel, err := filepath.Rel(d.root, p)
@@ -105,6 +205,9 @@ func (d *Dir) List(_ context.Context, prefix string) ([]string, error) {
 		}
 		return nil
 	})
-	sort.Strings(keys)
-	return keys, err
+	if err != nil {
+		return nil, fmt.Errorf("list anchors %q in %s: %w", prefix, d.root, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
 }

@@ -101,6 +101,11 @@ func Open(ctx context.Context, a config.Audit, o Options) (*Trail, error) {
 		if err != nil {
 			return nil, fmt.Errorf("audit.s3: %w", err)
 		}
+		if o.NeedSigner { // serve: refuse to anchor into a bucket that is not write-once
+			if err := s3.CheckBucket(ctx); err != nil {
+				return nil, fmt.Errorf("audit.s3.bucket (RGW_AUDIT_S3_BUCKET): %w", err)
+			}
+		}
 		t.Anchors = s3
 	case a.AnchorDir != "":
 		d, err := anchor.NewDir(a.AnchorDir)
