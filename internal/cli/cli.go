@@ -43,6 +43,12 @@ func register(name, summary string, run func(ctx context.Context, e *Env, args [
 // errUsage asks Main to print usage and exit 2.
 var errUsage = errors.New("usage")
 
+// exitStatus makes Run exit with this status without printing anything
+// more (a child's status passed through, e.g. `rack-gateway convox`).
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
 // Main runs the command line and returns the process exit status.
 func Main(ctx context.Context, args []string) int {
 	e := &Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
@@ -67,6 +73,10 @@ func Run(ctx context.Context, e *Env, args []string) int {
 	if err := c.run(ctx, e, args[1:]); err != nil {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			return 2
+		}
+		var es exitStatus
+		if errors.As(err, &es) {
+			return int(es)
 		}
 		fmt.Fprintf(e.Stderr, "rack-gateway %s: %v\n", args[0], err)
 		return 1

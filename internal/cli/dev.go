@@ -12,6 +12,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/devidp"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
 	"github.com/rack-gateway/rack-gateway/internal/simrack"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -31,6 +32,10 @@ var DemoUsers = []struct{ Email, Role string }{
 }
 
 const devTokensFile = "dev-tokens.json"
+
+// devClientID is the OAuth client the dev gateway registers with its
+// built-in identity provider.
+const devClientID = "rack-gateway-dev"
 
 func runDev(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags(e, "dev", "dev [--data DIR] [--addr 127.0.0.1:8447]")
@@ -63,12 +68,35 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 	}
 	go func() { _ = serveUntil(ctx, rackLn, simrack.New(simrack.Config{Password: rackPassword}).Handler()) }()
 
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("%w (is another rack-gateway dev running? use --addr)", err)
+	}
+	publicURL := "http://" + ln.Addr().String()
+
+	// A real OpenID Connect provider on loopback with the demo users, so the
+	// gateway's real login code runs in dev (pick a user on its page).
+	clientSecret := randomHex(24)
+	idp, err := devidp.New(devidp.Config{Users: devidp.DemoUsers(), Clients: map[string]devidp.Client{
+		devClientID: {Secret: clientSecret, RedirectURIs: []string{publicURL + "/auth/callback"}}}})
+	if err != nil {
+		return err
+	}
+	issuer, err := idp.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer idp.Close()
+
 	cfg := &config.Config{
-		Addr:        *addr,
+		Addr:        ln.Addr().String(),
 		DatabaseURL: devDSN(*data),
 		Audit:       config.DevAudit(*data),
 		Racks:       []config.Rack{{Name: "dev", URL: "http://" + rackLn.Addr().String(), Password: rackPassword}},
 		LogLevel:    "info",
+		PublicURL:   publicURL,
+		OIDC: config.OIDC{Issuer: issuer, ClientID: devClientID, ClientSecret: clientSecret,
+			ProviderName: "the dev identity provider (demo users)"},
 	}
 	cfg.SetDefaults(*addr)
 	if err := cfg.Validate(); err != nil {
@@ -78,10 +106,6 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 	g, err := gateway.New(cfg, st, log)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("%w (is another rack-gateway dev running? use --addr)", err)
 	}
 	tokens, err := ensureDemo(ctx, g, filepath.Join(*data, devTokensFile))
 	if err != nil {
@@ -137,7 +161,9 @@ func printQuickStart(e *Env, addr, data string, tokens map[string]string) {
 	for _, u := range DemoUsers {
 		fmt.Fprintf(w, "  %-9s %s\n    RACK_URL=http://convox:%s@%s/rack convox apps\n", u.Role, u.Email, tokens[u.Email], addr)
 	}
-	fmt.Fprintf(w, "\nAdmin API:  curl -H 'Authorization: Bearer %s' http://%s/api/v1/users\n", tokens["admin@example.com"], addr)
-	fmt.Fprintf(w, "Audit log:  rack-gateway audit tail --data %s\n", data)
+	fmt.Fprintf(w, "\nWeb console: http://%s/  (sign in through the built-in dev identity provider as any demo user)\n", addr)
+	fmt.Fprintf(w, "CLI login:   rack-gateway login http://%s --name dev\n", addr)
+	fmt.Fprintf(w, "Admin API:   curl -H 'Authorization: Bearer %s' http://%s/api/v1/users\n", tokens["admin@example.com"], addr)
+	fmt.Fprintf(w, "Audit log:   rack-gateway audit tail --data %s   (verify: rack-gateway audit verify --data %s)\n", data, data)
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
 }

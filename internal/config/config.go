@@ -83,6 +83,9 @@ type OIDC struct {
 	// Issuer is the provider's issuer URL (RGW_OIDC_ISSUER), discovered
 	// through /.well-known/openid-configuration. Empty disables login.
 	Issuer string `json:"issuer"`
+	// ProviderName is shown on the sign-in button (RGW_OIDC_PROVIDER_NAME);
+	// default "Google" for Google, else the issuer's host.
+	ProviderName string `json:"provider_name"`
 	// ClientID and ClientSecret of the gateway's OAuth client
 	// (RGW_OIDC_CLIENT_ID, RGW_OIDC_CLIENT_SECRET or
 	// RGW_OIDC_CLIENT_SECRET_FILE).

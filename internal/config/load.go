@@ -99,6 +99,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	o := &c.OIDC
 	str("RGW_OIDC_ISSUER", &o.Issuer)
 	str("RGW_OIDC_CLIENT_ID", &o.ClientID)
+	str("RGW_OIDC_PROVIDER_NAME", &o.ProviderName)
 	str("RGW_OIDC_CLIENT_SECRET", &o.ClientSecret)
 	str("RGW_OIDC_CLIENT_SECRET_FILE", &o.ClientSecretFile)
 	list("RGW_OIDC_SCOPES", &o.Scopes)

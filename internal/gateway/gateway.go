@@ -28,6 +28,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/web"
 	"github.com/rack-gateway/rack-gateway/internal/web/console"
+	"github.com/rack-gateway/rack-gateway/internal/web/login"
 )
 
 // Version is set at build time with -ldflags "-X ...gateway.Version=v1.2.3".
@@ -110,7 +111,18 @@ func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error)
 		return nil, err
 	}
 	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log,
-		Version: Version, Console: con}
+		Version: Version}
+	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in
+		srv.Console = con
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		lh, err := login.New(ctx, login.Options{PublicURL: cfg.PublicURL, OIDC: cfg.OIDC, Store: st,
+			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: p.ClientIP, ProviderName: cfg.OIDC.ProviderName})
+		if err != nil {
+			return nil, err
+		}
+		srv.Login = lh
+	}
 	g.Handler = srv.Handler()
 	return g, nil
 }

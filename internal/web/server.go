@@ -59,7 +59,7 @@ func (s *Server) Handler() http.Handler {
 		s.mux.Handle("/auth/", s.Login)
 		s.mux.Handle("/api/v1/cli/login/", s.Login)
 	}
-	if s.Console != nil && s.Login != nil { // the console needs a way to sign in
+	if s.Console != nil {
 		s.mux.Handle("/", s.Console)
 	} else {
 		s.mux.HandleFunc("GET /{$}", s.home)

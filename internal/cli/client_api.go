@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// clientHTTP talks to gateways; tests may replace it.
+var clientHTTP = &http.Client{Timeout: 30 * time.Second}
+
+var clientUserAgent = "rack-gateway-cli (" + runtime.GOOS + "/" + runtime.GOARCH + ")"
+
+// gatewayError is a refusal from the gateway: {"error": "...", "reason": "..."}.
+type gatewayError struct {
+	Status int
+	Reason string
+	Msg    string
+}
+
+func (g *gatewayError) Error() string {
+	if g.Msg != "" {
+		return g.Msg
+	}
+	return fmt.Sprintf("HTTP %d", g.Status)
+}
+
+// gatewayCall sends one API request with the target's token as Bearer and
+// decodes a 2xx JSON answer into out (if not nil). Refusals come back as
+// one line that says what to do next.
+func gatewayCall(ctx context.Context, t *target, method, path string, out any) error {
+	err := rawCall(ctx, t.URL, t.Token, method, path, nil, out)
+	return explain(t, err)
+}
+
+// rawCall is gatewayCall without the explanation; token may be "".
+func rawCall(ctx context.Context, base, token, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", clientUserAgent)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := clientHTTP.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &unreachableError{base, err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return &unreachableError{base, err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return decodeGatewayError(resp.StatusCode, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("unexpected answer from the gateway at %s (%s): is this a rack-gateway URL?", base, path)
+		}
+	}
+	return nil
+}
+
+func decodeGatewayError(status int, data []byte) *gatewayError {
+	g := &gatewayError{Status: status}
+	var b struct {
+		Error  string `json:"error"`
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal(data, &b) == nil {
+		g.Reason, g.Msg = b.Reason, strings.TrimSpace(b.Error)
+	}
+	return g
+}
+
+// unreachableError: no HTTP answer from the gateway.
+type unreachableError struct {
+	base string
+	err  error
+}
+
+func (u *unreachableError) Error() string {
+	err := u.err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // without the URL, said already
+	}
+	return fmt.Sprintf("cannot reach the gateway at %s: %v", u.base, err)
+}
+
+func (u *unreachableError) Unwrap() error { return u.err }
+
+// explain turns a gateway refusal into one line naming what to do next.
+func explain(t *target, err error) error {
+	var g *gatewayError
+	if !errors.As(err, &g) {
+		return err
+	}
+	detail := ""
+	if g.Msg != "" {
+		detail = ": " + g.Msg
+	}
+	switch g.Reason {
+	case "session_expired":
+		return t.errExpired()
+	case "session_revoked":
+		return fmt.Errorf("the session for %s was ended on the gateway: run %s", t.label(), t.relogin())
+	case "unauthenticated", "invalid_credentials":
+		if t.CI {
+			return fmt.Errorf("%s did not accept RACK_GATEWAY_TOKEN: check the token, or ask a gateway admin for a new one", t.label())
+		}
+		return fmt.Errorf("the gateway did not accept the saved session for %s: run %s", t.label(), t.relogin())
+	case "token_expired":
+		return fmt.Errorf("the API token for %s has expired: ask a gateway admin for a new one", t.label())
+	case "token_revoked":
+		return fmt.Errorf("the API token for %s was revoked: ask a gateway admin for a new one", t.label())
+	case "user_disabled":
+		return fmt.Errorf("your account is disabled on %s: ask a gateway admin", t.URL)
+	case "unknown_role":
+		return fmt.Errorf("your account on %s has an unknown role: ask a gateway admin", t.URL)
+	case "missing_permission", "token_scope":
+		return fmt.Errorf("permission denied on %s%s", t.label(), detail)
+	case "audit_unavailable":
+		return fmt.Errorf("the gateway at %s cannot check credentials right now: try again shortly", t.URL)
+	}
+	switch g.Status {
+	case http.StatusUnauthorized:
+		if t.CI {
+			return fmt.Errorf("%s did not accept RACK_GATEWAY_TOKEN%s", t.label(), detail)
+		}
+		return fmt.Errorf("the gateway did not accept the saved session for %s: run %s", t.label(), t.relogin())
+	case http.StatusForbidden:
+		return fmt.Errorf("permission denied on %s%s", t.label(), detail)
+	case http.StatusNotFound:
+		if g.Msg == "" {
+			return fmt.Errorf("the gateway at %s answered 404 Not Found: is this a rack-gateway URL?", t.URL)
+		}
+	}
+	return fmt.Errorf("the gateway at %s answered %d %s%s", t.URL, g.Status, http.StatusText(g.Status), detail)
+}

@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"text/tabwriter"
+)
+
+func init() {
+	register("racks", "list the gateways you are logged in to", runRacks)
+	register("switch", "make a saved rack the current one", runSwitch)
+	register("logout", "end a rack's session and forget its credentials", runLogout)
+	register("whoami", "show who you are on a rack's gateway", runWhoami)
+}
+
+func runRacks(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "racks", "racks")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, _, err := loadClientConfig(e)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Racks) == 0 {
+		fmt.Fprintln(e.Stderr, "Not logged in to any gateway: run `rack-gateway login https://GATEWAY`.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tNAME\tURL\tUSER\tROLE\tEXPIRES")
+	for _, n := range cfg.names() {
+		r := cfg.Racks[n]
+		mark := ""
+		if n == cfg.Current {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, n, r.URL, orDefault(r.Email, "-"), orDefault(r.Role, "-"), fmtExpiry(r.ExpiresAt))
+	}
+	return tw.Flush()
+}
+
+func runSwitch(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "switch", "switch NAME")
+	rack := rackFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) == 1 && *rack == "" {
+		*rack = pos[0]
+	}
+	if *rack == "" || len(pos) > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, path, err := loadClientConfig(e)
+	if err != nil {
+		return err
+	}
+	r, ok := cfg.Racks[*rack]
+	if !ok {
+		return fmt.Errorf("unknown rack %q (%s)", *rack, cfg.known())
+	}
+	cfg.Current = *rack
+	if err := saveClientConfig(path, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Current rack: %s (%s)\n", *rack, r.URL)
+	t := &target{Name: *rack, URL: r.URL, ExpiresAt: r.ExpiresAt}
+	if t.expired() {
+		fmt.Fprintf(e.Stderr, "Its session has expired: run %s\n", t.relogin())
+	}
+	return nil
+}
+
+// sessionInfo is the part of the gateway's SessionView the client needs.
+type sessionInfo struct {
+	ID      int64 `json:"id"`
+	Current bool  `json:"current"`
+}
+
+func runLogout(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "logout", "logout [NAME] [--rack NAME]")
+	rack := rackFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) == 1 && *rack == "" {
+		*rack = pos[0]
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, _, err := loadClientConfig(e)
+	if err != nil {
+		return err
+	}
+	t, err := pickRack(e, cfg, *rack)
+	if err != nil {
+		return err
+	}
+
+	// End the session on the gateway (best effort): the client knows its
+	// token, not its session id, so find the session marked current.
+	if serr := endSession(ctx, t); serr != nil {
+		fmt.Fprintf(e.Stderr, "Could not end the session on the gateway (%v); removing the local credentials anyway.\n", serr)
+	}
+
+	cfg, path, err := loadClientConfig(e) // again: others may have changed it meanwhile
+	if err != nil {
+		return err
+	}
+	delete(cfg.Racks, t.Name)
+	if cfg.Current == t.Name {
+		cfg.Current = ""
+	}
+	if err := saveClientConfig(path, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Logged out of %s (%s).\n", t.Name, t.URL)
+	if cfg.Current == "" && len(cfg.Racks) > 0 {
+		fmt.Fprintf(e.Stdout, "No current rack now; pick one with `rack-gateway switch NAME` (%s).\n", cfg.known())
+	}
+	return nil
+}
+
+// endSession revokes the target's own session on the gateway. A session
+// the gateway no longer accepts counts as ended.
+func endSession(ctx context.Context, t *target) error {
+	var list []sessionInfo
+	err := rawCall(ctx, t.URL, t.Token, http.MethodGet, "/api/v1/sessions", nil, &list)
+	var g *gatewayError
+	if errors.As(err, &g) && g.Status == http.StatusUnauthorized {
+		return nil // already expired, revoked or unknown
+	}
+	if err != nil {
+		return explain(t, err)
+	}
+	for _, s := range list {
+		if s.Current {
+			err := rawCall(ctx, t.URL, t.Token, http.MethodDelete, "/api/v1/sessions/"+strconv.FormatInt(s.ID, 10), nil, nil)
+			if errors.As(err, &g) && g.Status == http.StatusUnauthorized {
+				return nil
+			}
+			return explain(t, err)
+		}
+	}
+	return errors.New("the gateway did not show this session")
+}
+
+// meInfo is the gateway's GET /api/v1/me.
+type meInfo struct {
+	Email string `json:"email"`
+	Kind  string `json:"kind"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+}
+
+func runWhoami(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags(e, "whoami", "whoami [--rack NAME]")
+	rack := rackFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	t, err := resolveTarget(e, *rack, true)
+	if err != nil {
+		return err
+	}
+	if t.expired() {
+		return t.errExpired()
+	}
+	var me meInfo
+	if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/me", &me); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.Stdout, 0, 4, 1, ' ', 0)
+	fmt.Fprintf(tw, "Email:\t%s\n", me.Email)
+	fmt.Fprintf(tw, "Role:\t%s\n", me.Role)
+	if t.CI {
+		fmt.Fprintf(tw, "Rack:\t(from RACK_GATEWAY_URL and RACK_GATEWAY_TOKEN)\n")
+	} else {
+		cur := ""
+		if t.Current {
+			cur = " (current)"
+		}
+		fmt.Fprintf(tw, "Rack:\t%s%s\n", t.Name, cur)
+	}
+	fmt.Fprintf(tw, "Gateway:\t%s\n", t.URL)
+	if me.Token != "" {
+		fmt.Fprintf(tw, "Token:\t%s\n", me.Token)
+	}
+	if !t.CI {
+		fmt.Fprintf(tw, "Session:\texpires %s\n", fmtExpiry(t.ExpiresAt))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !t.CI && (me.Email != t.Email || me.Role != t.Role) && t.Email != "" {
+		fmt.Fprintf(e.Stderr, "Note: the saved login says %s (role %s); the gateway now says %s (role %s).\n",
+			t.Email, t.Role, me.Email, me.Role)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package login
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// ClaimRequest is the CLI's claim body.
+type ClaimRequest struct {
+	Request  string `json:"request"`
+	Verifier string `json:"verifier"`
+}
+
+// ClaimResponse is a claimed CLI session. Pending claims get 202 and
+// {"status":"pending"}; errors {"error": "...", "reason": "..."}.
+type ClaimResponse struct {
+	Token     string `json:"token"`
+	Email     string `json:"email"`
+	Role      string `json:"role"`
+	ExpiresAt string `json:"expires_at"` // RFC 3339
+}
+
+// claim hands a completed CLI login's session to the CLI that proves it
+// holds the PKCE verifier of the challenge it started with.
+//
+//	404 unknown request (or a web login's state)   410 expired
+//	400 malformed body or verifier                 403 verifier mismatch
+//	202 {"status":"pending"} until the browser completes the login
+//	409 already claimed, or the login was refused in the browser
+//	200 ClaimResponse, once
+//
+// The verifier is checked before the pending status is revealed, so the
+// request id alone (which passed through the browser) tells nothing.
+func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send application/json"})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	var in ClaimRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || !isB64URL(in.Request, 43, 128) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid claim: want {\"request\": ..., \"verifier\": ...}"})
+		return
+	}
+	ev := h.event(r, "session.create")
+	deny := func(status int, reason, msg string, u *store.User) {
+		ev.Decision, ev.Reason, ev.Status = "deny", reason, status
+		if u != nil {
+			setActor(ev, u)
+		}
+		ev.Details = audit.Details(map[string]any{"kind": authn.KindCLI})
+		h.o.Audit.Record(ev)
+		writeJSON(w, status, map[string]string{"error": msg, "reason": reason})
+	}
+
+	idHash := sha(in.Request)
+	lr, err := h.o.Store.GetLoginRequest(ctx, idHash)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && lr.CLIChallenge == "") {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown login request; run the login command again", "reason": ReasonUnknownState})
+		return
+	}
+	if err != nil {
+		h.log.Error("login: load login request for claim", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		return
+	}
+	if !h.now().Before(lr.ExpiresAt) {
+		writeJSON(w, http.StatusGone, map[string]string{"error": "the login expired; run the login command again", "reason": ReasonLoginExpired})
+		return
+	}
+	if !validVerifier(in.Verifier) {
+		deny(http.StatusBadRequest, ReasonBadVerifier, "a PKCE verifier is required", nil)
+		return
+	}
+	sum := sha256.Sum256([]byte(in.Verifier))
+	if !constantEq([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(lr.CLIChallenge)) {
+		deny(http.StatusForbidden, ReasonBadVerifier, "the verifier does not match this login", nil)
+		return
+	}
+	if !lr.ConsumedAt.IsZero() {
+		if lr.CompletedAt.IsZero() {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": "the login was refused in the browser; see the browser window and run the login command again", "reason": "login_refused"})
+			return
+		}
+		deny(http.StatusConflict, ReasonStateReplayed, "this login was already claimed", nil)
+		return
+	}
+	if lr.CompletedAt.IsZero() {
+		w.Header().Set("Retry-After", "2")
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "pending"})
+		return
+	}
+	if err := h.o.Store.ConsumeLoginRequest(ctx, idHash, h.now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			deny(http.StatusConflict, ReasonStateReplayed, "this login was already claimed", nil)
+			return
+		}
+		h.log.Error("login: consume login request at claim", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		return
+	}
+	u, err := h.o.Store.GetUser(ctx, lr.UserID)
+	if err != nil {
+		h.log.Error("login: load user at claim", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		return
+	}
+	if u.Disabled {
+		deny(http.StatusForbidden, ReasonUserDisabled, "your account is disabled", u)
+		return
+	}
+	setActor(ev, u)
+	ev.Status = http.StatusOK
+	ev.Details = audit.Details(map[string]any{"kind": authn.KindCLI, "cli_name": lr.CLIName, "provider": h.providerHost})
+	if err := h.o.Audit.RecordSync(ctx, ev); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the audit log is unavailable; try again shortly", "reason": ReasonAuditUnavailable})
+		return
+	}
+	s := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: lr.CLIName, UserAgent: userAgent(r), SourceIP: h.sourceIP(r)}
+	token, err := h.o.Authn.StartSession(ctx, s)
+	if err != nil {
+		h.log.Error("login: start CLI session", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		return
+	}
+	h.log.Info("session created", "kind", authn.KindCLI, "email", u.Email, "cli_name", lr.CLIName, "source_ip", ev.SourceIP)
+	writeJSON(w, http.StatusOK, ClaimResponse{Token: token, Email: u.Email, Role: u.Role,
+		ExpiresAt: s.ExpiresAt.UTC().Format(time.RFC3339)})
+}
