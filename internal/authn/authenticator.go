@@ -134,21 +134,10 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 		e.reason = authz.ReasonTokenRevoked
 		return e, nil
 	}
-	u, err := a.store.GetUser(ctx, t.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		e.reason = authz.ReasonInvalidCredential
-		return e, nil
-	}
-	if err != nil {
-		return e, errors.Join(ErrStoreUnavailable, err)
-	}
-	if u.Disabled {
-		e.reason = authz.ReasonUserDisabled
-		return e, nil
-	}
-	bindings, err := a.store.ListRoleBindings(ctx, u.ID)
-	if err != nil {
-		return e, errors.Join(ErrStoreUnavailable, err)
+	p, reason, err := a.userPrincipal(ctx, t.UserID)
+	if err != nil || p == nil {
+		e.reason = reason
+		return e, err
 	}
 	scope, err := authz.ParseSet(t.Permissions)
 	if len(t.Permissions) == 1 && t.Permissions[0] == FollowRole {
@@ -165,18 +154,37 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 		}
 		scope = authz.NewSet(known...)
 	}
-	p := &authz.Principal{
-		Kind: authz.KindToken, UserID: u.ID, Email: u.Email, Role: u.Role,
-		TokenID: t.ID, TokenName: t.Name, TokenPerms: scope,
+	p.Kind, p.TokenID, p.TokenName, p.TokenPerms = authz.KindToken, t.ID, t.Name, scope
+	e.principal, e.expiresAt = p, t.ExpiresAt
+	return e, nil
+}
+
+// userPrincipal loads a user (the token's owner, or the session's person)
+// with their rack role bindings. A missing or disabled user is a nil
+// principal with the reason; a store failure is ErrStoreUnavailable.
+func (a *Authenticator) userPrincipal(ctx context.Context, userID int64) (*authz.Principal, authz.Reason, error) {
+	u, err := a.store.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, authz.ReasonInvalidCredential, nil
 	}
+	if err != nil {
+		return nil, authz.ReasonInvalidCredential, errors.Join(ErrStoreUnavailable, err)
+	}
+	if u.Disabled {
+		return nil, authz.ReasonUserDisabled, nil
+	}
+	bindings, err := a.store.ListRoleBindings(ctx, u.ID)
+	if err != nil {
+		return nil, authz.ReasonInvalidCredential, errors.Join(ErrStoreUnavailable, err)
+	}
+	p := &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role}
 	if len(bindings) > 0 {
 		p.RackRole = make(map[string]string, len(bindings))
 		for _, b := range bindings {
 			p.RackRole[b.Rack] = b.Role
 		}
 	}
-	e.principal, e.expiresAt = p, t.ExpiresAt
-	return e, nil
+	return p, "", nil
 }
 
 // Invalidate drops every cached entry; call it after any change to users,

@@ -97,30 +97,12 @@ func (a *Authenticator) loadSession(ctx context.Context, hash []byte, now time.T
 		e.reason = authz.ReasonSessionRevoked
 		return e, nil
 	}
-	u, err := a.store.GetUser(ctx, s.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		e.reason = authz.ReasonInvalidCredential
-		return e, nil
+	p, reason, err := a.userPrincipal(ctx, s.UserID)
+	if err != nil || p == nil {
+		e.reason = reason
+		return e, err
 	}
-	if err != nil {
-		return e, errors.Join(ErrStoreUnavailable, err)
-	}
-	if u.Disabled {
-		e.reason = authz.ReasonUserDisabled
-		return e, nil
-	}
-	bindings, err := a.store.ListRoleBindings(ctx, u.ID)
-	if err != nil {
-		return e, errors.Join(ErrStoreUnavailable, err)
-	}
-	p := &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role,
-		SessionID: s.ID, SessionKind: s.Kind}
-	if len(bindings) > 0 {
-		p.RackRole = make(map[string]string, len(bindings))
-		for _, b := range bindings {
-			p.RackRole[b.Rack] = b.Role
-		}
-	}
+	p.SessionID, p.SessionKind = s.ID, s.Kind
 	e.principal, e.expiresAt, e.lastSeen = p, s.ExpiresAt, s.LastSeenAt
 	return e, nil
 }
