@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
@@ -12,10 +13,12 @@ import (
 // scanner walks events in storage order, recomputing the chain.
 type scanner struct {
 	bySeq    map[int64]*signed
-	expected int64  // the next sequence number; 0 until the first event
-	prev     []byte // hash of expected-1; nil if unknown (unanchored start)
-	lastCP   int64  // the newest checkpoint passed
-	h        chain.Hasher
+	expected int64                // the next sequence number; 0 until the first event
+	prev     []byte               // hash of expected-1; nil if unknown (unanchored start)
+	lastCP   int64                // the newest checkpoint passed
+	buf      []byte               // canonical encoding, reused
+	sum      [chain.HashSize]byte // the last hash computed
+	prevBuf  []byte               // backs prev once the scan has set it
 	n, first int64
 	problem  *Problem
 
@@ -23,6 +26,7 @@ type scanner struct {
 	// order were moved or inserted, otherwise they are missing.
 	gapFrom, gapTo int64
 	gapPrev        []byte
+	gapNext        store.AuditEvent // the event at gapTo (a copy)
 }
 
 func short(b []byte) string {
@@ -33,6 +37,14 @@ func short(b []byte) string {
 	return s
 }
 
+// next is chain.Hasher.Next without allocating: SHA-256(prev ||
+// chain.Canonical(e)), valid until the next call.
+func (s *scanner) next(prev []byte, e *store.AuditEvent) []byte {
+	s.buf = chain.Canonical(append(s.buf[:0], prev...), e)
+	s.sum = sha256.Sum256(s.buf)
+	return s.sum[:]
+}
+
 // step checks one event and reports whether to stop.
 func (s *scanner) step(e *store.AuditEvent) bool {
 	if s.gapTo > 0 {
@@ -40,11 +52,19 @@ func (s *scanner) step(e *store.AuditEvent) bool {
 			return false
 		}
 		kind, detail := Reordered, fmt.Sprintf("seq %d is stored after seq %d", e.Seq, s.gapTo)
-		if e.Seq == s.gapFrom && s.gapPrev != nil && bytes.Equal(s.h.Next(s.gapPrev, e), e.Hash) {
+		// An event that fits the chain where it belongs is either the
+		// genuine one, moved (then the event seen in its place follows it
+		// in the chain), or one crafted and inserted after the later events
+		// were renumbered up by one (then that event does not follow it).
+		if e.Seq == s.gapFrom && s.gapTo == s.gapFrom+1 && s.gapPrev != nil &&
+			bytes.Equal(s.next(s.gapPrev, e), e.Hash) && !bytes.Equal(s.next(e.Hash, &s.gapNext), s.gapNext.Hash) {
 			kind, detail = Inserted, fmt.Sprintf("an event crafted to fit the chain at seq %d was stored after seq %d", e.Seq, s.gapTo)
 		}
 		s.problem = &Problem{Seq: s.gapFrom, Kind: kind, Detail: detail}
 		return true
+	}
+	if s.first == 0 {
+		s.first = e.Seq
 	}
 	if s.expected == 0 {
 		s.expected = e.Seq
@@ -53,10 +73,20 @@ func (s *scanner) step(e *store.AuditEvent) bool {
 			s.prev = chain.Genesis
 		case c != nil:
 			s.prev = c.st.Head
+		default:
+			// The chain starts at seq 1, and pruning keeps the checkpoint
+			// it pruned through: a log starting anywhere else lost its
+			// first events.
+			from := int64(1)
+			for seq := range s.bySeq {
+				if seq < e.Seq && seq >= from {
+					from = seq + 1
+				}
+			}
+			s.problem = &Problem{Seq: from, Kind: Missing,
+				Detail: fmt.Sprintf("the log starts at seq %d, but no checkpoint covers seq %d: events %d..%d are missing", e.Seq, e.Seq-1, from, e.Seq-1)}
+			return true
 		}
-	}
-	if s.first == 0 {
-		s.first = e.Seq
 	}
 	switch {
 	case e.Seq < s.expected:
@@ -64,11 +94,13 @@ func (s *scanner) step(e *store.AuditEvent) bool {
 		return true
 	case e.Seq > s.expected:
 		s.gapFrom, s.gapTo, s.gapPrev = s.expected, e.Seq, s.prev
+		s.gapNext = *e
+		s.gapNext.Hash = bytes.Clone(e.Hash)
 		return false
 	}
 	s.n++
 	if s.prev != nil {
-		if got := s.h.Next(s.prev, e); !bytes.Equal(got, e.Hash) {
+		if got := s.next(s.prev, e); !bytes.Equal(got, e.Hash) {
 			s.problem = &Problem{Seq: e.Seq, Kind: Modified,
 				Detail: fmt.Sprintf("the event does not match its hash (stored %s, recomputed %s)", short(e.Hash), short(got))}
 			return true
@@ -83,7 +115,8 @@ func (s *scanner) step(e *store.AuditEvent) bool {
 		}
 		s.lastCP = e.Seq
 	}
-	s.prev = append(s.prev[:0:0], e.Hash...)
+	s.prevBuf = append(s.prevBuf[:0], e.Hash...)
+	s.prev = s.prevBuf
 	s.expected++
 	return false
 }

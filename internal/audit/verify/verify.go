@@ -127,8 +127,24 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 
 	s := scanner{bySeq: bySeq, expected: in.FirstSeq, prev: in.PrevHash}
-	if in.FirstSeq == 1 && s.prev == nil {
-		s.prev = chain.Genesis
+	if in.FirstSeq > 0 {
+		// Where a signed head (or the genesis hash) is known before the
+		// first event, it is the trusted start; a header disagreeing with
+		// it is a problem, and an empty one means "not given".
+		var known []byte
+		if in.FirstSeq == 1 {
+			known = chain.Genesis
+		} else if c := bySeq[in.FirstSeq-1]; c != nil {
+			known = c.st.Head
+		}
+		switch {
+		case len(in.PrevHash) == 0:
+			s.prev = known
+		case known != nil && !bytes.Equal(known, in.PrevHash):
+			rep.Problem = &Problem{Seq: in.FirstSeq, Kind: Rewritten,
+				Detail: fmt.Sprintf("the hash before seq %d is given as %s, not the signed %s", in.FirstSeq, short(in.PrevHash), short(known))}
+			return rep, nil
+		}
 	}
 	errStop := errors.New("stop")
 	err = in.Scan(ctx, func(e *store.AuditEvent) error {
