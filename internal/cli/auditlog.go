@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,63 +79,14 @@ func auditVerify(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-// verifyExport verifies a JSONL export: a first pass collects its
-// checkpoint lines, the second streams its events.
+// verifyExport verifies a JSONL export file against the anchors.
 func verifyExport(ctx context.Context, path string, tr *trail.Trail) (*verify.Report, error) {
-	open := func() (*os.File, *export.Reader, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, err := export.NewReader(bufio.NewReaderSize(f, 1<<20))
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return f, r, nil
-	}
-	f, r, err := open()
+	in, f, err := verify.OpenExport(path, tr.Anchors, tr.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	var e store.AuditEvent
-	for err == nil {
-		err = r.Next(&e)
-	}
-	f.Close()
-	if !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	if r.Header.Filtered {
-		return nil, errors.New("this export is filtered (--app/--actor) and cannot be chain-verified; export without filters")
-	}
-	cps := r.Checkpoints
-	prev, err := hex.DecodeString(r.Header.PrevHash)
-	if err != nil {
-		return nil, fmt.Errorf("export header: bad prev_hash: %w", err)
-	}
-	return verify.Run(ctx, verify.Input{
-		FirstSeq: r.Header.FirstSeq, PrevHash: prev, Checkpoints: cps, Anchors: tr.Anchors, PublicKey: tr.PublicKey,
-		Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
-			f, r, err := open()
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			var e store.AuditEvent
-			for {
-				if err := r.Next(&e); err != nil {
-					if errors.Is(err, io.EOF) {
-						return nil
-					}
-					return err
-				}
-				if err := fn(&e); err != nil {
-					return err
-				}
-			}
-		},
-	})
+	defer f.Close()
+	return verify.Run(ctx, in)
 }
 
 // parseWhen reads RFC 3339 or a duration ago ("24h").

@@ -73,7 +73,15 @@ func TestAuditVerbsOnDevData(t *testing.T) {
 	// Tamper: change the actor on the third event line.
 	lines := strings.Split(string(b), "\n")
 	tampered := filepath.Join(data, "tampered.jsonl")
-	lines[3] = strings.Replace(lines[3], `"actor":"`, `"actor":"forged-`, 1)
+	third := 0
+	for i, n := 0, 0; i < len(lines) && third == 0; i++ {
+		if strings.HasPrefix(lines[i], `{"type":"event"`) {
+			if n++; n == 3 {
+				third = i
+			}
+		}
+	}
+	lines[third] = strings.Replace(lines[third], `"actor":"`, `"actor":"forged-`, 1)
 	if err := os.WriteFile(tampered, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,13 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 		return cw.Flush()
 	}
 	jw := NewJSONLWriter(w)
+	// Checkpoints go right after the header, so a verifier reads the file
+	// once; those made while the export runs are left out (the events after
+	// the last one included are then the unverified tail).
+	cps, err := st.ListCheckpoints(ctx, 0)
+	if err != nil {
+		return err
+	}
 	var (
 		prev    []byte
 		started bool
@@ -49,7 +56,7 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 	)
 	// The header needs the hash before the first exported event, so events
 	// pass through one-event lookbehind.
-	err := st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error {
+	err = st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error {
 		if !keep(e) {
 			if !started {
 				prev = append(prev[:0], e.Hash...)
@@ -66,6 +73,13 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 				PrevHash: hex.EncodeToString(ph), Filtered: o.App != "" || o.Actor != ""}); err != nil {
 				return err
 			}
+			for i := range cps {
+				if cps[i].Seq >= first-1 {
+					if err := jw.WriteCheckpoint(&cps[i]); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		return jw.WriteEvent(e, chain.SchemaVersion)
 	})
@@ -75,17 +89,6 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 	if !started {
 		if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), PrevHash: hex.EncodeToString(chain.Genesis)}); err != nil {
 			return err
-		}
-	}
-	cps, err := st.ListCheckpoints(ctx, 0)
-	if err != nil {
-		return err
-	}
-	for i := range cps {
-		if started && cps[i].Seq >= first-1 {
-			if err := jw.WriteCheckpoint(&cps[i]); err != nil {
-				return err
-			}
 		}
 	}
 	return jw.Flush()

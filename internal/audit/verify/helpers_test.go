@@ -1,7 +1,6 @@
 package verify_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -11,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -433,9 +431,6 @@ func writeExport(t testing.TB, st store.Store, path string) {
 		PrevHash: hex.EncodeToString(chain.Genesis)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error { return w.WriteEvent(e, chain.SchemaVersion) }); err != nil {
-		t.Fatal(err)
-	}
 	cps, err := st.ListCheckpoints(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -445,6 +440,9 @@ func writeExport(t testing.TB, st store.Store, path string) {
 			t.Fatal(err)
 		}
 	}
+	if err := st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error { return w.WriteEvent(e, chain.SchemaVersion) }); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -453,60 +451,10 @@ func writeExport(t testing.TB, st store.Store, path string) {
 	}
 }
 
-// exportInput verifies a JSONL export the way the CLI does: a first pass
-// over the file collects the header and the checkpoint lines (which follow
-// the events), the Scan pass streams the events again.
+// exportInput verifies a JSONL export the way the CLI does.
 func exportInput(path string, anchors checkpoint.Anchors, pub ed25519.PublicKey) (verify.Input, error) {
-	open := func() (*os.File, *export.Reader, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, err := export.NewReader(bufio.NewReaderSize(f, 1<<20))
-		if err != nil {
-			f.Close()
-			return nil, nil, err
-		}
-		return f, r, nil
-	}
-	file, r, err := open()
-	if err != nil {
-		return verify.Input{}, err
-	}
-	var e store.AuditEvent
-	for err == nil {
-		err = r.Next(&e)
-	}
-	file.Close()
-	if !errors.Is(err, io.EOF) {
-		return verify.Input{}, err
-	}
-	prev, err := hex.DecodeString(r.Header.PrevHash)
-	if err != nil {
-		return verify.Input{}, err
-	}
-	return verify.Input{
-		FirstSeq: r.Header.FirstSeq, PrevHash: prev, Checkpoints: r.Checkpoints, Anchors: anchors, PublicKey: pub,
-		Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
-			file, r, err := open()
-			if err != nil {
-				return err
-			}
-			defer file.Close()
-			var e store.AuditEvent
-			for {
-				if err := r.Next(&e); err != nil {
-					if errors.Is(err, io.EOF) {
-						return nil
-					}
-					return err
-				}
-				if err := fn(&e); err != nil {
-					return err
-				}
-			}
-		},
-	}, nil
+	in, _, err := verify.OpenExport(path, anchors, pub)
+	return in, err
 }
 
 func readLines(t testing.TB, path string) []string {

@@ -276,7 +276,9 @@ func TestExport(t *testing.T) {
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					path := filepath.Join(t.TempDir(), "edited.jsonl")
-					writeLines(t, path, tc.edit(t, f, readLines(t, orig)))
+					// The cases index event lines by seq: edit in an events-first
+					// layout, then put the checkpoint lines back after the header.
+					writeLines(t, path, checkpointsFirst(tc.edit(t, f, checkpointsLast(readLines(t, orig)))))
 					var anchors checkpoint.Anchors = f.anchors
 					if tc.noAnchors {
 						anchors = nil
@@ -373,4 +375,34 @@ func writePackageExport(t *testing.T, st store.Store, path string) {
 	if err := export.Write(context.Background(), st, out, export.Options{Format: "jsonl"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkpointsLast moves checkpoint lines to the end, so line i is event i.
+func checkpointsLast(l []string) []string {
+	out, cps := []string{l[0]}, []string{}
+	for _, x := range l[1:] {
+		if strings.Contains(x, `"type":"checkpoint"`) {
+			cps = append(cps, x)
+		} else {
+			out = append(out, x)
+		}
+	}
+	return append(out, cps...)
+}
+
+// checkpointsFirst is the layout `audit export` writes: header, checkpoints,
+// events.
+func checkpointsFirst(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	out, evs := []string{l[0]}, []string{}
+	for _, x := range l[1:] {
+		if strings.Contains(x, `"type":"checkpoint"`) {
+			out = append(out, x)
+		} else {
+			evs = append(evs, x)
+		}
+	}
+	return append(out, evs...)
 }
