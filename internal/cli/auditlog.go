@@ -311,6 +311,13 @@ func auditPrune(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The log records its own pruning: the first event after the prune
+	// point says who pruned what, chained from the checkpoint's head.
+	d, _ := json.Marshal(map[string]any{"through_seq": seq, "deleted_events": n})
+	if err := st.AppendAudit(ctx, []*store.AuditEvent{{ActorType: "system", Actor: "cli:audit-prune", Action: "audit.prune",
+		Decision: "allow", Reason: "allowed", Details: string(d)}}); err != nil {
+		return fmt.Errorf("pruned %d events but could not record it in the audit log: %w", n, err)
+	}
 	fmt.Fprintf(e.Stdout, "pruned %d events through seq %d; the log now starts after the checkpoint at seq %d\n", n, seq, seq)
 	return nil
 }

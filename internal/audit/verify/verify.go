@@ -164,6 +164,18 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	if s.n == 0 {
 		rep.FirstSeq, rep.LastSeq = 0, 0
+		// A log pruned through its newest checkpoint is empty. A prune
+		// keeps its checkpoint as the oldest one recorded, and that one
+		// names a predecessor; the first checkpoint ever made does not.
+		if len(in.Checkpoints) > 0 && in.FirstSeq <= 0 {
+			oldest := in.Checkpoints[0].Seq
+			for _, c := range in.Checkpoints {
+				oldest = min(oldest, c.Seq)
+			}
+			if c := bySeq[oldest]; c != nil && c.st.Prev != nil {
+				rep.LastSeq = oldest
+			}
+		}
 	}
 	// The log must reach the newest signed checkpoint.
 	if newest > rep.LastSeq {
