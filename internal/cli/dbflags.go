@@ -51,15 +51,3 @@ func openDSN(ctx context.Context, dsn string) (store.Store, error) {
 }
 
 func devDSN(dir string) string { return "sqlite:" + filepath.Join(dir, "gateway.db") }
-
-// openStoreFromFlags parses only the database flags.
-func openStoreFromFlags(ctx context.Context, e *Env, name string, args []string) (store.Store, []string, error) {
-	fs := newFlags(e, name, name+" [--config FILE | --data DIR]")
-	db := addDBFlags(fs, e)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return nil, nil, errUsage
-	}
-	st, err := db.open(ctx, e)
-	return st, pos, err
-}

@@ -120,7 +120,7 @@ func (c *console) rackGet(ctx context.Context, q *request, path string, query ur
 	}
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
 	if body.Error == "" {
-		body.Error = truncate(string(rec.Body.Bytes()), 200)
+		body.Error = truncate(rec.Body.String(), 200)
 	}
 	if rec.Code == http.StatusForbidden || rec.Code == http.StatusUnauthorized {
 		return &sectionErr{Denied: true, Msg: body.Error}
