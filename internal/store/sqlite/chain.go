@@ -11,7 +11,13 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
 
-const selectHead = `SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`
+// selectHead is the newest chained event, or, when pruning left no events,
+// the newest checkpoint's head, so the chain continues from it.
+const selectHead = `SELECT seq, hash FROM (
+	SELECT seq, hash FROM (SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1)
+	UNION ALL
+	SELECT seq, head_hash FROM (SELECT seq, head_hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1)
+) ORDER BY seq DESC LIMIT 1`
 
 // AuditHead returns the newest chained event's sequence number and hash.
 func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
@@ -95,8 +101,11 @@ func (s *Store) AddCheckpoint(ctx context.Context, make func(prev *store.Checkpo
 		if c.CreatedAt.IsZero() {
 			c.CreatedAt = store.Now()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (seq, statement, signature, created_at) VALUES (?, ?, ?, ?)`,
-			c.Seq, c.Statement, c.Signature, encTime(c.CreatedAt)); err != nil {
+		if c.Seq != headSeq {
+			return fmt.Errorf("checkpoint at seq %d but the head is %d", c.Seq, headSeq)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (seq, statement, signature, created_at, head_hash) VALUES (?, ?, ?, ?, ?)`,
+			c.Seq, c.Statement, c.Signature, encTime(c.CreatedAt), headHash); err != nil {
 			return err
 		}
 		out = c

@@ -189,4 +189,25 @@ func testPrune(t *testing.T, s store.Store) {
 	if e.Seq != 13 {
 		t.Fatalf("after prune: next seq %d, want 13", e.Seq)
 	}
+	// Pruned through the head, no events are left: the chain continues from
+	// the checkpoint's head hash, not from a fresh genesis.
+	c2, err := s.AddCheckpoint(ctx(t), mk)
+	must(t, "checkpoint at the head", err)
+	must(t, "anchor", s.MarkAnchored(ctx(t), c2.Seq, time.Time{}))
+	_, headHash, err := s.AuditHead(ctx(t))
+	must(t, "head", err)
+	if _, err := s.PruneAudit(ctx(t), c2.Seq); err != nil {
+		t.Fatal(err)
+	}
+	seq, hash, err := s.AuditHead(ctx(t))
+	must(t, "head after pruning everything", err)
+	if seq != c2.Seq || !bytes.Equal(hash, headHash) {
+		t.Fatalf("head after pruning everything = %d %x, want %d %x", seq, hash, c2.Seq, headHash)
+	}
+	next := fullEvent(13)
+	must(t, "append after pruning everything", s.AppendAudit(ctx(t), []*store.AuditEvent{next}))
+	var h chain.Hasher
+	if next.Seq != c2.Seq+1 || !bytes.Equal(next.Hash, h.Next(headHash, next)) {
+		t.Fatalf("after pruning everything: seq %d hash %x, want seq %d chained from the checkpoint", next.Seq, next.Hash, c2.Seq+1)
+	}
 }

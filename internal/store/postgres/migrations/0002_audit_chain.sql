@@ -10,6 +10,7 @@ CREATE TABLE audit_checkpoints (
     seq         bigint      NOT NULL PRIMARY KEY, -- the last event it covers
     statement   text        NOT NULL,             -- the signed text
     signature   bytea       NOT NULL,             -- Ed25519
+    head_hash   bytea       NOT NULL,             -- the chain hash at seq (continues the chain after a prune)
     created_at  timestamptz NOT NULL,
     anchored_at timestamptz
 );
@@ -36,6 +37,7 @@ CREATE FUNCTION rgw_checkpoint_only_anchor() RETURNS trigger LANGUAGE plpgsql AS
 BEGIN
     IF NEW.seq IS DISTINCT FROM OLD.seq OR NEW.statement IS DISTINCT FROM OLD.statement
        OR NEW.signature IS DISTINCT FROM OLD.signature OR NEW.created_at IS DISTINCT FROM OLD.created_at
+       OR NEW.head_hash IS DISTINCT FROM OLD.head_hash
        OR OLD.anchored_at IS NOT NULL THEN
         RAISE EXCEPTION 'rack-gateway: audit checkpoints are append-only' USING ERRCODE = 'insufficient_privilege';
     END IF;

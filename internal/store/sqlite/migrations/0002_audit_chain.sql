@@ -11,6 +11,7 @@ CREATE TABLE audit_checkpoints (
     seq         INTEGER NOT NULL PRIMARY KEY, -- the last event it covers
     statement   TEXT    NOT NULL,             -- the signed text
     signature   BLOB    NOT NULL,             -- Ed25519
+    head_hash   BLOB    NOT NULL,             -- the chain hash at seq (continues the chain after a prune)
     created_at  INTEGER NOT NULL,
     anchored_at INTEGER
 ) STRICT;
@@ -27,5 +28,6 @@ BEGIN SELECT RAISE(ABORT, 'rack-gateway: audit checkpoints are append-only'); EN
 CREATE TRIGGER audit_checkpoints_only_anchor BEFORE UPDATE ON audit_checkpoints
 WHEN NEW.seq IS NOT OLD.seq OR NEW.statement IS NOT OLD.statement
   OR NEW.signature IS NOT OLD.signature OR NEW.created_at IS NOT OLD.created_at
+  OR NEW.head_hash IS NOT OLD.head_hash
   OR OLD.anchored_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'rack-gateway: audit checkpoints are append-only'); END;
