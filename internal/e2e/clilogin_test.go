@@ -24,6 +24,7 @@ const cxStandInConvox = `package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
