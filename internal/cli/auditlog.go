@@ -23,6 +23,24 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
+// openTrailAndStore loads the configuration's audit keys and anchors and
+// opens its database (the caller closes it).
+func openTrailAndStore(ctx context.Context, e *Env, db dbFlags, o trail.Options) (*trail.Trail, store.Store, error) {
+	cfg, err := db.load(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr, err := openTrail(ctx, cfg, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openDSN(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, st, nil
+}
+
 // errVerifyFailed makes the process exit 1 after the verdict is printed.
 var errVerifyFailed = errors.New("audit log verification FAILED")
 
@@ -183,20 +201,11 @@ func auditCheckValue(ctx context.Context, e *Env, args []string) error {
 	} else {
 		value = pos[1]
 	}
-	cfg, err := db.load(e)
-	if err != nil {
-		return err
-	}
-	tr, err := openTrail(ctx, cfg, trail.Options{NeedHMAC: true})
-	if err != nil {
-		return err
-	}
-	st, err := openDSN(ctx, cfg.DatabaseURL)
+	tr, st, err := openTrailAndStore(ctx, e, db, trail.Options{NeedHMAC: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	want := audit.ValueHash(tr.HMACKey, name, value)
 	var hits, sets int
 	err = st.ScanAudit(ctx, 0, func(ev *store.AuditEvent) error {
 		if !strings.Contains(ev.Details, audit.ValueHashPrefix) {
@@ -213,7 +222,7 @@ func auditCheckValue(ctx context.Context, e *Env, args []string) error {
 			return nil
 		}
 		sets++
-		if audit.CheckValueHash(tr.HMACKey, name, value, h) || h == want {
+		if audit.CheckValueHash(tr.HMACKey, name, value, h) {
 			hits++
 			fmt.Fprintf(e.Stdout, "seq %d %s %s set %s to this value (app %s, rack %s, decision %s, status %d)\n",
 				ev.Seq, ev.Time.UTC().Format(time.RFC3339), ev.Actor, name, orDash(ev.App), orDash(ev.Rack), ev.Decision, ev.Status)
@@ -273,15 +282,7 @@ func auditPrune(ctx context.Context, e *Env, args []string) error {
 	if err != nil || seq < 1 {
 		return fmt.Errorf("--through %q: want a sequence number", *through)
 	}
-	cfg, err := db.load(e)
-	if err != nil {
-		return err
-	}
-	tr, err := openTrail(ctx, cfg, trail.Options{NeedAnchors: true})
-	if err != nil {
-		return err
-	}
-	st, err := openDSN(ctx, cfg.DatabaseURL)
+	tr, st, err := openTrailAndStore(ctx, e, db, trail.Options{NeedAnchors: true})
 	if err != nil {
 		return err
 	}
