@@ -21,10 +21,10 @@ import (
 type Auditor struct {
 	store store.Store
 	log   *slog.Logger
-	ch    chan *store.AuditEvent
+	q     *queue // routine events for the batch writer
 	done  chan struct{}
 
-	mu     sync.RWMutex // guards closed against sends on a closed channel
+	mu     sync.RWMutex // guards closed and syncCh against sends on a closed channel
 	closed bool
 
 	pending atomic.Int64 // queued or being written
@@ -59,7 +59,7 @@ func New(s store.Store, log *slog.Logger, reg prometheus.Registerer) *Auditor {
 		log = slog.Default()
 	}
 	a := &Auditor{
-		store: s, log: log, ch: make(chan *store.AuditEvent, queueSize), done: make(chan struct{}),
+		store: s, log: log, q: newQueue(), done: make(chan struct{}),
 		SyncTimeout: 3 * time.Second,
 		written: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rgw_audit_events_written_total", Help: "Audit events durably written."}),
@@ -68,7 +68,7 @@ func New(s store.Store, log *slog.Logger, reg prometheus.Registerer) *Auditor {
 	}
 	a.queue = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "rgw_audit_queue_length", Help: "Audit events waiting to be written."},
-		func() float64 { return float64(len(a.ch)) })
+		func() float64 { n, _ := a.q.state(); return float64(n) })
 	if reg != nil {
 		reg.MustRegister(a.written, a.failures, a.queue)
 	}
@@ -84,14 +84,11 @@ func (a *Auditor) Record(ev *store.AuditEvent) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	a.mu.RLock()
-	if !a.closed {
-		a.pending.Add(1)
-		a.ch <- ev
-		a.mu.RUnlock()
+	a.pending.Add(1)
+	if a.q.put(ev) {
 		return
 	}
-	a.mu.RUnlock()
+	a.pending.Add(-1)
 	// Late events (streams cut at shutdown) are written directly, once.
 	_ = a.RecordSync(context.Background(), ev)
 }
@@ -192,29 +189,32 @@ func (a *Auditor) Run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		ev, ok := <-a.ch
-		if !ok {
-			return
-		}
-		batch = append(batch[:0], ev)
-		timer.Reset(batchWait)
-	fill:
-		for len(batch) < batchMax {
-			select {
-			case ev, ok := <-a.ch:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, ev)
-			case <-timer.C:
-				break fill
+		n, closed := a.q.state()
+		if n == 0 {
+			if closed {
+				return
 			}
+			<-a.q.nonEmpty
+			continue
 		}
-		timer.Stop()
+		if n < batchMax && !closed {
+			// Give the batch batchWait to fill: one commit for many events
+			// costs far less than one each.
+			timer.Reset(batchWait)
+			select {
+			case <-a.q.full:
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
+		batch, _, _ = a.q.take(batch[:0], batchMax)
+		// Tokens raised while this batch filled are stale now.
+		select {
+		case <-a.q.full:
+		default:
+		}
 		a.writeBatch(batch)
-		if !ok {
-			return
-		}
+		clear(batch) // let the written events be collected
 	}
 }
 
@@ -258,7 +258,7 @@ func (a *Auditor) Close(ctx context.Context) error {
 	a.mu.Lock()
 	if !a.closed {
 		a.closed = true
-		close(a.ch)
+		a.q.close()
 		if a.syncCh != nil {
 			close(a.syncCh)
 		}

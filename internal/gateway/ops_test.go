@@ -12,6 +12,11 @@ func TestProbesAndMetrics(t *testing.T) {
 	e := newEnv(t)
 	read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleViewer], nil, nil))
 	read(t, e.do("GET", "/rack/registries", e.tokens[authz.RoleViewer], nil, nil))
+	read(t, e.do("GET", "/rack/registries", e.tokens[authz.RoleViewer], nil, nil))
+	// Rack names in URLs are the caller's: they must not become series.
+	for _, name := range []string{"nope-a", "nope-b"} {
+		read(t, e.do("GET", "/racks/"+name+"/apps", e.tokens[authz.RoleViewer], nil, nil))
+	}
 	// The CLI's probes get a quiet 404 and are neither forwarded nor audited.
 	e.rack.ResetRequests()
 	for _, p := range []string{"/rack/machines", "/rack/racks", "/racks/dev/racks"} {
@@ -31,7 +36,8 @@ func TestProbesAndMetrics(t *testing.T) {
 		{"/healthz", "ok"},
 		{"/readyz", "ready"},
 		{"/metrics", `rgw_requests_total{decision="allow",rack="dev",route="AppList",status="200"} 1`},
-		{"/metrics", `rgw_requests_total{decision="deny",rack="dev",route="RegistryList",status="403"} 1`},
+		{"/metrics", `rgw_requests_total{decision="deny",rack="dev",route="RegistryList",status="403"} 2`},
+		{"/metrics", `rgw_requests_total{decision="deny",rack="unknown",route="unmatched",status="404"} 2`},
 		{"/metrics", "rgw_request_duration_seconds_bucket"},
 		{"/metrics", "rgw_audit_events_written_total"},
 	}
@@ -46,6 +52,9 @@ func TestProbesAndMetrics(t *testing.T) {
 		status, body := read(t, resp)
 		if status != 200 || !strings.Contains(body, c.want) {
 			t.Errorf("%s: %d, want %q in\n%.2000s", c.path, status, c.want, body)
+		}
+		if strings.Contains(body, "nope-") {
+			t.Errorf("%s: a rack name from the URL became a label", c.path)
 		}
 	}
 }

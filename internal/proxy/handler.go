@@ -141,6 +141,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 
 	up := h.racks[rackName]
 	if up == nil {
+		c.ev.Rack = truncate(rackName, 128)
 		h.refuse(w, c, http.StatusNotFound, authz.ReasonUnknownRack,
 			fmt.Sprintf("rack-gateway: no rack named %q on this gateway", rackName))
 		return
@@ -279,11 +280,14 @@ func (h *Handler) refuse(w http.ResponseWriter, c *call, status int, reason auth
 	c.ev.DurationUS = time.Since(c.start).Microseconds()
 	ev := c.ev
 	h.audit.Record(&ev)
-	route := c.ev.Route
+	route, rack := c.ev.Route, c.ev.Rack
 	if route == "" {
 		route = "unmatched"
 	}
-	h.metrics.observe(c.ev.Rack, route, "deny", status, time.Since(c.start))
+	if _, ok := h.racks[rack]; !ok {
+		rack = "unknown" // a name from the URL must not mint metric series
+	}
+	h.metrics.observe(rack, route, "deny", status, time.Since(c.start))
 }
 
 func setActor(ev *store.AuditEvent, p *authz.Principal) {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,20 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	// series caches the children by label values: looking them up in the
+	// vectors hashes and checks every label on every call.
+	series sync.Map // seriesKey → *series
+}
+
+type seriesKey struct {
+	rack, route, decision string
+	status                int
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // NewMetrics registers the proxy's series on reg.
@@ -36,6 +51,15 @@ func (m *Metrics) observe(rack, route, decision string, status int, d time.Durat
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(rack, route, decision, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(rack, route).Observe(d.Seconds())
+	k := seriesKey{rack, route, decision, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(rack, route, decision, strconv.Itoa(status)),
+			latency:  m.latency.WithLabelValues(rack, route),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.latency.Observe(d.Seconds())
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,12 +18,25 @@ import (
 // below SQLite's limit of 32766 bound variables.
 var auditChunks = [...]int{128, 32, 8, 1}
 
-// insertAuditRows returns an INSERT of n rows with RETURNING id.
+// insertAuditRows returns an INSERT of n rows with explicit ids.
+//
+// Two choices keep SQLite's work per row small, which matters because every
+// proxied call is audited: the ids are assigned by AppendAudit under the
+// write lock instead of read back with RETURNING (which collects the rows in
+// a temporary table), and OR ROLLBACK makes a failed row roll back the whole
+// transaction, which AppendAudit would do anyway, so SQLite keeps no
+// statement journal for the multi-row INSERT.
 func insertAuditRows(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(auditq.Columns)), ", ") + ")"
-	return "INSERT INTO audit_events (" + auditq.ColumnList + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") + " RETURNING id"
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(auditq.Columns)+1), ", ") + ")"
+	return "INSERT OR ROLLBACK INTO audit_events (id, " + auditq.ColumnList + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
+
+// selectLastID is the largest id ever given to an audit row (AUTOINCREMENT
+// remembers it in sqlite_sequence even after a prune).
+const selectLastID = `SELECT MAX(
+	COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0),
+	COALESCE((SELECT MAX(id) FROM audit_events), 0))`
 
 // AppendAudit inserts events in order in one transaction and, once it has
 // committed, sets each event's ID and normalizes its Time (a zero Time
@@ -65,10 +76,11 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 		}
 		stmts[i] = st
 	}
-	ids := make([]int64, 0, len(events))
+	var lastID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// The write lock is held (BEGIN IMMEDIATE), so the head cannot move
-		// under us, in this process or another sharing the file.
+		// The write lock is held (BEGIN IMMEDIATE), so the head and the
+		// last id cannot move under us, in this process or another sharing
+		// the file.
 		var (
 			headSeq  int64
 			headHash []byte
@@ -77,48 +89,28 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		if err := tx.QueryRowContext(ctx, selectLastID).Scan(&lastID); err != nil {
+			return err
+		}
 		for i, e := range events {
 			e.Time = times[i]
 		}
 		chain.Link(headSeq, headHash, events)
 		// Multi-row INSERTs: one statement per chunk costs far less than
-		// one per event, which matters because every proxied call is
-		// audited. Rowids within the transaction increase in VALUES order,
-		// so the returned ids, sorted, belong to the events in order.
+		// one per event.
 		start := 0
 		for i, k := range plan {
 			end := start + auditChunks[k]
-			prepared := stmts[i]
-			args := make([]any, 0, (end-start)*len(auditq.Columns))
-			for i := start; i < end; i++ {
-				vals := auditq.Values(events[i], encTime)
-				vals[0] = encTime(times[i])
+			args := make([]any, 0, (end-start)*(len(auditq.Columns)+1))
+			for j := start; j < end; j++ {
+				args = append(args, lastID+int64(j)+1)
+				vals := auditq.Values(events[j], encTime)
+				vals[0] = encTime(times[j])
 				args = append(args, vals...)
 			}
-			rows, err := tx.StmtContext(ctx, prepared).QueryContext(ctx, args...)
-			if err != nil {
+			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
 				return err
 			}
-			chunk := make([]int64, 0, end-start)
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				chunk = append(chunk, id)
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if len(chunk) != end-start {
-				return fmt.Errorf("inserted %d audit rows, want %d", len(chunk), end-start)
-			}
-			slices.Sort(chunk)
-			ids = append(ids, chunk...)
 			start = end
 		}
 		return nil
@@ -127,7 +119,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 		return wrap("append audit", err)
 	}
 	for i, e := range events {
-		e.ID, e.Time = ids[i], times[i]
+		e.ID, e.Time = lastID+int64(i)+1, times[i]
 	}
 	return nil
 }

@@ -206,6 +206,13 @@ func testPrune(t *testing.T, s store.Store) {
 	}
 	next := fullEvent(13)
 	must(t, "append after pruning everything", s.AppendAudit(ctx(t), []*store.AuditEvent{next}))
+	// IDs are never reused, even when the rows that had them are gone.
+	if next.ID <= e.ID {
+		t.Fatalf("after pruning everything: id %d, not after the pruned %d", next.ID, e.ID)
+	}
+	if got, err := s.ListAudit(ctx(t), store.AuditFilter{}); err != nil || len(got) != 1 || got[0].ID != next.ID {
+		t.Fatalf("after pruning everything: listed %+v (%v), want the one event with id %d", got, err, next.ID)
+	}
 	var h chain.Hasher
 	if next.Seq != c2.Seq+1 || !bytes.Equal(next.Hash, h.Next(headHash, next)) {
 		t.Fatalf("after pruning everything: seq %d hash %x, want seq %d chained from the checkpoint", next.Seq, next.Hash, c2.Seq+1)

@@ -1,0 +1,93 @@
+package audit
+
+import (
+	"sync"
+
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// queue holds routine events until the batch writer takes them.
+//
+// It replaces a channel on purpose: a writer blocked on a channel is woken
+// for every event sent, which on a busy gateway costs a goroutine switch
+// per proxied call. Here the writer is woken twice per batch at most: when
+// the queue stops being empty, and when a full batch is waiting.
+type queue struct {
+	mu      sync.Mutex
+	notFull sync.Cond // Record waits on it while the queue is full
+	buf     []*store.AuditEvent
+	closed  bool
+
+	nonEmpty chan struct{} // capacity 1: the queue went from empty to not
+	full     chan struct{} // capacity 1: a full batch waits, or the queue closed
+}
+
+func newQueue() *queue {
+	q := &queue{nonEmpty: make(chan struct{}, 1), full: make(chan struct{}, 1)}
+	q.notFull.L = &q.mu
+	return q
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// put appends ev, blocking while queueSize events wait. It reports false,
+// without queueing, once the queue is closed.
+func (q *queue) put(ev *store.AuditEvent) bool {
+	q.mu.Lock()
+	for len(q.buf) >= queueSize && !q.closed {
+		q.notFull.Wait()
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.buf = append(q.buf, ev)
+	n := len(q.buf)
+	q.mu.Unlock()
+	switch n {
+	case 1:
+		signal(q.nonEmpty)
+	case batchMax:
+		signal(q.full)
+	}
+	return true
+}
+
+// take moves up to max events into dst and reports how many are left and
+// whether the queue is closed.
+func (q *queue) take(dst []*store.AuditEvent, max int) ([]*store.AuditEvent, int, bool) {
+	q.mu.Lock()
+	n := min(len(q.buf), max)
+	dst = append(dst, q.buf[:n]...)
+	rest := copy(q.buf, q.buf[n:])
+	clear(q.buf[rest:])
+	q.buf = q.buf[:rest]
+	closed := q.closed
+	q.mu.Unlock()
+	if n > 0 {
+		q.notFull.Broadcast()
+	}
+	return dst, rest, closed
+}
+
+// state reports how many events wait and whether the queue is closed.
+func (q *queue) state() (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf), q.closed
+}
+
+// close refuses further events; those already queued stay to be taken.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.notFull.Broadcast()
+	signal(q.full)
+	signal(q.nonEmpty)
+}
