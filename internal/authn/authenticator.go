@@ -17,6 +17,11 @@ import (
 type Result struct {
 	Principal *authz.Principal // nil unless authenticated
 	Reason    authz.Reason     // why not, when Principal is nil
+	// Holder names whose credential was refused when it is known but no
+	// longer good (revoked, expired, or its user disabled), so that the
+	// audit record names the person. It is never authorized. Nil for
+	// unknown or malformed credentials.
+	Holder *authz.Principal
 }
 
 // Authenticator resolves tokens to principals with a short-lived cache so the
@@ -42,9 +47,10 @@ type Authenticator struct {
 type cacheEntry struct {
 	principal *authz.Principal // nil: a known-bad token (negative cache)
 	reason    authz.Reason
-	expiresAt time.Time // of the token itself; zero = never
-	until     time.Time // of the cache entry
-	lastSeen  time.Time // sessions: as stored when loaded
+	holder    *authz.Principal // known-bad: whose it is (Result.Holder)
+	expiresAt time.Time        // of the token itself; zero = never
+	until     time.Time        // of the cache entry
+	lastSeen  time.Time        // sessions: as stored when loaded
 }
 
 // New returns an authenticator. ttl 0 disables caching.
@@ -99,13 +105,13 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Re
 		}
 	}
 	if e.principal == nil {
-		return Result{Reason: e.reason}, nil
+		return Result{Reason: e.reason, Holder: e.holder}, nil
 	}
 	if e.principal.SessionID != 0 {
 		return a.checkSession(e, now), nil
 	}
 	if !e.expiresAt.IsZero() && !now.Before(e.expiresAt) {
-		return Result{Reason: authz.ReasonTokenExpired}, nil
+		return Result{Reason: authz.ReasonTokenExpired, Holder: e.principal}, nil
 	}
 	a.markUsed(e.principal.TokenID, now)
 	return Result{Principal: e.principal}, nil
@@ -132,11 +138,17 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 	}
 	if !t.RevokedAt.IsZero() {
 		e.reason = authz.ReasonTokenRevoked
+		e.holder = a.holder(ctx, t.UserID)
+		e.holder.Kind, e.holder.TokenID, e.holder.TokenName = authz.KindToken, t.ID, t.Name
 		return e, nil
 	}
-	p, reason, err := a.userPrincipal(ctx, t.UserID)
+	p, holder, reason, err := a.userPrincipal(ctx, t.UserID)
 	if err != nil || p == nil {
 		e.reason = reason
+		if holder != nil {
+			holder.Kind, holder.TokenID, holder.TokenName = authz.KindToken, t.ID, t.Name
+			e.holder = holder
+		}
 		return e, err
 	}
 	scope, err := authz.ParseSet(t.Permissions)
@@ -161,30 +173,41 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 
 // userPrincipal loads a user (the token's owner, or the session's person)
 // with their rack role bindings. A missing or disabled user is a nil
-// principal with the reason; a store failure is ErrStoreUnavailable.
-func (a *Authenticator) userPrincipal(ctx context.Context, userID int64) (*authz.Principal, authz.Reason, error) {
+// principal with the reason (and, when disabled, the user as holder, for
+// the audit record); a store failure is ErrStoreUnavailable.
+func (a *Authenticator) userPrincipal(ctx context.Context, userID int64) (p, holder *authz.Principal, reason authz.Reason, err error) {
 	u, err := a.store.GetUser(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, authz.ReasonInvalidCredential, nil
+		return nil, nil, authz.ReasonInvalidCredential, nil
 	}
 	if err != nil {
-		return nil, authz.ReasonInvalidCredential, errors.Join(ErrStoreUnavailable, err)
+		return nil, nil, authz.ReasonInvalidCredential, errors.Join(ErrStoreUnavailable, err)
 	}
 	if u.Disabled {
-		return nil, authz.ReasonUserDisabled, nil
+		return nil, &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role}, authz.ReasonUserDisabled, nil
 	}
 	bindings, err := a.store.ListRoleBindings(ctx, u.ID)
 	if err != nil {
-		return nil, authz.ReasonInvalidCredential, errors.Join(ErrStoreUnavailable, err)
+		return nil, nil, authz.ReasonInvalidCredential, errors.Join(ErrStoreUnavailable, err)
 	}
-	p := &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role}
+	p = &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role}
 	if len(bindings) > 0 {
 		p.RackRole = make(map[string]string, len(bindings))
 		for _, b := range bindings {
 			p.RackRole[b.Rack] = b.Role
 		}
 	}
-	return p, "", nil
+	return p, nil, "", nil
+}
+
+// holder names the owner of a refused credential for the audit record. It
+// is best effort: the refusal stands whatever the store answers.
+func (a *Authenticator) holder(ctx context.Context, userID int64) *authz.Principal {
+	h := &authz.Principal{Kind: authz.KindUser, UserID: userID}
+	if u, err := a.store.GetUser(ctx, userID); err == nil {
+		h.Email, h.Role = u.Email, u.Role
+	}
+	return h
 }
 
 // Invalidate drops every cached entry; call it after any change to users,

@@ -192,21 +192,22 @@ func TestAuthenticateOutcomes(t *testing.T) {
 			name   string
 			header string
 			reason authz.Reason // "" = authenticated
+			holder string       // refused: whose token it is, as the audit names it
 		}{
-			{"valid bearer", bearer(valid), ""},
-			{"valid basic convox", basicAuth(valid), ""},
-			{"valid basic jwt", "Basic " + b64("jwt:"+valid), ""},
-			{"not yet expired", bearer(future), ""},
-			{"unknown", bearer(unknown), authz.ReasonInvalidCredential},
-			{"garbage", bearer("not-a-token"), authz.ReasonInvalidCredential},
-			{"revoked", bearer(revoked), authz.ReasonTokenRevoked},
-			{"expired", bearer(expired), authz.ReasonTokenExpired},
-			{"disabled owner", bearer(bobTok), authz.ReasonUserDisabled},
-			{"no owner", bearer(orphan), authz.ReasonInvalidCredential},
-			{"no header", "", authz.ReasonUnauthenticated},
-			{"empty password", "Basic " + b64("convox:"), authz.ReasonUnauthenticated},
-			{"malformed basic", "Basic %%%", authz.ReasonInvalidCredential},
-			{"unsupported scheme", "Digest x", authz.ReasonInvalidCredential},
+			{"valid bearer", bearer(valid), "", ""},
+			{"valid basic convox", basicAuth(valid), "", ""},
+			{"valid basic jwt", "Basic " + b64("jwt:"+valid), "", ""},
+			{"not yet expired", bearer(future), "", ""},
+			{"unknown", bearer(unknown), authz.ReasonInvalidCredential, ""},
+			{"garbage", bearer("not-a-token"), authz.ReasonInvalidCredential, ""},
+			{"revoked", bearer(revoked), authz.ReasonTokenRevoked, "alice@example.com"},
+			{"expired", bearer(expired), authz.ReasonTokenExpired, "alice@example.com"},
+			{"disabled owner", bearer(bobTok), authz.ReasonUserDisabled, "bob@example.com"},
+			{"no owner", bearer(orphan), authz.ReasonInvalidCredential, ""},
+			{"no header", "", authz.ReasonUnauthenticated, ""},
+			{"empty password", "Basic " + b64("convox:"), authz.ReasonUnauthenticated, ""},
+			{"malformed basic", "Basic %%%", authz.ReasonInvalidCredential, ""},
+			{"unsupported scheme", "Digest x", authz.ReasonInvalidCredential, ""},
 		}
 		for _, tc := range cases {
 			// Twice: the second call may come from the cache and must agree.
@@ -223,6 +224,12 @@ func TestAuthenticateOutcomes(t *testing.T) {
 				}
 				if res.Principal != nil || res.Reason != tc.reason {
 					t.Errorf("ttl %v %s round %d: principal %v reason %q, want %q", ttl, tc.name, round, res.Principal, res.Reason, tc.reason)
+				}
+				switch {
+				case tc.holder == "" && res.Holder != nil:
+					t.Errorf("ttl %v %s round %d: holder %+v, want none", ttl, tc.name, round, res.Holder)
+				case tc.holder != "" && (res.Holder == nil || res.Holder.Email != tc.holder || res.Holder.Kind != authz.KindToken || res.Holder.TokenID == 0):
+					t.Errorf("ttl %v %s round %d: holder %+v, want %s's token", ttl, tc.name, round, res.Holder, tc.holder)
 				}
 			}
 		}

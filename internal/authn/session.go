@@ -95,11 +95,17 @@ func (a *Authenticator) loadSession(ctx context.Context, hash []byte, now time.T
 	}
 	if !s.RevokedAt.IsZero() {
 		e.reason = authz.ReasonSessionRevoked
+		e.holder = a.holder(ctx, s.UserID)
+		e.holder.SessionID, e.holder.SessionKind = s.ID, s.Kind
 		return e, nil
 	}
-	p, reason, err := a.userPrincipal(ctx, s.UserID)
+	p, holder, reason, err := a.userPrincipal(ctx, s.UserID)
 	if err != nil || p == nil {
 		e.reason = reason
+		if holder != nil {
+			holder.SessionID, holder.SessionKind = s.ID, s.Kind
+			e.holder = holder
+		}
 		return e, err
 	}
 	p.SessionID, p.SessionKind = s.ID, s.Kind
@@ -112,7 +118,7 @@ func (a *Authenticator) loadSession(ctx context.Context, hash []byte, now time.T
 func (a *Authenticator) checkSession(e cacheEntry, now time.Time) Result {
 	p := e.principal
 	if !now.Before(e.expiresAt) {
-		return Result{Reason: authz.ReasonSessionExpired}
+		return Result{Reason: authz.ReasonSessionExpired, Holder: p}
 	}
 	a.usedMu.Lock()
 	defer a.usedMu.Unlock()
@@ -121,7 +127,7 @@ func (a *Authenticator) checkSession(e cacheEntry, now time.Time) Result {
 		last = t
 	}
 	if idle := a.policy.Idle(p.SessionKind); idle > 0 && now.Sub(last) > idle {
-		return Result{Reason: authz.ReasonSessionExpired}
+		return Result{Reason: authz.ReasonSessionExpired, Holder: p}
 	}
 	if len(a.seen) > 100_000 {
 		clear(a.seen) // bound memory; the stored last-seen still applies

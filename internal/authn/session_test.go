@@ -124,4 +124,13 @@ func wantSession(t *testing.T, a *authn.Authenticator, tok string, reason authz.
 	if reason != "" && (res.Principal != nil || res.Reason != reason) {
 		t.Fatalf("session: principal %v reason %q, want refused with %q", res.Principal != nil, res.Reason, reason)
 	}
+	// A known session that is refused names its holder for the audit
+	// record; an unknown token names nobody.
+	switch {
+	case reason == authz.ReasonInvalidCredential && res.Holder != nil:
+		t.Fatalf("unknown token has a holder: %+v", res.Holder)
+	case reason != "" && reason != authz.ReasonInvalidCredential &&
+		(res.Holder == nil || res.Holder.Email != "dana@example.com" || res.Holder.SessionID == 0 || res.Holder.Role != authz.RoleDeployer):
+		t.Fatalf("refused (%s) session's holder = %+v, want dana@example.com's session", reason, res.Holder)
+	}
 }

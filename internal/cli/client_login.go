@@ -103,13 +103,11 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 
-	cfg, path, err := loadClientConfig(e) // again: others may have changed it meanwhile
-	if err != nil {
-		return err
-	}
-	cfg.Racks[*name] = &rackLogin{URL: gw, Token: res.Token, Email: res.Email, Role: res.Role, ExpiresAt: res.ExpiresAt}
-	cfg.Current = *name
-	if err := saveClientConfig(path, cfg); err != nil {
+	if _, err := updateClientConfig(e, func(cfg *clientConfig) error {
+		cfg.Racks[*name] = &rackLogin{URL: gw, Token: res.Token, Email: res.Email, Role: res.Role, ExpiresAt: res.ExpiresAt}
+		cfg.Current = *name
+		return nil
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "Logged in to %s (%s) as %s (role %s); session expires %s\n",

@@ -61,16 +61,15 @@ func runSwitch(ctx context.Context, e *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, path, err := loadClientConfig(e)
-	if err != nil {
-		return err
-	}
-	r, ok := cfg.Racks[*rack]
-	if !ok {
-		return fmt.Errorf("unknown rack %q (%s)", *rack, cfg.known())
-	}
-	cfg.Current = *rack
-	if err := saveClientConfig(path, cfg); err != nil {
+	var r *rackLogin
+	if _, err := updateClientConfig(e, func(cfg *clientConfig) error {
+		var ok bool
+		if r, ok = cfg.Racks[*rack]; !ok {
+			return fmt.Errorf("unknown rack %q (%s)", *rack, cfg.known())
+		}
+		cfg.Current = *rack
+		return nil
+	}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "Current rack: %s (%s)\n", *rack, r.URL)
@@ -116,15 +115,15 @@ func runLogout(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stderr, "Could not end the session on the gateway (%v); removing the local credentials anyway.\n", serr)
 	}
 
-	cfg, path, err := loadClientConfig(e) // again: others may have changed it meanwhile
+	// Read again under the lock: others may have changed it meanwhile.
+	cfg, err = updateClientConfig(e, func(cfg *clientConfig) error {
+		delete(cfg.Racks, t.Name)
+		if cfg.Current == t.Name {
+			cfg.Current = ""
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	delete(cfg.Racks, t.Name)
-	if cfg.Current == t.Name {
-		cfg.Current = ""
-	}
-	if err := saveClientConfig(path, cfg); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "Logged out of %s (%s).\n", t.Name, t.URL)

@@ -21,6 +21,7 @@ func runSimrack(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags(e, "simrack", "simrack [--addr 127.0.0.1:5443] [--password PW]")
 	addr := fs.String("addr", "127.0.0.1:5443", "listen `address` (loopback)")
 	password := fs.String("password", e.Getenv("RGW_SIMRACK_PASSWORD"), "rack password (RGW_SIMRACK_PASSWORD; default: random, printed)")
+	keep := fs.Int("request-log", 10000, "keep about this many recent requests in memory (0: all)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return errUsage
 	}
@@ -32,7 +33,7 @@ func runSimrack(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "simulated rack on http://%s\n  RACK_URL=http://convox:%s@%s convox apps\n", ln.Addr(), *password, ln.Addr())
-	return serveUntil(ctx, ln, simrack.New(simrack.Config{Password: *password}).Handler())
+	return serveUntil(ctx, ln, simrack.New(simrack.Config{Password: *password, MaxRequests: *keep}).Handler())
 }
 
 // serveUntil serves h on ln until ctx ends.

@@ -122,6 +122,29 @@ func TestAdminAPIAuthorizedOnServer(t *testing.T) {
 	if s, _ := read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleDeployer], nil, nil)); s != 401 {
 		t.Fatalf("revoked token still works: %d", s)
 	}
+	if s, _ := read(t, e.do("GET", "/rack/apps", "rgw_not-a-token-anyone-has", nil, nil)); s != 401 {
+		t.Fatalf("unknown token: %d", s)
+	}
+	// Refusals of known credentials name their holder; unknown ones stay
+	// anonymous.
+	holders := map[string]string{}
+	for _, ev := range e.audit() {
+		if ev.Route == "AppList" && ev.Status == 401 {
+			holders[ev.Reason] = ev.ActorType + ":" + ev.Actor
+			if ev.Reason == string(authz.ReasonTokenRevoked) && ev.TokenID != 3 {
+				t.Errorf("revoked token refusal has token id %d, want 3", ev.TokenID)
+			}
+		}
+	}
+	for reason, want := range map[authz.Reason]string{
+		authz.ReasonUserDisabled:      "token:viewer@example.com",
+		authz.ReasonTokenRevoked:      "token:deployer@example.com",
+		authz.ReasonInvalidCredential: "anonymous:anonymous",
+	} {
+		if holders[string(reason)] != want {
+			t.Errorf("refusal %s audited as %q, want %q (all: %v)", reason, holders[string(reason)], want, holders)
+		}
+	}
 
 	// Every change and every refusal is in the audit log; changes carry
 	// before/after.

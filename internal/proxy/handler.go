@@ -189,6 +189,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 			return
 		}
 		if res.Principal == nil {
+			if res.Holder != nil { // a known credential, no longer good: name its holder
+				setActor(&c.ev, res.Holder)
+				c.ev.Role = res.Holder.Role
+			}
 			h.refuse(w, c, http.StatusUnauthorized, res.Reason, unauthMessage(res.Reason))
 			return
 		}

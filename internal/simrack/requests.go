@@ -41,6 +41,7 @@ type Request struct {
 type requestLog struct {
 	mu      sync.Mutex
 	entries []*logEntry
+	max     int // keep about the newest max entries; 0 keeps all
 }
 
 // logEntry is a live log record; handlers update status and body size while
@@ -67,6 +68,11 @@ func (l *requestLog) start(r *http.Request, authorized bool, role string) *logEn
 		Header:     r.Header.Clone(),
 	}}
 	l.mu.Lock()
+	if l.max > 0 && len(l.entries) >= 2*l.max { // drop the oldest half: amortized O(1)
+		n := copy(l.entries, l.entries[len(l.entries)-l.max:])
+		clear(l.entries[n:])
+		l.entries = l.entries[:n]
+	}
 	l.entries = append(l.entries, e)
 	l.mu.Unlock()
 	return e

@@ -24,6 +24,10 @@ type Config struct {
 	// Name is the rack name reported by GET /system. Optional; default
 	// "simrack".
 	Name string
+	// MaxRequests bounds the request log (Requests) to about the newest
+	// MaxRequests entries, at most twice that; 0 keeps every request, as
+	// tests want. A long-running rack (load tests) should set it.
+	MaxRequests int
 }
 
 // Rack is a simulated Convox v3 rack API server. Create it with New and
@@ -63,6 +67,7 @@ func New(cfg Config) *Rack {
 	if cfg.Password == "" {
 		r.log.Warn("simrack: empty rack password: password authentication is disabled")
 	}
+	r.reqs.max = cfg.MaxRequests
 	r.st = newState(cfg.Name)
 	r.router = newRouter(r.routes())
 	return r

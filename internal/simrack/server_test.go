@@ -2,6 +2,9 @@ package simrack
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -278,6 +281,38 @@ func TestRequestLog(t *testing.T) {
 	tr.ResetRequests()
 	if n := len(tr.Requests()); n != 0 {
 		t.Fatalf("%d requests after reset", n)
+	}
+}
+
+// A bounded log keeps the newest requests, in order, and never more than
+// twice its bound.
+func TestRequestLogBounded(t *testing.T) {
+	r := New(Config{Password: "pw", MaxRequests: 10})
+	srv := httptest.NewServer(r.Handler())
+	defer srv.Close()
+	for i := range 57 {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/apps?n=%d", srv.URL, i), nil)
+		req.SetBasicAuth("convox", "pw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := r.Requests()
+		if len(got) > 20 || len(got) < min(i+1, 10) {
+			t.Fatalf("after %d requests the log holds %d", i+1, len(got))
+		}
+		if last := got[len(got)-1].RawQuery; last != fmt.Sprintf("n=%d", i) {
+			t.Fatalf("newest entry %q after request %d", last, i)
+		}
+		for j := 1; j < len(got); j++ {
+			var a, b int
+			fmt.Sscanf(got[j-1].RawQuery, "n=%d", &a)
+			fmt.Sscanf(got[j].RawQuery, "n=%d", &b)
+			if b != a+1 {
+				t.Fatalf("log out of order or with gaps: %q then %q", got[j-1].RawQuery, got[j].RawQuery)
+			}
+		}
 	}
 }
 

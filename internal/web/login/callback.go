@@ -416,24 +416,43 @@ func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *store.
 			}
 		}
 	}
-	ev.Status = http.StatusSeeOther
-	ev.Details = audit.Details(d)
-	if err := h.o.Audit.RecordSync(ctx, ev); err != nil {
-		h.failPage(w, http.StatusServiceUnavailable, "Try again shortly",
-			"The audit log is unavailable, so sign-in is paused.")
-		return
-	}
-	token, err := h.o.Authn.StartSession(ctx, &store.Session{UserID: u.ID, Kind: authn.KindWeb,
-		UserAgent: userAgent(r), SourceIP: h.sourceIP(r)})
+	s := &store.Session{UserID: u.ID, Kind: authn.KindWeb, UserAgent: userAgent(r), SourceIP: h.sourceIP(r)}
+	token, err := h.o.Authn.StartSession(ctx, s)
 	if err != nil {
 		h.log.Error("login: start web session", "err", err)
+		ev.Decision, ev.Reason, ev.Status = "deny", ReasonStoreUnavailable, http.StatusServiceUnavailable
+		ev.Details = audit.Details(d)
+		h.o.Audit.Record(ev)
 		h.failPage(w, http.StatusServiceUnavailable, "Try again shortly", "Sign-in is unavailable right now.")
+		return
+	}
+	ev.Status = http.StatusSeeOther
+	d["session_id"] = s.ID
+	ev.Details = audit.Details(d)
+	if !h.recordSession(ctx, ev, s) {
+		h.failPage(w, http.StatusServiceUnavailable, "Try again shortly",
+			"The audit log is unavailable, so sign-in is paused.")
 		return
 	}
 	websession.Set(w, token, h.secure, h.o.Authn.SessionPolicy().WebAbsolute)
 	h.clearLoginCookie(w)
 	h.log.Info("login", "kind", authn.KindWeb, "email", u.Email, "role", u.Role, "source_ip", ev.SourceIP)
 	redirect(w, SafeReturnTo(lr.ReturnTo), http.StatusSeeOther)
+}
+
+// recordSession writes the event of a session just started, durably, before
+// its token is handed out. If the audit log cannot take it, the session is
+// revoked at once (its token was never shown to anyone) and it reports
+// false: no session exists without its record.
+func (h *Handler) recordSession(ctx context.Context, ev *store.AuditEvent, s *store.Session) bool {
+	if err := h.o.Audit.RecordSync(ctx, ev); err != nil {
+		if rerr := h.o.Authn.RevokeSession(context.WithoutCancel(ctx), s.ID); rerr != nil {
+			h.log.Error("login: revoke a session whose audit event failed (its token was never handed out)",
+				"session_id", s.ID, "err", rerr)
+		}
+		return false
+	}
+	return true
 }
 
 // completeCLI records who signed in; the CLI then claims the session with

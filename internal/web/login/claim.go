@@ -122,17 +122,18 @@ func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setActor(ev, u)
-	ev.Status = http.StatusOK
-	ev.Details = audit.Details(map[string]any{"kind": authn.KindCLI, "cli_name": lr.CLIName, "provider": h.providerHost})
-	if err := h.o.Audit.RecordSync(ctx, ev); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the audit log is unavailable; try again shortly", "reason": ReasonAuditUnavailable})
-		return
-	}
 	s := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: lr.CLIName, UserAgent: userAgent(r), SourceIP: h.sourceIP(r)}
 	token, err := h.o.Authn.StartSession(ctx, s)
 	if err != nil {
 		h.log.Error("login: start CLI session", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		deny(http.StatusServiceUnavailable, ReasonStoreUnavailable, "try again shortly", u)
+		return
+	}
+	ev.Status = http.StatusOK
+	ev.Details = audit.Details(map[string]any{"kind": authn.KindCLI, "cli_name": lr.CLIName, "provider": h.providerHost,
+		"session_id": s.ID})
+	if !h.recordSession(ctx, ev, s) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the audit log is unavailable; try again shortly", "reason": ReasonAuditUnavailable})
 		return
 	}
 	h.log.Info("session created", "kind", authn.KindCLI, "email", u.Email, "cli_name", lr.CLIName, "source_ip", ev.SourceIP)

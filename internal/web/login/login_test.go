@@ -3,6 +3,7 @@ package login
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -1072,5 +1073,129 @@ func TestConcurrentLogins(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// failingAudit makes audit appends fail while fail is set; everything else
+// goes to the real store.
+type failingAudit struct {
+	store.Store
+	fail         atomic.Bool
+	failSessions atomic.Bool // CreateSession fails instead
+}
+
+func (f *failingAudit) CreateSession(ctx context.Context, s *store.Session) error {
+	if f.failSessions.Load() {
+		return errors.New("session storage is down")
+	}
+	return f.Store.CreateSession(ctx, s)
+}
+
+func (f *failingAudit) AppendAudit(ctx context.Context, evs []*store.AuditEvent) error {
+	if f.fail.Load() {
+		return errors.New("audit storage is down")
+	}
+	return f.Store.AppendAudit(ctx, evs)
+}
+
+// A session is handed out only once its session.create event is durable:
+// when the audit log cannot take it, the web and CLI logins fail, and the
+// session made for them is already revoked.
+func TestNoSessionWithoutItsAuditRecord(t *testing.T) {
+	var (
+		fa *failingAudit
+		au *audit.Auditor
+	)
+	e := newEnv(t, envOpts{options: func(o *Options) {
+		fa = &failingAudit{Store: o.Store}
+		au = audit.New(fa, slog.New(slog.DiscardHandler), nil)
+		au.SyncTimeout = 500 * time.Millisecond
+		o.Audit = au
+		o.Authn = authn.New(fa, 0, slog.New(slog.DiscardHandler)) // sessions through the wrapper too
+	}})
+	go au.Run()
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = au.Close(cctx)
+	})
+	e.au = au // events() flushes the handler's auditor
+	ctx := context.Background()
+	active := func(email string) (active, all int) {
+		u, err := e.st.GetUserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := e.st.ListSessions(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			if s.RevokedAt.IsZero() {
+				active++
+			}
+		}
+		return active, len(ss)
+	}
+
+	// Web: the callback finds the audit log down.
+	c := e.browser()
+	cb := e.authorize(c, e.startWeb(c, "viewer@example.com", "/"))
+	fa.fail.Store(true)
+	r := get(t, c, cb)
+	fa.fail.Store(false)
+	if r.status != http.StatusServiceUnavailable || e.sessionCookie(c) != "" {
+		t.Fatalf("web login with the audit log down: %d, cookie %q", r.status, e.sessionCookie(c))
+	}
+	if n, all := active("viewer@example.com"); n != 0 || all != 1 {
+		t.Fatalf("viewer: %d active of %d sessions after a failed audit write, want 0 of 1", n, all)
+	}
+
+	// CLI: the claim finds the audit log down.
+	R, V, C := cliPair(t)
+	c = e.browser()
+	cb = e.authorize(c, e.startCLI(c, url.Values{"request": {R}, "challenge": {C}, "name": {"laptop"}, "login_hint": {"deployer@example.com"}}))
+	if r := get(t, c, cb); r.status != http.StatusOK {
+		t.Fatalf("cli callback: %d %s", r.status, r.body)
+	}
+	fa.fail.Store(true)
+	r = e.claim(ClaimRequest{Request: R, Verifier: V})
+	fa.fail.Store(false)
+	if r.status != http.StatusServiceUnavailable || strings.Contains(r.body, "rgws_") {
+		t.Fatalf("claim with the audit log down: %d %s", r.status, r.body)
+	}
+	if n, all := active("deployer@example.com"); n != 0 || all != 1 {
+		t.Fatalf("deployer: %d active of %d sessions after a failed audit write, want 0 of 1", n, all)
+	}
+
+	// A session that cannot be stored leaves a refusal in the log, never a
+	// successful sign-in.
+	fa.failSessions.Store(true)
+	c = e.browser()
+	r = e.webLogin(c, "admin@example.com", "/")
+	fa.failSessions.Store(false)
+	if r.status != http.StatusServiceUnavailable || e.sessionCookie(c) != "" {
+		t.Fatalf("web login with session storage down: %d", r.status)
+	}
+	for _, ev := range e.events("login") {
+		if ev.Actor == "admin@example.com" && ev.Decision == "allow" {
+			t.Errorf("a sign-in without a session was audited as allowed: %+v", ev)
+		}
+	}
+	e.mustAudit("login", "deny", ReasonStoreUnavailable)
+
+	// With the audit log back, a login works and is recorded with its session.
+	c = e.browser()
+	if r := e.webLogin(c, "viewer@example.com", "/"); r.status != http.StatusSeeOther || e.sessionCookie(c) == "" {
+		t.Fatalf("web login after recovery: %d", r.status)
+	}
+	var withSession int
+	for _, ev := range e.events("login") {
+		if ev.Decision == "allow" && strings.Contains(ev.Details, `"session_id"`) && ev.Actor == "viewer@example.com" {
+			withSession++
+		}
+	}
+	if withSession != 1 {
+		t.Errorf("%d web login events name their session, want 1 (the failed one must not be there)", withSession)
 	}
 }
