@@ -53,12 +53,9 @@ loop:
 			break loop
 		}
 	}
-	t, err := resolveTarget(e, rack, true)
+	t, err := openTarget(e, rack)
 	if err != nil {
 		return err
-	}
-	if t.expired() {
-		return t.errExpired()
 	}
 	bin, err := findConvox(e)
 	if err != nil {
@@ -157,22 +154,9 @@ func sameEnvKey(a, b string) bool {
 }
 
 func runEnv(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "env", "env [--rack NAME]\n\nPrints `export RACK_URL='...'` for the rack, for eval \"$(rack-gateway env)\".")
-	rack := rackFlag(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return errUsage
-	}
-	if len(pos) != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	t, err := resolveTarget(e, *rack, true)
+	t, err := clientTargetNoArgs(e, "env", "env [--rack NAME]\n\nPrints `export RACK_URL='...'` for the rack, for eval \"$(rack-gateway env)\".", args)
 	if err != nil {
 		return err
-	}
-	if t.expired() {
-		return t.errExpired()
 	}
 	u, err := convoxRackURL(t)
 	if err != nil {

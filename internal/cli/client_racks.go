@@ -166,22 +166,9 @@ type meInfo struct {
 }
 
 func runWhoami(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "whoami", "whoami [--rack NAME]")
-	rack := rackFlag(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return errUsage
-	}
-	if len(pos) != 0 {
-		fs.Usage()
-		return errUsage
-	}
-	t, err := resolveTarget(e, *rack, true)
+	t, err := clientTargetNoArgs(e, "whoami", "whoami [--rack NAME]", args)
 	if err != nil {
 		return err
-	}
-	if t.expired() {
-		return t.errExpired()
 	}
 	var me meInfo
 	if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/me", &me); err != nil {

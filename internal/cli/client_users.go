@@ -37,14 +37,39 @@ func clientTarget(e *Env, name, usage string, args []string, setup func(fs *flag
 	if err != nil {
 		return nil, nil, errUsage
 	}
-	t, err := resolveTarget(e, *rack, true)
+	t, err := openTarget(e, *rack)
 	if err != nil {
 		return nil, nil, err
 	}
-	if t.expired() {
-		return nil, nil, t.errExpired()
-	}
 	return t, pos, nil
+}
+
+// clientTargetNoArgs is clientTarget for commands that take only --rack.
+func clientTargetNoArgs(e *Env, name, usage string, args []string) (*target, error) {
+	fs := newFlags(e, name, usage)
+	rack := rackFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, errUsage
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return openTarget(e, *rack)
+}
+
+// openTarget resolves the rack a command talks to (CI variables allowed)
+// and refuses a saved session known to have expired.
+func openTarget(e *Env, rack string) (*target, error) {
+	t, err := resolveTarget(e, rack, true)
+	if err != nil {
+		return nil, err
+	}
+	if t.expired() {
+		return nil, t.errExpired()
+	}
+	return t, nil
 }
 
 const usersUsage = `users [--rack NAME]                          list users

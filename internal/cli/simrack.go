@@ -18,7 +18,7 @@ func init() {
 }
 
 func runSimrack(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "simrack", "simrack [--addr 127.0.0.1:5443] [--password PW]")
+	fs := newFlags(e, "simrack", "simrack [--addr 127.0.0.1:5443] [--password PW] [--request-log N]")
 	addr := fs.String("addr", "127.0.0.1:5443", "listen `address` (loopback)")
 	password := fs.String("password", e.Getenv("RGW_SIMRACK_PASSWORD"), "rack password (RGW_SIMRACK_PASSWORD; default: random, printed)")
 	keep := fs.Int("request-log", 10000, "keep about this many recent requests in memory (0: all)")

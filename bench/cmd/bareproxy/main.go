@@ -12,15 +12,36 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
 	"time"
 )
+
+// startProfile profiles the CPU into path until the returned function runs.
+func startProfile(path string) func() {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	target := flag.String("target", "", "rack URL, e.g. http://127.0.0.1:5443")
 	password := flag.String("password", "", "rack password")
 	defaultTransport := flag.Bool("default-transport", false, "use http.DefaultTransport instead of a tuned one")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until SIGTERM (to compare with the gateway's)")
 	flag.Parse()
+	if *cpuProfile != "" {
+		stop := startProfile(*cpuProfile)
+		defer stop()
+	}
 	u, err := url.Parse(*target)
 	if err != nil || u.Host == "" {
 		log.Fatalf("bad -target %q", *target)
@@ -54,5 +75,14 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("bareproxy listening on %s", ln.Addr())
-	log.Fatal((&http.Server{Handler: rp, ReadHeaderTimeout: 30 * time.Second}).Serve(ln))
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+		<-sig
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
 }

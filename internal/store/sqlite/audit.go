@@ -98,6 +98,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 		chain.Link(headSeq, headHash, events)
 		// Multi-row INSERTs: one statement per chunk costs far less than
 		// one per event.
+		enc := make([]int64, len(events))
 		start := 0
 		for i, k := range plan {
 			end := start + auditChunks[k]
@@ -105,7 +106,8 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 			for j := start; j < end; j++ {
 				args = append(args, lastID+int64(j)+1)
 				vals := auditq.Values(events[j], encTime)
-				vals[0] = encTime(times[j])
+				enc[j] = times[j].UnixMicro()
+				vals[0] = enc[j]
 				args = append(args, vals...)
 			}
 			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
@@ -113,7 +115,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 			}
 			start = end
 		}
-		return nil
+		return writeBlocks(ctx, tx, events, enc, lastID+1)
 	})
 	if err != nil {
 		return wrap("append audit", err)
@@ -125,25 +127,18 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 }
 
 // ListAudit returns the events matching f, newest (highest ID) first; see
-// store.AuditFilter and store.AuditLimit.
+// store.AuditFilter and store.AuditLimit. Filters on actor, app, action
+// and time read only the blocks that can match (auditblocks.go); others
+// walk the log newest first.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	if c := newBlockCursor(s.read, f); c != nil {
+		events, err := s.listByBlocks(ctx, f, c)
+		return events, wrap("list audit", err)
+	}
 	q, args := auditq.List(f, func(int) string { return "?" }, encTime)
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap("list audit", err)
+	events, err := s.queryAudit(ctx, q, args...)
+	if events == nil {
+		events = []store.AuditEvent{}
 	}
-	defer rows.Close()
-	events := make([]store.AuditEvent, 0, min(store.AuditLimit(f.Limit), 128))
-	for rows.Next() {
-		var (
-			e  store.AuditEvent
-			at sql.NullInt64
-		)
-		if err := rows.Scan(auditq.ScanTargets(&e, &at)...); err != nil {
-			return nil, wrap("list audit", err)
-		}
-		e.Time = decTime(at)
-		events = append(events, e)
-	}
-	return events, wrap("list audit", rows.Err())
+	return events, wrap("list audit", err)
 }

@@ -15,6 +15,7 @@ var auditTests = []subtest{
 	{"Audit/Filters", testAuditFilters},
 	{"Audit/Limits", testAuditLimits},
 	{"Audit/Paging", testAuditPaging},
+	{"Audit/FilterMatrix", testAuditFilterMatrix},
 	{"Audit/ConcurrentAppend", testAuditConcurrent},
 	{"Audit/Chain", testAuditChain},
 	{"Audit/Checkpoints", testCheckpoints},

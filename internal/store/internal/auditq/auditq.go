@@ -67,6 +67,20 @@ func Insert(ph func(n int) string) string {
 // List returns the ListAudit query for f, newest first, and its arguments.
 // ph renders the n-th placeholder; encodeTime encodes Since and Until.
 func List(f store.AuditFilter, ph func(n int) string, encodeTime func(time.Time) any) (string, []any) {
+	where, args := Where(f, ph, encodeTime)
+	var b strings.Builder
+	b.WriteString("SELECT " + SelectList + " FROM audit_events")
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	args = append(args, store.AuditLimit(f.Limit))
+	b.WriteString(" ORDER BY id DESC LIMIT " + ph(len(args)))
+	return b.String(), args
+}
+
+// Where returns f's conditions (to be joined with AND) and their
+// arguments, numbered from ph(1).
+func Where(f store.AuditFilter, ph func(n int) string, encodeTime func(time.Time) any) ([]string, []any) {
 	var (
 		where []string
 		args  []any
@@ -91,29 +105,21 @@ func List(f store.AuditFilter, ph func(n int) string, encodeTime func(time.Time)
 		add("rack =", f.Rack)
 	}
 	if !f.Since.IsZero() {
-		add("occurred_at >=", encodeTime(ceilMicro(f.Since)))
+		add("occurred_at >=", encodeTime(CeilMicro(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		add("occurred_at <", encodeTime(ceilMicro(f.Until)))
+		add("occurred_at <", encodeTime(CeilMicro(f.Until)))
 	}
 	if f.BeforeID > 0 {
 		add("id <", f.BeforeID)
 	}
-
-	var b strings.Builder
-	b.WriteString("SELECT " + SelectList + " FROM audit_events")
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	args = append(args, store.AuditLimit(f.Limit))
-	b.WriteString(" ORDER BY id DESC LIMIT " + ph(len(args)))
-	return b.String(), args
+	return where, args
 }
 
-// ceilMicro rounds t up to a whole microsecond. Stored times have microsecond
-// precision, so for a stored time e, e >= t exactly when e >= ceilMicro(t),
+// CeilMicro rounds t up to a whole microsecond. Stored times have microsecond
+// precision, so for a stored time e, e >= t exactly when e >= CeilMicro(t),
 // and likewise for <.
-func ceilMicro(t time.Time) time.Time {
+func CeilMicro(t time.Time) time.Time {
 	r := t.Truncate(time.Microsecond)
 	if r.Before(t) {
 		r = r.Add(time.Microsecond)
