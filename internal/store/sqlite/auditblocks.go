@@ -65,24 +65,21 @@ func writeBlocks(ctx context.Context, tx *sql.Tx, events []*store.AuditEvent, ti
 		timed = append(timed, "(?, ?, ?, ?)")
 		tArgs = append(tArgs, firstID+int64(end-1), firstID+int64(start), minAt, maxAt)
 	}
-	// At most 3*512 postings per block of 512 events: far below SQLite's
-	// 32766 bound variables for any batch the auditor writes (512 events),
-	// and split below for larger ones.
-	for len(posting) > 0 {
-		n := min(len(posting), 4096)
-		if _, err := tx.ExecContext(ctx, "INSERT INTO audit_blocks (kind, value, last_id, first_id) VALUES "+
-			strings.Join(posting[:n], ", "), pArgs[:4*n]...); err != nil {
-			return err
-		}
-		posting, pArgs = posting[n:], pArgs[4*n:]
+	if err := insertRows(ctx, tx, "INSERT INTO audit_blocks (kind, value, last_id, first_id) VALUES ", posting, pArgs); err != nil {
+		return err
 	}
-	for len(timed) > 0 {
-		n := min(len(timed), 4096)
-		if _, err := tx.ExecContext(ctx, "INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at) VALUES "+
-			strings.Join(timed[:n], ", "), tArgs[:4*n]...); err != nil {
+	return insertRows(ctx, tx, "INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at) VALUES ", timed, tArgs)
+}
+
+// insertRows runs prefix with the rows (each "(?, ?, ?, ?)") in statements
+// of at most 4096 rows, far below SQLite's 32766 bound variables.
+func insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows []string, args []any) error {
+	for len(rows) > 0 {
+		n := min(len(rows), 4096)
+		if _, err := tx.ExecContext(ctx, prefix+strings.Join(rows[:n], ", "), args[:4*n]...); err != nil {
 			return err
 		}
-		timed, tArgs = timed[n:], tArgs[4*n:]
+		rows, args = rows[n:], args[4*n:]
 	}
 	return nil
 }
