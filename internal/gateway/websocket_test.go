@@ -156,7 +156,8 @@ func TestExecRelaysExactly(t *testing.T) {
 func TestActorHeader(t *testing.T) {
 	e := newEnv(t)
 	e.rack.ResetRequests()
-	hdr := http.Header{"X-Convox-Actor": {"mallory@evil"}, "Convox-Actor": {"mallory@evil"}}
+	hdr := http.Header{"X-Convox-Actor": {"mallory@evil"}, "Convox-Actor": {"mallory@evil"},
+		"X-Forwarded-For": {"203.0.113.9"}, "Cookie": {"rgw_session=x"}, "Proxy-Authorization": {"Basic eDp5"}}
 	status, _ := read(t, e.do("GET", "/rack/apps", e.tokens[authz.RoleViewer], nil, hdr))
 	if status != 200 {
 		t.Fatalf("status %d", status)
@@ -171,6 +172,16 @@ func TestActorHeader(t *testing.T) {
 	}
 	if v := r.Header.Get("Convox-Actor"); v != "" {
 		t.Errorf("client Convox-Actor reached the rack: %q", v)
+	}
+	// The rack learns the caller's address as the gateway resolved it: no
+	// proxy is trusted here, so a client-supplied chain is dropped.
+	if v := r.Header.Values("X-Forwarded-For"); len(v) != 1 || v[0] != "127.0.0.1" {
+		t.Errorf("X-Forwarded-For at the rack = %q, want the peer 127.0.0.1", v)
+	}
+	for _, k := range []string{"Cookie", "Proxy-Authorization"} {
+		if v := r.Header.Get(k); v != "" {
+			t.Errorf("client %s reached the rack: %q", k, v)
+		}
 	}
 	if !r.Authorized {
 		t.Errorf("rack did not accept the injected rack password")

@@ -179,7 +179,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 	c.ev.Route, c.ev.Action, c.ev.Permission = rt.Name, rt.Name, string(rt.Permission)
 	c.ev.App, c.ev.Resource = m.App(), truncate(m.Resource(), 256)
 
-	info := &requestInfo{route: rt, rack: rackName, websocket: isWS, actor: "anonymous"}
+	info := &requestInfo{route: rt, rack: rackName, websocket: isWS, actor: "anonymous", clientIP: c.ev.SourceIP}
 	if !rt.Public {
 		res, err := h.authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {

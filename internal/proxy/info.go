@@ -14,6 +14,7 @@ type requestInfo struct {
 	route        *routes.Route
 	rack         string
 	actor        string
+	clientIP     string // the caller, through trusted proxies (X-Forwarded-For to the rack)
 	websocket    bool
 	filterActive bool // the response must be filtered for this caller
 	// session, for interactive websockets, counts bytes and catches the

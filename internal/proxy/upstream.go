@@ -94,31 +94,36 @@ func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(up.URL)
 	pr.Out.Host = up.URL.Host
 	h := pr.Out.Header
-	h.Del("Authorization")
-	h.Del("Proxy-Authorization")
-	h.Del("Cookie")
-	h.Del("X-Convox-Actor")
-	h.Del("Convox-Actor")
+	// The keys are canonical: delete them directly (Header.Del would
+	// canonicalize each one on every call).
+	delete(h, "Proxy-Authorization")
+	delete(h, "Cookie")
+	delete(h, "Convox-Actor")
 	h["Authorization"] = []string{up.auth}
-	if info != nil {
-		h["X-Convox-Actor"] = []string{info.actor}
-		if info.websocket {
-			// The rack's websocket upgrader rejects an Origin whose host
-			// differs from Host; the client's Origin named the gateway.
-			h["Origin"] = []string{up.URL.Scheme + "://" + up.URL.Host}
-			h["Upgrade"] = []string{"websocket"}
-		} else {
-			// Only routes the table marks as websockets may switch
-			// protocols; any other upgrade request is sent as plain HTTP.
-			h.Del("Upgrade")
-			h.Del("Connection")
-		}
-		if info.filterActive {
-			// Filtered responses are rewritten, so ask for identity encoding.
-			h.Del("Accept-Encoding")
-		}
+	if info == nil {
+		delete(h, "X-Convox-Actor")
+		pr.SetXForwarded()
+		return
 	}
-	pr.SetXForwarded()
+	h["X-Convox-Actor"] = []string{info.actor}
+	// The rack learns the caller's address as the gateway resolved it
+	// (through trusted proxies only), never a client-supplied chain.
+	h["X-Forwarded-For"] = []string{info.clientIP}
+	if info.websocket {
+		// The rack's websocket upgrader rejects an Origin whose host
+		// differs from Host; the client's Origin named the gateway.
+		h["Origin"] = []string{up.URL.Scheme + "://" + up.URL.Host}
+		h["Upgrade"] = []string{"websocket"}
+	} else {
+		// Only routes the table marks as websockets may switch
+		// protocols; any other upgrade request is sent as plain HTTP.
+		delete(h, "Upgrade")
+		delete(h, "Connection")
+	}
+	if info.filterActive {
+		// Filtered responses are rewritten, so ask for identity encoding.
+		delete(h, "Accept-Encoding")
+	}
 }
 
 // tlsConfig verifies the rack's certificate against the system roots, a
