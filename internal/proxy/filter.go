@@ -40,6 +40,9 @@ func (h *Handler) filterActive(rt *routes.Route, p *authz.Principal, rack string
 // A response that cannot be parsed is withheld rather than passed through.
 func (h *Handler) modifyResponse(resp *http.Response) error {
 	info := infoFrom(resp.Request.Context())
+	if info != nil {
+		info.watch.headers() // the rack has answered
+	}
 	if info != nil && info.session != nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 			resp.Body = &sessionConn{ReadWriteCloser: rwc, s: info.session}

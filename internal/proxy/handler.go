@@ -38,7 +38,7 @@ type Handler struct {
 	valueHash   func(name, value string) string
 	trusted     []netip.Prefix
 
-	requestTimeout time.Duration // until the rack starts answering
+	headers *headerWatch // bounds the wait for the rack's headers (RequestTimeout)
 
 	streams sync.WaitGroup // websockets in flight, for graceful shutdown
 }
@@ -68,7 +68,7 @@ func New(o Options) (*Handler, error) {
 		log:         o.Logger,
 		valueHash:   o.ValueHash,
 
-		requestTimeout: o.Config.RequestTimeout.D(),
+		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -253,7 +253,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 	if isWS && rt.Mutating { // exec, shell, console: audited as one session
 		info.session = newSession()
 	}
-	out := r.WithContext(withInfo(r.Context(), info))
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	ctx, watch := h.headers.watch(withInfo(r.Context(), info), hasBody)
+	defer watch.release()
+	info.watch = watch
+	out := r.WithContext(ctx)
+	if hasBody {
+		out.Body = watch.body(r.Body)
+	}
 	u := *r.URL
 	u.Path, u.RawPath = path, rawPath
 	out.URL = &u
@@ -425,7 +432,8 @@ func (h *Handler) isTrusted(ip netip.Addr) bool {
 
 // proxyError turns transport failures into a clear 502.
 func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+	timedOut := errors.Is(context.Cause(r.Context()), errRackTimeout)
+	if !timedOut && errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
 	rack := ""
@@ -436,7 +444,7 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	status, msg := http.StatusBadGateway, fmt.Sprintf("rack-gateway: rack %q is unreachable or failed to answer", rack)
 	if errors.Is(err, errFilter) {
 		msg = "rack-gateway: the rack's response was withheld because its secrets could not be filtered"
-	} else if errors.Is(err, context.DeadlineExceeded) {
+	} else if timedOut || errors.Is(err, context.DeadlineExceeded) {
 		status, msg = http.StatusGatewayTimeout, fmt.Sprintf("rack-gateway: rack %q did not answer in time", rack)
 	}
 	writeError(w, status, authz.ReasonUpstreamError, w.Header().Get("X-Request-Id"), msg)

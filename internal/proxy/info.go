@@ -20,6 +20,8 @@ type requestInfo struct {
 	// session, for interactive websockets, counts bytes and catches the
 	// exit code; audited with the outcome.
 	session *session
+	// watch is the wait for the rack's headers (headerWatch).
+	watch *watched
 }
 
 type infoKey struct{}

@@ -34,7 +34,8 @@ type Upstream struct {
 	URL       *url.URL
 	Transport *http.Transport
 	proxy     *httputil.ReverseProxy
-	auth      string // "Basic base64(convox:<password>)"; never logged
+	headers   *headerWatch // the handler's, for the gateway's own lookups
+	auth      string       // "Basic base64(convox:<password>)"; never logged
 }
 
 // NewUpstream builds the transport and reverse proxy for a validated rack
@@ -59,22 +60,20 @@ func NewUpstream(rc config.Rack, h *Handler) (*Upstream, error) {
 		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		// Bounds how long the rack may take to start answering. Streams
-		// answer at once (101, or headers then a streamed body), so this
-		// bounds every call without cutting long transfers, and costs no
-		// per-request timer.
-		ResponseHeaderTimeout: h.requestTimeout,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
-		WriteBufferSize:       128 << 10, // large request-body writes: fewer syscalls on uploads
-		ReadBufferSize:        32 << 10,
+		// No ResponseHeaderTimeout: Handler.headers bounds the wait for
+		// the rack's headers without a timer per call (headerwatch.go).
+		DisableCompression: true,
+		ForceAttemptHTTP2:  false,
+		TLSNextProto:       map[string]func(string, *tls.Conn) http.RoundTripper{},
+		WriteBufferSize:    128 << 10, // large request-body writes: fewer syscalls on uploads
+		ReadBufferSize:     32 << 10,
 	}
 	up := &Upstream{
 		Name:      rc.Name,
 		URL:       u,
 		Transport: tr,
 		auth:      "Basic " + base64.StdEncoding.EncodeToString([]byte("convox:"+rc.Password)),
+		headers:   h.headers,
 	}
 	up.proxy = &httputil.ReverseProxy{
 		Rewrite:        up.rewrite,
@@ -176,7 +175,9 @@ func (bufferPool) Put(b []byte) { bufPool.Put(&b) }
 func (up *Upstream) get(r *http.Request, path string) ([]byte, int, error) {
 	u := *up.URL
 	u.Path = path
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+	ctx, watch := up.headers.watch(r.Context(), false)
+	defer watch.release()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -184,8 +185,12 @@ func (up *Upstream) get(r *http.Request, path string) ([]byte, int, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := up.Transport.RoundTrip(req)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errRackTimeout) {
+			return nil, 0, errRackTimeout
+		}
 		return nil, 0, err
 	}
+	watch.headers()
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, resp.Body, maxFilteredBody)); err != nil {
