@@ -34,9 +34,13 @@ func insertAuditRows(n int) string {
 
 // selectLastID is the largest id ever given to an audit row (AUTOINCREMENT
 // remembers it in sqlite_sequence even after a prune).
-const selectLastID = `SELECT MAX(
+//
+// selectHeadAndLastID reads it with the chain head (selectHead; NULLs when
+// there is none) in one prepared statement, once per append.
+const selectHeadAndLastID = `SELECT MAX(
 	COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0),
-	COALESCE((SELECT MAX(id) FROM audit_events), 0))`
+	COALESCE((SELECT MAX(id) FROM audit_events), 0)), head.seq, head.hash
+FROM (SELECT 1) LEFT JOIN (` + selectHead + `) AS head ON 1`
 
 // AppendAudit inserts events in order in one transaction and, once it has
 // committed, sets each event's ID and normalizes its Time (a zero Time
@@ -76,26 +80,26 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 		}
 		stmts[i] = st
 	}
+	head, err := s.auditHead.get(ctx)
+	if err != nil {
+		return wrap("append audit", err)
+	}
 	var lastID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		// The write lock is held (BEGIN IMMEDIATE), so the head and the
 		// last id cannot move under us, in this process or another sharing
 		// the file.
 		var (
-			headSeq  int64
+			headSeq  sql.NullInt64
 			headHash []byte
 		)
-		err := tx.QueryRowContext(ctx, selectHead).Scan(&headSeq, &headHash)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		if err := tx.QueryRowContext(ctx, selectLastID).Scan(&lastID); err != nil {
+		if err := tx.StmtContext(ctx, head).QueryRowContext(ctx).Scan(&lastID, &headSeq, &headHash); err != nil {
 			return err
 		}
 		for i, e := range events {
 			e.Time = times[i]
 		}
-		chain.Link(headSeq, headHash, events)
+		chain.Link(headSeq.Int64, headHash, events)
 		// Multi-row INSERTs: one statement per chunk costs far less than
 		// one per event.
 		enc := make([]int64, len(events))

@@ -43,6 +43,8 @@ type Store struct {
 	tokenByHash lazyStmt
 	// auditInserts are multi-row INSERTs, one per size in auditChunks.
 	auditInserts [len(auditChunks)]lazyStmt
+	// auditHead reads the chain head and the last id before an append.
+	auditHead lazyStmt
 
 	closeOnce sync.Once
 	closeErr  error
@@ -105,6 +107,7 @@ func Open(path string) (*Store, error) {
 	for i, n := range auditChunks {
 		s.auditInserts[i] = lazyStmt{db: s.write, query: insertAuditRows(n)}
 	}
+	s.auditHead = lazyStmt{db: s.write, query: selectHeadAndLastID}
 	return s, nil
 }
 
@@ -145,6 +148,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		errs := []error{s.tokenByHash.close()}
+		errs = append(errs, s.auditHead.close())
 		for i := range s.auditInserts {
 			errs = append(errs, s.auditInserts[i].close())
 		}
