@@ -166,6 +166,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       g.Config.IdleTimeout.D(),
 		MaxHeaderBytes:    g.Config.MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnContext:       proxy.ConnContext,
 		ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

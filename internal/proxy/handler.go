@@ -2,11 +2,12 @@ package proxy
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -124,16 +125,20 @@ type call struct {
 	ev    store.AuditEvent
 }
 
+// newRequestID returns 24 hex digits. Request ids only correlate records,
+// so they come from the runtime's fast per-thread generator (ChaCha8,
+// seeded from the OS), not from crypto/rand.
 func newRequestID() string {
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
 	return hex.EncodeToString(b[:])
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix string) {
 	c := &call{start: time.Now()}
 	reqID := newRequestID()
-	w.Header().Set("X-Request-Id", reqID)
+	w.Header()["X-Request-Id"] = []string{reqID}
 	c.ev = store.AuditEvent{
 		Time: c.start, RequestID: reqID, Rack: rackName, ActorType: "anonymous", Actor: "anonymous",
 		SourceIP: h.clientIP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
@@ -399,13 +404,21 @@ func truncate(s string, n int) string {
 func (h *Handler) ClientIP(r *http.Request) string { return h.clientIP(r) }
 
 func (h *Handler) clientIP(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	ip := ap.Addr().Unmap()
-	if len(h.trusted) == 0 || !h.isTrusted(ip) {
-		return ip.String()
+	var ip netip.Addr
+	if p, ok := r.Context().Value(peerKey{}).(*peer); ok { // parsed per connection (ConnContext)
+		if len(h.trusted) == 0 || !h.isTrusted(p.addr) {
+			return p.str
+		}
+		ip = p.addr
+	} else {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		ip = ap.Addr().Unmap()
+		if len(h.trusted) == 0 || !h.isTrusted(ip) {
+			return ip.String()
+		}
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -447,8 +448,26 @@ func TestClientIP(t *testing.T) {
 		if got := h.clientIP(r); got != tc.want {
 			t.Errorf("%s: clientIP = %q, want %q", tc.name, got, tc.want)
 		}
+		// The same through the peer parsed once per connection
+		// (http.Server.ConnContext), for TCP peers.
+		ap, err := netip.ParseAddrPort(tc.remote)
+		if err != nil {
+			continue
+		}
+		ctx := ConnContext(context.Background(), fakeConn{remote: net.TCPAddrFromAddrPort(ap)})
+		if got := h.clientIP(r.WithContext(ctx)); got != tc.want {
+			t.Errorf("%s, peer from ConnContext: clientIP = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
+
+// fakeConn is a net.Conn that only knows its remote address.
+type fakeConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c fakeConn) RemoteAddr() net.Addr { return c.remote }
 
 func TestTruncate(t *testing.T) {
 	if truncate("abcdef", 3) != "abc" || truncate("ab", 3) != "ab" || truncate("", 0) != "" {
