@@ -136,19 +136,16 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 		e.reason = authz.ReasonInvalidCredential
 		return e, nil
 	}
+	var p *authz.Principal
 	if !t.RevokedAt.IsZero() {
-		e.reason = authz.ReasonTokenRevoked
-		e.holder = a.holder(ctx, t.UserID)
-		e.holder.Kind, e.holder.TokenID, e.holder.TokenName = authz.KindToken, t.ID, t.Name
-		return e, nil
+		e.reason, e.holder = authz.ReasonTokenRevoked, a.holder(ctx, t.UserID)
+	} else {
+		p, e.holder, e.reason, err = a.userPrincipal(ctx, t.UserID)
 	}
-	p, holder, reason, err := a.userPrincipal(ctx, t.UserID)
+	if e.holder != nil {
+		e.holder.Kind, e.holder.TokenID, e.holder.TokenName = authz.KindToken, t.ID, t.Name
+	}
 	if err != nil || p == nil {
-		e.reason = reason
-		if holder != nil {
-			holder.Kind, holder.TokenID, holder.TokenName = authz.KindToken, t.ID, t.Name
-			e.holder = holder
-		}
 		return e, err
 	}
 	scope, err := authz.ParseSet(t.Permissions)

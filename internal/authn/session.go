@@ -93,19 +93,16 @@ func (a *Authenticator) loadSession(ctx context.Context, hash []byte, now time.T
 		e.reason = authz.ReasonInvalidCredential
 		return e, nil
 	}
+	var p *authz.Principal
 	if !s.RevokedAt.IsZero() {
-		e.reason = authz.ReasonSessionRevoked
-		e.holder = a.holder(ctx, s.UserID)
-		e.holder.SessionID, e.holder.SessionKind = s.ID, s.Kind
-		return e, nil
+		e.reason, e.holder = authz.ReasonSessionRevoked, a.holder(ctx, s.UserID)
+	} else {
+		p, e.holder, e.reason, err = a.userPrincipal(ctx, s.UserID)
 	}
-	p, holder, reason, err := a.userPrincipal(ctx, s.UserID)
+	if e.holder != nil {
+		e.holder.SessionID, e.holder.SessionKind = s.ID, s.Kind
+	}
 	if err != nil || p == nil {
-		e.reason = reason
-		if holder != nil {
-			holder.SessionID, holder.SessionKind = s.ID, s.Kind
-			e.holder = holder
-		}
 		return e, err
 	}
 	p.SessionID, p.SessionKind = s.ID, s.Kind

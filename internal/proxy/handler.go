@@ -404,21 +404,24 @@ func truncate(s string, n int) string {
 func (h *Handler) ClientIP(r *http.Request) string { return h.clientIP(r) }
 
 func (h *Handler) clientIP(r *http.Request) string {
-	var ip netip.Addr
+	var (
+		ip  netip.Addr
+		str string // ip.String(), when already known
+	)
 	if p, ok := r.Context().Value(peerKey{}).(*peer); ok { // parsed per connection (ConnContext)
-		if len(h.trusted) == 0 || !h.isTrusted(p.addr) {
-			return p.str
-		}
-		ip = p.addr
+		ip, str = p.addr, p.str
 	} else {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err != nil {
 			return r.RemoteAddr
 		}
 		ip = ap.Addr().Unmap()
-		if len(h.trusted) == 0 || !h.isTrusted(ip) {
-			return ip.String()
+	}
+	if len(h.trusted) == 0 || !h.isTrusted(ip) {
+		if str == "" {
+			str = ip.String()
 		}
+		return str
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {

@@ -20,23 +20,20 @@ var auditChunks = [...]int{128, 32, 8, 1}
 
 // insertAuditRows returns an INSERT of n rows with explicit ids.
 //
-// Two choices keep SQLite's work per row small, which matters because every
-// proxied call is audited: the ids are assigned by AppendAudit under the
-// write lock instead of read back with RETURNING (which collects the rows in
-// a temporary table), and OR ROLLBACK makes a failed row roll back the whole
-// transaction, which AppendAudit would do anyway, so SQLite keeps no
-// statement journal for the multi-row INSERT.
+// The ids are assigned by AppendAudit under the write lock instead of read
+// back with RETURNING (which collects the rows in a temporary table), since
+// every proxied call is audited. OR ROLLBACK: a failed row rolls back the
+// whole transaction, which AppendAudit would do anyway.
 func insertAuditRows(n int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(auditq.Columns)+1), ", ") + ")"
 	return "INSERT OR ROLLBACK INTO audit_events (id, " + auditq.ColumnList + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-// selectLastID is the largest id ever given to an audit row (AUTOINCREMENT
-// remembers it in sqlite_sequence even after a prune).
-//
-// selectHeadAndLastID reads it with the chain head (selectHead; NULLs when
-// there is none) in one prepared statement, once per append.
+// selectHeadAndLastID reads, in one prepared statement once per append, the
+// largest id ever given to an audit row (AUTOINCREMENT remembers it in
+// sqlite_sequence even after a prune) and the chain head (selectHead; NULLs
+// when there is none).
 const selectHeadAndLastID = `SELECT MAX(
 	COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0),
 	COALESCE((SELECT MAX(id) FROM audit_events), 0)), head.seq, head.hash
@@ -108,11 +105,9 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 			end := start + auditChunks[k]
 			args := make([]any, 0, (end-start)*(len(auditq.Columns)+1))
 			for j := start; j < end; j++ {
+				enc[j] = times[j].UnixMicro() // the stored time, for the blocks
 				args = append(args, lastID+int64(j)+1)
-				vals := auditq.Values(events[j], encTime)
-				enc[j] = times[j].UnixMicro()
-				vals[0] = enc[j]
-				args = append(args, vals...)
+				args = append(args, auditq.Values(events[j], encTime)...)
 			}
 			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, args...); err != nil {
 				return err
