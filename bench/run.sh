@@ -203,9 +203,9 @@ mkdir -p "$(dirname "$report")"
 "$bin/load" \
   -path "direct,http://127.0.0.1:$rack_port,$rack_pid,BENCH_RACK_PASSWORD,all" \
   -path "bare-proxy,http://127.0.0.1:$bare_port,$bare_pid,BENCH_RACK_PASSWORD,all" \
+  -path "gateway,http://127.0.0.1:$gw_port/rack,$gw_pid,BENCH_GATEWAY_TOKEN,all" \
   -path "bare-default,http://127.0.0.1:$bared_port,$bared_pid,BENCH_RACK_PASSWORD,get+release+object" \
   "${nginx_path[@]}" \
-  -path "gateway,http://127.0.0.1:$gw_port/rack,$gw_pid,BENCH_GATEWAY_TOKEN,all" \
   -note "rack-gateway bench, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal 2>/dev/null || echo ' (+ uncommitted changes)')" \
   -note "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr); servers built with $(go env GOVERSION)" \
   -note "paths: direct = simrack itself; bare-proxy = httputil.ReverseProxy, tuned transport; bare-default = same with http.DefaultTransport; nginx $("${nginx_bin:-true}" -v 2>&1 | sed 's/.*nginx\///') worker_processes auto; gateway = rack-gateway serve (SQLite, every call authenticated, authorized, audited)" \

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -81,12 +82,13 @@ var (
 	notes      strList
 	workloads  = flag.String("workloads", "get,release,object,upload,ws", "workloads to run, comma-separated")
 	getConc    = flag.Int("get-concurrency", 64, "connections for the GET workload")
-	getWarm    = flag.Duration("get-warmup", 2*time.Second, "warm-up before each GET measurement")
-	getDur     = flag.Duration("get-duration", 16*time.Second, "measured time of the GET workload per path (split over -rounds)")
+	getWarm    = flag.Duration("get-warmup", time.Second, "warm-up before each GET measurement")
+	getDur     = flag.Duration("get-duration", 32*time.Second, "measured time of the GET workload per path (split over -get-rounds)")
+	getRounds  = flag.Int("get-rounds", 8, "GET workload: rounds per path, in alternating path order (ABBA)")
 	postConc   = flag.Int("post-concurrency", 64, "connections for the POST workloads")
 	postWarm   = flag.Duration("post-warmup", time.Second, "warm-up before each POST measurement")
 	postDur    = flag.Duration("post-duration", 8*time.Second, "measured time of each POST workload per path (split over -rounds)")
-	rounds     = flag.Int("rounds", 4, "HTTP workloads: rounds per path, in alternating path order (ABBA) so that drift cancels")
+	rounds     = flag.Int("rounds", 4, "POST workloads: rounds per path, in alternating path order (ABBA) so that drift cancels")
 	uploadSize = flag.Int64("upload-bytes", 1<<30, "size of the upload")
 	wsCount    = flag.Int("websockets", 500, "concurrent log websockets")
 	wsHold     = flag.Duration("ws-hold", 10*time.Second, "how long the websockets stay open")
@@ -119,7 +121,7 @@ func main() {
 	all := []workload{
 		{"get", true, fmt.Sprintf("GET /apps (%d conns)", *getConc), func(p pathSpec) result {
 			return httpLoad{method: "GET", url: p.base + p.prefix + "/apps", auth: p.auth,
-				conc: *getConc, warm: *getWarm, dur: *getDur / time.Duration(max(*rounds, 1)), pid: p.pid}.run()
+				conc: *getConc, warm: *getWarm, dur: *getDur / time.Duration(max(*getRounds, 1)), pid: p.pid}.run()
 		}},
 		{"release", true, fmt.Sprintf("POST releases (%d conns)", *postConc), func(p pathSpec) result {
 			return httpLoad{method: "POST", url: p.base + p.prefix + "/apps/myapp/releases", auth: p.auth,
@@ -178,7 +180,10 @@ func main() {
 			}
 		}
 		n := 1
-		if w.http {
+		switch {
+		case w.key == "get":
+			n = max(*getRounds, 1)
+		case w.http:
 			n = max(*rounds, 1)
 		}
 		for round := range n {
@@ -257,7 +262,7 @@ func main() {
 	if g, ok := gw("get"); ok {
 		b := results["get"][*bare]
 		check(b.rate > 0 && g.rate >= 0.9*b.rate && g.errors == 0,
-			"small GETs ≥ 0.90× bare ReverseProxy: %s (%.0f vs %.0f req/s, %d errors)", ratio(g, b), g.rate, b.rate, g.errors)
+			"small GETs ≥ 0.90× bare ReverseProxy: %s (%.0f vs %.0f req/s, %d errors)%s", ratio(g, b), g.rate, b.rate, g.errors, roundSpread(g, b))
 	}
 	if g, ok := gw("upload"); ok {
 		d := results["upload"][*direct]
@@ -273,6 +278,31 @@ func main() {
 			log.Print(err)
 		}
 	}
+}
+
+// roundSpread describes the per-round ratios of r to ref (each round runs
+// both paths, so a round's ratio is as free of drift as the ABBA order
+// makes it): how much one run's figure can move on this machine.
+func roundSpread(r, ref result) string {
+	n := min(len(r.perRound), len(ref.perRound))
+	if n < 2 {
+		return ""
+	}
+	rs := make([]float64, 0, n)
+	for i := range n {
+		if ref.perRound[i] > 0 {
+			rs = append(rs, r.perRound[i]/ref.perRound[i])
+		}
+	}
+	if len(rs) < 2 {
+		return ""
+	}
+	slices.Sort(rs)
+	med := rs[len(rs)/2]
+	if len(rs)%2 == 0 {
+		med = (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
+	}
+	return fmt.Sprintf("; per round %.2f–%.2f, median %.2f, over %d rounds", rs[0], rs[len(rs)-1], med, len(rs))
 }
 
 func rateStr(r result) string {

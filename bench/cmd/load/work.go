@@ -28,15 +28,18 @@ type result struct {
 	cpu      time.Duration // server-process CPU during the measured window
 	rss      int64         // server-process peak RSS during the workload (VmHWM)
 	note     string
-	h        *hist // HTTP loads: latencies, merged over rounds
+	h        *hist     // HTTP loads: latencies, merged over rounds
+	perRound []float64 // HTTP loads: each round's rate, in round order
 }
 
 // add merges another round of the same HTTP load into r.
 func (r *result) add(o result) {
 	if !r.ran {
 		*r = o
+		r.perRound = []float64{o.rate}
 		return
 	}
+	r.perRound = append(r.perRound, o.rate)
 	r.h.merge(o.h)
 	r.ops += o.ops
 	r.errors += o.errors
