@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestRoundSpread(t *testing.T) {
 	for _, tc := range []struct {
@@ -35,5 +38,24 @@ func TestResultAddKeepsRounds(t *testing.T) {
 	}
 	if len(r.perRound) != 3 || r.perRound[0] != 10 || r.perRound[2] != 30 {
 		t.Fatalf("perRound = %v, want [10 20 30]", r.perRound)
+	}
+}
+
+// Uploads have no latency histogram: their rounds add up bytes and time.
+func TestResultAddUploads(t *testing.T) {
+	var r result
+	r.add(result{ran: true, unit: "MB/s", rate: 1000, ops: 1e9, elapsed: time.Second})
+	r.add(result{ran: true, unit: "MB/s", rate: 500, ops: 1e9, elapsed: 2 * time.Second})
+	if r.ops != 2e9 || r.elapsed != 3*time.Second {
+		t.Fatalf("ops %d elapsed %s, want 2e9 bytes in 3s", r.ops, r.elapsed)
+	}
+	if want := 2e9 / 1e6 / 3; r.rate < want-0.01 || r.rate > want+0.01 {
+		t.Errorf("rate %.2f MB/s, want %.2f", r.rate, want)
+	}
+	if r.note != "2 uploads, 1.50s each" {
+		t.Errorf("note %q", r.note)
+	}
+	if len(r.perRound) != 2 || r.perRound[1] != 500 {
+		t.Errorf("perRound %v, want [1000 500]", r.perRound)
 	}
 }

@@ -32,7 +32,7 @@ type result struct {
 	perRound []float64 // HTTP loads: each round's rate, in round order
 }
 
-// add merges another round of the same HTTP load into r.
+// add merges another round of the same load (HTTP or upload) into r.
 func (r *result) add(o result) {
 	if !r.ran {
 		*r = o
@@ -40,7 +40,6 @@ func (r *result) add(o result) {
 		return
 	}
 	r.perRound = append(r.perRound, o.rate)
-	r.h.merge(o.h)
 	r.ops += o.ops
 	r.errors += o.errors
 	if r.firstErr == "" {
@@ -48,6 +47,12 @@ func (r *result) add(o result) {
 	}
 	r.elapsed += o.elapsed
 	r.cpu += o.cpu
+	if r.h == nil { // uploads: bytes over the summed transfer times
+		r.rate = float64(r.ops) / 1e6 / r.elapsed.Seconds()
+		r.note = fmt.Sprintf("%d uploads, %.2fs each", len(r.perRound), r.elapsed.Seconds()/float64(len(r.perRound)))
+		return
+	}
+	r.h.merge(o.h)
 	r.rate = float64(r.h.n) / r.elapsed.Seconds()
 	r.p50, r.p99 = r.h.quantile(0.50), r.h.quantile(0.99)
 }
