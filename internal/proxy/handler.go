@@ -397,12 +397,12 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// clientIP is the peer address, or the first address before a trusted proxy
-// in X-Forwarded-For.
 // ClientIP is the caller's address: the peer, or the client named in
 // X-Forwarded-For when the peer is a trusted proxy (RGW_TRUSTED_PROXIES).
 func (h *Handler) ClientIP(r *http.Request) string { return h.clientIP(r) }
 
+// clientIP is the peer address, or the first address before a trusted proxy
+// in X-Forwarded-For.
 func (h *Handler) clientIP(r *http.Request) string {
 	var (
 		ip  netip.Addr

@@ -101,10 +101,11 @@ var (
 )
 
 type workload struct {
-	key   string
-	http  bool // closed-loop HTTP load, run in -rounds rounds
-	title string
-	run   func(p pathSpec) result
+	key    string
+	http   bool // closed-loop HTTP load (runs after the upload and the websockets)
+	rounds int  // runs per path, in alternating path order (ABBA)
+	title  string
+	run    func(p pathSpec) result
 }
 
 func main() {
@@ -119,25 +120,26 @@ func main() {
 	for i := range kb {
 		kb[i] = byte('a' + i%26)
 	}
+	getN, postN, uploadN := max(*getRounds, 1), max(*rounds, 1), max(*uploadRnds, 1)
 	all := []workload{
-		{"get", true, fmt.Sprintf("GET /apps (%d conns)", *getConc), func(p pathSpec) result {
+		{"get", true, getN, fmt.Sprintf("GET /apps (%d conns)", *getConc), func(p pathSpec) result {
 			return httpLoad{method: "GET", url: p.base + p.prefix + "/apps", auth: p.auth,
-				conc: *getConc, warm: *getWarm, dur: *getDur / time.Duration(max(*getRounds, 1)), pid: p.pid}.run()
+				conc: *getConc, warm: *getWarm, dur: *getDur / time.Duration(getN), pid: p.pid}.run()
 		}},
-		{"release", true, fmt.Sprintf("POST releases (%d conns)", *postConc), func(p pathSpec) result {
+		{"release", true, postN, fmt.Sprintf("POST releases (%d conns)", *postConc), func(p pathSpec) result {
 			return httpLoad{method: "POST", url: p.base + p.prefix + "/apps/myapp/releases", auth: p.auth,
 				body: []byte("build=" + *build), contentType: "application/x-www-form-urlencoded",
-				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(max(*rounds, 1)), pid: p.pid}.run()
+				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(postN), pid: p.pid}.run()
 		}},
-		{"object", true, fmt.Sprintf("POST 1 KiB object (%d conns)", *postConc), func(p pathSpec) result {
+		{"object", true, postN, fmt.Sprintf("POST 1 KiB object (%d conns)", *postConc), func(p pathSpec) result {
 			return httpLoad{method: "POST", url: p.base + p.prefix + "/apps/myapp/objects/tmp/k", auth: p.auth,
 				body: kb, contentType: "application/octet-stream",
-				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(max(*rounds, 1)), pid: p.pid}.run()
+				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(postN), pid: p.pid}.run()
 		}},
-		{"upload", false, fmt.Sprintf("%s upload", size(*uploadSize)), func(p pathSpec) result {
+		{"upload", false, uploadN, fmt.Sprintf("%s upload", size(*uploadSize)), func(p pathSpec) result {
 			return upload(p.base+p.prefix+"/apps/myapp/objects/tmp/big.tgz", p.auth, *uploadSize, p.pid)
 		}},
-		{"ws", false, fmt.Sprintf("%d log websockets", *wsCount), func(p pathSpec) result {
+		{"ws", false, 1, fmt.Sprintf("%d log websockets", *wsCount), func(p pathSpec) result {
 			return websockets(p.base, p.prefix+"/apps/myapp/logs", p.auth, *wsCount, *wsHold, p.pid)
 		}},
 	}
@@ -180,15 +182,7 @@ func main() {
 				resetPeak(p.pid)
 			}
 		}
-		n := 1
-		switch {
-		case w.key == "get":
-			n = max(*getRounds, 1)
-		case w.key == "upload":
-			n = max(*uploadRnds, 1)
-		case w.http:
-			n = max(*rounds, 1)
-		}
+		n := w.rounds
 		for round := range n {
 			for i := range ps {
 				p := ps[i]

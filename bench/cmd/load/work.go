@@ -29,7 +29,7 @@ type result struct {
 	rss      int64         // server-process peak RSS during the workload (VmHWM)
 	note     string
 	h        *hist     // HTTP loads: latencies, merged over rounds
-	perRound []float64 // HTTP loads: each round's rate, in round order
+	perRound []float64 // each round's rate, in round order (HTTP loads, uploads)
 }
 
 // add merges another round of the same load (HTTP or upload) into r.
