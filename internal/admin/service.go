@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -90,8 +91,8 @@ func (s *Service) authorize(ctx context.Context, a Actor, perm authz.Permission,
 		Msg: fmt.Sprintf("permission denied: role %q lacks %s", d.Role, perm)}
 }
 
-func (s *Service) event(a Actor, action string, perm authz.Permission) *store.AuditEvent {
-	ev := &store.AuditEvent{
+func (s *Service) event(a Actor, action string, perm authz.Permission) *chain.Event {
+	ev := &chain.Event{
 		Time: s.now(), RequestID: a.RequestID, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
 		Action: action, Permission: string(perm), Decision: "allow", Reason: string(authz.ReasonAllowed),
 	}
@@ -105,7 +106,7 @@ func (s *Service) event(a Actor, action string, perm authz.Permission) *store.Au
 
 // writeAhead durably records an allowed change before it is made; if the
 // audit log cannot take it, the change is refused.
-func (s *Service) writeAhead(ctx context.Context, ev *store.AuditEvent, details map[string]any) error {
+func (s *Service) writeAhead(ctx context.Context, ev *chain.Event, details map[string]any) error {
 	ev.Details = audit.Details(details)
 	if err := s.Audit.RecordSync(ctx, ev); err != nil {
 		return &Error{Kind: KindUnavailable, Reason: authz.ReasonAuditUnavailable,

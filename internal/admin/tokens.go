@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -216,7 +217,7 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 }
 
 // ListAudit returns audit events (gateway:audit).
-func (s *Service) ListAudit(ctx context.Context, a Actor, f store.AuditFilter) ([]store.AuditEvent, error) {
+func (s *Service) ListAudit(ctx context.Context, a Actor, f store.AuditFilter) ([]chain.Event, error) {
 	if err := s.authorize(ctx, a, authz.GatewayAudit, "audit.read"); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/routes"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
@@ -217,7 +218,7 @@ func openStore(t *testing.T) store.Store {
 }
 
 // listAll returns every event oldest first.
-func listAll(t *testing.T, st store.Store) []store.AuditEvent {
+func listAll(t *testing.T, st store.Store) []chain.Event {
 	t.Helper()
 	evs, err := st.ListAudit(context.Background(), store.AuditFilter{Limit: 1000})
 	if err != nil {
@@ -266,7 +267,7 @@ func TestAuditorRecordFlushOrder(t *testing.T) {
 
 	const n = 700 // more than one batch
 	for i := 0; i < n; i++ {
-		a.Record(&store.AuditEvent{RequestID: fmt.Sprintf("req-%04d", i), Action: "AppList", Decision: "allow",
+		a.Record(&chain.Event{RequestID: fmt.Sprintf("req-%04d", i), Action: "AppList", Decision: "allow",
 			Actor: "alice@example.com", ActorType: "token", Status: 200})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -298,7 +299,7 @@ func TestAuditorRecordFlushOrder(t *testing.T) {
 
 	// An explicit time is kept.
 	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-	a.Record(&store.AuditEvent{RequestID: "timed", Time: at, Action: "x"})
+	a.Record(&chain.Event{RequestID: "timed", Time: at, Action: "x"})
 	if err := a.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func TestAuditorConcurrentRecordSync(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs <- a.RecordSync(context.Background(), &store.AuditEvent{RequestID: fmt.Sprintf("sync-%d", i), Action: "AppDelete"})
+			errs <- a.RecordSync(context.Background(), &chain.Event{RequestID: fmt.Sprintf("sync-%d", i), Action: "AppDelete"})
 		}(i)
 	}
 	wg.Wait()
@@ -350,7 +351,7 @@ func TestAuditorConcurrentRecordSync(t *testing.T) {
 func TestAuditorRecordSyncWithoutRun(t *testing.T) {
 	st := openStore(t)
 	a := audit.New(st, quiet, nil)
-	ev := &store.AuditEvent{RequestID: "direct", Action: "AppDelete"}
+	ev := &chain.Event{RequestID: "direct", Action: "AppDelete"}
 	if err := a.RecordSync(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -377,14 +378,14 @@ func TestAuditorRecordSyncStoreClosed(t *testing.T) {
 					_ = a.Close(ctx)
 				}()
 			}
-			if err := a.RecordSync(context.Background(), &store.AuditEvent{RequestID: "ok", Action: "x"}); err != nil {
+			if err := a.RecordSync(context.Background(), &chain.Event{RequestID: "ok", Action: "x"}); err != nil {
 				t.Fatalf("before close: %v", err)
 			}
 			if err := st.Close(); err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			err := a.RecordSync(context.Background(), &store.AuditEvent{RequestID: "after", Action: "AppDelete"})
+			err := a.RecordSync(context.Background(), &chain.Event{RequestID: "after", Action: "AppDelete"})
 			if err == nil {
 				t.Fatal("RecordSync succeeded with the store closed")
 			}
@@ -403,7 +404,7 @@ func TestAuditorRecordSyncContextCancelled(t *testing.T) {
 	a := audit.New(st, quiet, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := a.RecordSync(ctx, &store.AuditEvent{RequestID: "c", Action: "x"}); err == nil {
+	if err := a.RecordSync(ctx, &chain.Event{RequestID: "c", Action: "x"}); err == nil {
 		t.Error("RecordSync with a cancelled context returned nil")
 	}
 }
@@ -414,7 +415,7 @@ func TestAuditorCloseFlushesQueue(t *testing.T) {
 	go a.Run()
 	const n = 900 // more than one batch; ListAudit returns at most 1000
 	for i := 0; i < n; i++ {
-		a.Record(&store.AuditEvent{RequestID: fmt.Sprintf("q-%05d", i), Action: "AppGet"})
+		a.Record(&chain.Event{RequestID: fmt.Sprintf("q-%05d", i), Action: "AppGet"})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
@@ -435,12 +436,12 @@ func TestAuditorCloseFlushesQueue(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 	// Events recorded after Close are written directly, not dropped.
-	a.Record(&store.AuditEvent{RequestID: "late", Action: "AppLogs"})
+	a.Record(&chain.Event{RequestID: "late", Action: "AppLogs"})
 	evs = listAll(t, st)
 	if evs[len(evs)-1].RequestID != "late" {
 		t.Errorf("late event not written: last is %s", evs[len(evs)-1].RequestID)
 	}
-	if err := a.RecordSync(context.Background(), &store.AuditEvent{RequestID: "late-sync", Action: "x"}); err != nil {
+	if err := a.RecordSync(context.Background(), &chain.Event{RequestID: "late-sync", Action: "x"}); err != nil {
 		t.Errorf("RecordSync after Close: %v", err)
 	}
 	if err := a.Flush(ctx); err != nil {
@@ -453,7 +454,7 @@ func TestAuditorFlushHonoursContext(t *testing.T) {
 	// Flush returns when its context ends.
 	st := openStore(t)
 	a := audit.New(st, quiet, nil)
-	a.Record(&store.AuditEvent{RequestID: "stuck", Action: "x"})
+	a.Record(&chain.Event{RequestID: "stuck", Action: "x"})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := a.Flush(ctx); err == nil {

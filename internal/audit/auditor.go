@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -80,7 +81,7 @@ var ErrClosed = errors.New("audit: closed")
 
 // Record queues an event for a batched write. It never drops an event: when
 // the queue is full it blocks, slowing callers rather than losing records.
-func (a *Auditor) Record(ev *store.AuditEvent) {
+func (a *Auditor) Record(ev *chain.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
@@ -94,7 +95,7 @@ func (a *Auditor) Record(ev *store.AuditEvent) {
 }
 
 type syncReq struct {
-	ev   *store.AuditEvent
+	ev   *chain.Event
 	done chan error
 }
 
@@ -104,7 +105,7 @@ type syncReq struct {
 // Concurrent calls are group-committed: while one transaction is being
 // written, the next calls queue and go out together in the following one,
 // so many mutating calls in flight share one commit instead of one each.
-func (a *Auditor) RecordSync(ctx context.Context, ev *store.AuditEvent) error {
+func (a *Auditor) RecordSync(ctx context.Context, ev *chain.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
@@ -133,14 +134,14 @@ func (a *Auditor) RecordSync(ctx context.Context, ev *store.AuditEvent) error {
 		}
 	}
 	a.mu.RUnlock()
-	if err := a.append(ctx, []*store.AuditEvent{ev}); err != nil {
+	if err := a.append(ctx, []*chain.Event{ev}); err != nil {
 		return a.syncFailed(ev, err)
 	}
 	a.written.Inc()
 	return nil
 }
 
-func (a *Auditor) syncFailed(ev *store.AuditEvent, err error) error {
+func (a *Auditor) syncFailed(ev *chain.Event, err error) error {
 	a.failures.Inc()
 	a.log.Error("audit write-ahead failed", "err", err, "action", ev.Action, "actor", ev.Actor)
 	return err
@@ -149,7 +150,7 @@ func (a *Auditor) syncFailed(ev *store.AuditEvent, err error) error {
 // runSync group-commits write-ahead events until the channel closes.
 func (a *Auditor) runSync(ch chan syncReq) {
 	reqs := make([]syncReq, 0, batchMax)
-	evs := make([]*store.AuditEvent, 0, batchMax)
+	evs := make([]*chain.Event, 0, batchMax)
 	for req := range ch {
 		reqs, evs = append(reqs[:0], req), append(evs[:0], req.ev)
 	drain:
@@ -185,7 +186,7 @@ func (a *Auditor) Run() {
 		go a.runSync(a.syncCh)
 	}
 	a.mu.Unlock()
-	batch := make([]*store.AuditEvent, 0, batchMax)
+	batch := make([]*chain.Event, 0, batchMax)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -221,7 +222,7 @@ func (a *Auditor) Run() {
 // writeBatch retries with backoff until the store takes the batch; events
 // are never dropped, and the queue backs up (and is visible in metrics) while
 // the database is down.
-func (a *Auditor) writeBatch(batch []*store.AuditEvent) {
+func (a *Auditor) writeBatch(batch []*chain.Event) {
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -275,7 +276,7 @@ func (a *Auditor) Close(ctx context.Context) error {
 // Sink receives committed events in sequence order (see package siem). Send
 // must not block for long.
 type Sink interface {
-	Send(events []store.AuditEvent)
+	Send(events []chain.Event)
 }
 
 // AddSink streams every event committed from now on to s. Call it before
@@ -283,14 +284,14 @@ type Sink interface {
 func (a *Auditor) AddSink(s Sink) { a.sinks = append(a.sinks, s) }
 
 // append writes events to the store and hands them to the sinks.
-func (a *Auditor) append(ctx context.Context, evs []*store.AuditEvent) error {
+func (a *Auditor) append(ctx context.Context, evs []*chain.Event) error {
 	a.appendMu.Lock()
 	defer a.appendMu.Unlock()
 	if err := a.store.AppendAudit(ctx, evs); err != nil {
 		return err
 	}
 	if len(a.sinks) > 0 {
-		out := make([]store.AuditEvent, len(evs))
+		out := make([]chain.Event, len(evs))
 		for i, e := range evs {
 			out[i] = *e
 		}

@@ -3,7 +3,7 @@ package audit
 import (
 	"sync"
 
-	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
 
 // queue holds routine events until the batch writer takes them.
@@ -15,7 +15,7 @@ import (
 type queue struct {
 	mu      sync.Mutex
 	notFull sync.Cond // Record waits on it while the queue is full
-	buf     []*store.AuditEvent
+	buf     []*chain.Event
 	closed  bool
 
 	nonEmpty chan struct{} // capacity 1: the queue went from empty to not
@@ -37,7 +37,7 @@ func signal(c chan struct{}) {
 
 // put appends ev, blocking while queueSize events wait. It reports false,
 // without queueing, once the queue is closed.
-func (q *queue) put(ev *store.AuditEvent) bool {
+func (q *queue) put(ev *chain.Event) bool {
 	q.mu.Lock()
 	for len(q.buf) >= queueSize && !q.closed {
 		q.notFull.Wait()
@@ -60,7 +60,7 @@ func (q *queue) put(ev *store.AuditEvent) bool {
 
 // take moves up to max events into dst and reports how many are left and
 // whether the queue is closed.
-func (q *queue) take(dst []*store.AuditEvent, max int) ([]*store.AuditEvent, int, bool) {
+func (q *queue) take(dst []*chain.Event, max int) ([]*chain.Event, int, bool) {
 	q.mu.Lock()
 	n := min(len(q.buf), max)
 	dst = append(dst, q.buf[:n]...)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -19,7 +20,7 @@ type batchStore struct {
 	gate        chan struct{}
 }
 
-func (s *batchStore) AppendAudit(_ context.Context, evs []*store.AuditEvent) error {
+func (s *batchStore) AppendAudit(_ context.Context, evs []*chain.Event) error {
 	if s.gate != nil {
 		<-s.gate
 	}
@@ -51,7 +52,7 @@ func TestQueueBatches(t *testing.T) {
 	go a.Run()
 	const n = 3*batchMax + 7
 	for i := range n {
-		a.Record(&store.AuditEvent{RequestID: fmt.Sprint(i)})
+		a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -83,7 +84,7 @@ func TestQueueLoneEventWritten(t *testing.T) {
 	a := New(st, nil, nil)
 	go a.Run()
 	defer a.Close(context.Background()) //nolint:errcheck
-	a.Record(&store.AuditEvent{RequestID: "lone"})
+	a.Record(&chain.Event{RequestID: "lone"})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if all, _ := st.written(); len(all) == 1 {
@@ -106,7 +107,7 @@ func TestQueueBackpressure(t *testing.T) {
 	go func() {
 		i := 0
 		for ; i < queueSize+2*batchMax; i++ {
-			a.Record(&store.AuditEvent{RequestID: fmt.Sprint(i)})
+			a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
 			if i == queueSize+batchMax { // cannot fit while the store stalls
 				recorded <- i
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -87,7 +88,7 @@ func runAudit(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-func printEvent(w io.Writer, ev *store.AuditEvent) {
+func printEvent(w io.Writer, ev *chain.Event) {
 	target := ev.Method + " " + ev.Path
 	if ev.Method == "" {
 		target = ev.Resource

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/anchor"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
@@ -207,7 +208,7 @@ func auditCheckValue(ctx context.Context, e *Env, args []string) error {
 	}
 	defer st.Close()
 	var hits, sets int
-	err = st.ScanAudit(ctx, 0, func(ev *store.AuditEvent) error {
+	err = st.ScanAudit(ctx, 0, func(ev *chain.Event) error {
 		if !strings.Contains(ev.Details, audit.ValueHashPrefix) {
 			return nil
 		}
@@ -315,7 +316,7 @@ func auditPrune(ctx context.Context, e *Env, args []string) error {
 	// The log records its own pruning: the first event after the prune
 	// point says who pruned what, chained from the checkpoint's head.
 	d, _ := json.Marshal(map[string]any{"through_seq": seq, "deleted_events": n})
-	if err := st.AppendAudit(ctx, []*store.AuditEvent{{ActorType: "system", Actor: "cli:audit-prune", Action: "audit.prune",
+	if err := st.AppendAudit(ctx, []*chain.Event{{ActorType: "system", Actor: "cli:audit-prune", Action: "audit.prune",
 		Decision: "allow", Reason: "allowed", Details: string(d)}}); err != nil {
 		return fmt.Errorf("pruned %d events but could not record it in the audit log: %w", n, err)
 	}

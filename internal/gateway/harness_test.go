@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
@@ -185,7 +186,7 @@ func (e *testEnv) rackSaw(method, path string) bool {
 }
 
 // audit flushes and returns every audit event, oldest first.
-func (e *testEnv) audit() []store.AuditEvent {
+func (e *testEnv) audit() []chain.Event {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

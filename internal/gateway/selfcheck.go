@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
 	"github.com/rack-gateway/rack-gateway/internal/audit/verify"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -85,7 +86,7 @@ func (s *SelfCheck) Check(ctx context.Context) (*verify.Report, error) {
 	s.failed.Set(1)
 	s.Log.Error("AUDIT LOG VERIFICATION FAILED", "verdict", rep.Verdict())
 	d, _ := json.Marshal(map[string]any{"seq": rep.Problem.Seq, "kind": rep.Problem.Kind, "detail": rep.Problem.Detail})
-	s.Audit.Record(&store.AuditEvent{ActorType: "system", Actor: "rack-gateway", Action: "audit.verify",
+	s.Audit.Record(&chain.Event{ActorType: "system", Actor: "rack-gateway", Action: "audit.verify",
 		Decision: "deny", Reason: "audit_verify_failed", Details: string(d)})
 	return rep, nil
 }
@@ -97,7 +98,7 @@ func Verify(ctx context.Context, st store.Store, tr *trail.Trail) (*verify.Repor
 		return nil, err
 	}
 	return verify.Run(ctx, verify.Input{
-		Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
+		Scan: func(ctx context.Context, fn func(*chain.Event) error) error {
 			return st.ScanAudit(ctx, 0, fn)
 		},
 		Checkpoints: cps,

@@ -16,12 +16,12 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/routes"
 	"github.com/rack-gateway/rack-gateway/internal/secrets"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // Handler is the pipeline every rack call goes through, in this order:
@@ -122,7 +122,7 @@ func (h *Handler) ServeNamed(w http.ResponseWriter, r *http.Request) {
 // call is the state of one request through the pipeline.
 type call struct {
 	start time.Time
-	ev    store.AuditEvent
+	ev    chain.Event
 }
 
 // newRequestID returns 24 hex digits. Request ids only correlate records,
@@ -139,7 +139,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 	c := &call{start: time.Now()}
 	reqID := newRequestID()
 	w.Header()["X-Request-Id"] = []string{reqID}
-	c.ev = store.AuditEvent{
+	c.ev = chain.Event{
 		Time: c.start, RequestID: reqID, Rack: rackName, ActorType: "anonymous", Actor: "anonymous",
 		SourceIP: h.clientIP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
 	}
@@ -306,7 +306,7 @@ func (h *Handler) refuse(w http.ResponseWriter, c *call, status int, reason auth
 	h.metrics.observe(rack, route, "deny", status, time.Since(c.start))
 }
 
-func setActor(ev *store.AuditEvent, p *authz.Principal) {
+func setActor(ev *chain.Event, p *authz.Principal) {
 	ev.ActorID = p.UserID
 	ev.Actor = p.Email
 	ev.ActorType = string(p.Kind)

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
 
 // Errors returned by every backend. Callers test them with errors.Is.
@@ -53,39 +55,6 @@ type APIToken struct {
 	ExpiresAt   time.Time // zero = never
 	LastUsedAt  time.Time // zero = never
 	RevokedAt   time.Time // zero = active
-}
-
-// AuditEvent is one audited action: a proxied rack API call (allowed or
-// denied) or a gateway administration action. It never holds secrets.
-type AuditEvent struct {
-	ID int64 // assigned by the store, strictly increasing
-	// Seq is the event's gapless position in the hash chain, from 1; Hash
-	// is SHA-256(previous Hash || chain.Canonical(event)). Both are set by
-	// the store when the event is appended (see package audit/chain).
-	Seq        int64
-	Hash       []byte
-	Time       time.Time
-	RequestID  string
-	Rack       string
-	ActorType  string // "user", "token", "anonymous", "system"
-	Actor      string // user email, or "token:<name>"
-	ActorID    int64  // user id (owner for tokens); 0 if none
-	TokenID    int64  // 0 if not a token
-	Role       string
-	SourceIP   string
-	UserAgent  string
-	Method     string
-	Path       string // request path without query string
-	Route      string // route name from the route table, or "" if unmatched
-	Action     string // route name for proxied calls, e.g. "user.create" for admin actions
-	App        string
-	Resource   string
-	Permission string
-	Decision   string // "allow" or "deny"
-	Reason     string // typed reason code
-	Status     int
-	DurationUS int64  // microseconds
-	Details    string // JSON object, allow-listed fields only; "" if none
 }
 
 // Session is a logged-in person: a web session (cookie) or a CLI session
@@ -199,15 +168,15 @@ type Store interface {
 	TouchTokens(ctx context.Context, used map[int64]time.Time) error
 
 	// AppendAudit durably inserts events in order and sets their IDs.
-	AppendAudit(ctx context.Context, events []*AuditEvent) error
-	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	AppendAudit(ctx context.Context, events []*chain.Event) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]chain.Event, error)
 	// AuditHead returns the newest chained event's Seq and Hash; 0 and nil
 	// for an empty chain.
 	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
 	// ScanAudit calls fn for every chained event with Seq >= fromSeq, in
 	// storage (ID) order, which is the order they were appended. The event
 	// passed to fn is reused; fn must copy what it keeps.
-	ScanAudit(ctx context.Context, fromSeq int64, fn func(*AuditEvent) error) error
+	ScanAudit(ctx context.Context, fromSeq int64, fn func(*chain.Event) error) error
 	// AddCheckpoint makes the next checkpoint, serialized with appends and
 	// other AddCheckpoint calls in every process: it calls make with the
 	// newest checkpoint (nil if none) and the chain head, and stores what

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
@@ -154,7 +155,7 @@ func (e *env) get(path string) (int, string, http.Header) {
 }
 
 // auditEvents flushes the audit queue and returns every event, oldest first.
-func (e *env) auditEvents() []store.AuditEvent {
+func (e *env) auditEvents() []chain.Event {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -714,7 +715,7 @@ func TestPromotedViewerDefaultTokenSeesEnv(t *testing.T) {
 }
 
 // detailsOf decodes an audit event's Details.
-func detailsOf(t *testing.T, ev store.AuditEvent) map[string]any {
+func detailsOf(t *testing.T, ev chain.Event) map[string]any {
 	t.Helper()
 	if ev.Details == "" {
 		return nil
@@ -760,7 +761,7 @@ func TestAdminChangesAudited(t *testing.T) {
 		t.Fatalf("viewer create user: %d", s)
 	}
 
-	byAction := map[string][]store.AuditEvent{}
+	byAction := map[string][]chain.Event{}
 	for _, ev := range e.auditEvents() {
 		if ev.Actor == "admin@example.com" || ev.Actor == "viewer@example.com" {
 			byAction[ev.Action] = append(byAction[ev.Action], ev)
@@ -863,7 +864,7 @@ func TestRackRoleChangeAuditedWithBeforeAfter(t *testing.T) {
 			t.Fatalf("rack role: %d %s", s, b)
 		}
 	}
-	var last store.AuditEvent
+	var last chain.Event
 	for _, ev := range e.auditEvents() {
 		if ev.Action == "user.rack-role" {
 			last = ev

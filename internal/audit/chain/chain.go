@@ -15,8 +15,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"time"
-
-	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // SchemaVersion is the version of Canonical. It is part of the encoding; a
@@ -28,12 +26,45 @@ const tag = "rack-gateway/audit-event/v1\x00"
 // HashSize is the size of a chain hash.
 const HashSize = sha256.Size
 
-// Genesis is the hash before the first event.
-var Genesis = make([]byte, HashSize)
+// Genesis returns the hash before the first event: 32 zero bytes.
+func Genesis() []byte { return make([]byte, HashSize) }
+
+// Event is one audited action: a proxied rack API call (allowed or
+// denied) or a gateway administration action. It never holds secrets.
+type Event struct {
+	ID int64 // assigned by the store, strictly increasing
+	// Seq is the event's gapless position in the hash chain, from 1; Hash
+	// is SHA-256(previous Hash || Canonical(event)). Both are set by the
+	// store when the event is appended (Link).
+	Seq        int64
+	Hash       []byte
+	Time       time.Time
+	RequestID  string
+	Rack       string
+	ActorType  string // "user", "token", "anonymous", "system"
+	Actor      string // user email, or "token:<name>"
+	ActorID    int64  // user id (owner for tokens); 0 if none
+	TokenID    int64  // 0 if not a token
+	Role       string
+	SourceIP   string
+	UserAgent  string
+	Method     string
+	Path       string // request path without query string
+	Route      string // route name from the route table, or "" if unmatched
+	Action     string // route name for proxied calls, e.g. "user.create" for admin actions
+	App        string
+	Resource   string
+	Permission string
+	Decision   string // "allow" or "deny"
+	Reason     string // typed reason code
+	Status     int
+	DurationUS int64  // microseconds
+	Details    string // JSON object, allow-listed fields only; "" if none
+}
 
 // Canonical appends the canonical encoding of e (with its Seq and its Time at
 // microsecond precision, as stored) to dst.
-func Canonical(dst []byte, e *store.AuditEvent) []byte {
+func Canonical(dst []byte, e *Event) []byte {
 	dst = append(dst, tag...)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.Seq))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(micros(e.Time)))
@@ -70,7 +101,7 @@ type Hasher struct {
 }
 
 // Next returns SHA-256(prev || Canonical(e)).
-func (h *Hasher) Next(prev []byte, e *store.AuditEvent) []byte {
+func (h *Hasher) Next(prev []byte, e *Event) []byte {
 	h.buf = append(h.buf[:0], prev...)
 	h.buf = Canonical(h.buf, e)
 	sum := sha256.Sum256(h.buf)
@@ -79,9 +110,9 @@ func (h *Hasher) Next(prev []byte, e *store.AuditEvent) []byte {
 
 // Link assigns Seq and Hash to events appended after the head (headSeq,
 // headHash); headSeq 0 means an empty chain (headHash is then ignored).
-func Link(headSeq int64, headHash []byte, events []*store.AuditEvent) {
+func Link(headSeq int64, headHash []byte, events []*Event) {
 	if headSeq == 0 {
-		headHash = Genesis
+		headHash = Genesis()
 	}
 	var h Hasher
 	prev := headHash

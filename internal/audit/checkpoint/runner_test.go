@@ -13,8 +13,8 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/anchor"
 	"github.com/rack-gateway/rack-gateway/internal/anchor/anchortest"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
 )
 
@@ -41,9 +41,9 @@ func TestRunnerS3DownThenBack(t *testing.T) {
 	r := &checkpoint.Runner{Store: st, Signer: &checkpoint.Signer{Key: key, Origin: "test"}, Anchors: s3a,
 		Every: 10, Interval: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	appendN := func(n int) {
-		evs := make([]*store.AuditEvent, n)
+		evs := make([]*chain.Event, n)
 		for i := range evs {
-			evs[i] = &store.AuditEvent{Action: "a", Decision: "allow"}
+			evs[i] = &chain.Event{Action: "a", Decision: "allow"}
 		}
 		if err := st.AppendAudit(ctx, evs); err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -93,7 +94,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // FromStore converts a stored event to its export line.
-func FromStore(e *store.AuditEvent, schema int) Event {
+func FromStore(e *chain.Event, schema int) Event {
 	return Event{Type: "event", ID: e.ID, Seq: e.Seq, Hash: hex.EncodeToString(e.Hash), Schema: schema,
 		Time: fmtTime(e.Time), RequestID: e.RequestID, Rack: e.Rack, ActorType: e.ActorType, Actor: e.Actor,
 		ActorID: e.ActorID, TokenID: e.TokenID, Role: e.Role, SourceIP: e.SourceIP, UserAgent: e.UserAgent,
@@ -103,7 +104,7 @@ func FromStore(e *store.AuditEvent, schema int) Event {
 }
 
 // ToStore converts an export line back to the stored event, exactly.
-func (x *Event) ToStore(e *store.AuditEvent) error {
+func (x *Event) ToStore(e *chain.Event) error {
 	t, err := parseTime(x.Time)
 	if err != nil {
 		return fmt.Errorf("seq %d: bad time: %w", x.Seq, err)
@@ -112,7 +113,7 @@ func (x *Event) ToStore(e *store.AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("seq %d: bad hash: %w", x.Seq, err)
 	}
-	*e = store.AuditEvent{ID: x.ID, Seq: x.Seq, Hash: h, Time: t, RequestID: x.RequestID, Rack: x.Rack,
+	*e = chain.Event{ID: x.ID, Seq: x.Seq, Hash: h, Time: t, RequestID: x.RequestID, Rack: x.Rack,
 		ActorType: x.ActorType, Actor: x.Actor, ActorID: x.ActorID, TokenID: x.TokenID, Role: x.Role,
 		SourceIP: x.SourceIP, UserAgent: x.UserAgent, Method: x.Method, Path: x.Path, Route: x.Route,
 		Action: x.Action, App: x.App, Resource: x.Resource, Permission: x.Permission, Decision: x.Decision,
@@ -142,7 +143,7 @@ func (j *JSONLWriter) WriteHeader(h Header) error {
 }
 
 // WriteEvent writes one event line.
-func (j *JSONLWriter) WriteEvent(e *store.AuditEvent, schema int) error {
+func (j *JSONLWriter) WriteEvent(e *chain.Event, schema int) error {
 	return j.enc.Encode(FromStore(e, schema))
 }
 
@@ -191,7 +192,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 
 // Next reads the next event into e; io.EOF at the end. Checkpoint lines are
 // collected into Checkpoints on the way.
-func (x *Reader) Next(e *store.AuditEvent) error {
+func (x *Reader) Next(e *chain.Event) error {
 	for x.sc.Scan() {
 		x.line++
 		b := x.sc.Bytes()
@@ -250,7 +251,7 @@ func NewCSVWriter(w io.Writer) (*CSVWriter, error) {
 
 // WriteEvent writes one row. Cells that a spreadsheet would run as a
 // formula are prefixed with a quote.
-func (c *CSVWriter) WriteEvent(e *store.AuditEvent) error {
+func (c *CSVWriter) WriteEvent(e *chain.Event) error {
 	row := []string{strconv.FormatInt(e.Seq, 10), fmtTime(e.Time), e.Rack, e.Actor, e.ActorType, e.Role,
 		e.SourceIP, e.Method, e.Path, e.Action, e.App, e.Resource, e.Permission, e.Decision, e.Reason,
 		strconv.Itoa(e.Status), strconv.FormatFloat(float64(e.DurationUS)/1000, 'f', 3, 64), e.RequestID, e.Details}

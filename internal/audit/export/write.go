@@ -21,7 +21,7 @@ type Options struct {
 // to w. A time-bounded JSONL export starts with the hash before its first
 // event, so it verifies on its own; app/actor filters mark it unverifiable.
 func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
-	keep := func(e *store.AuditEvent) bool {
+	keep := func(e *chain.Event) bool {
 		return (o.Since.IsZero() || !e.Time.Before(o.Since)) && (o.Until.IsZero() || e.Time.Before(o.Until)) &&
 			(o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor)
 	}
@@ -30,7 +30,7 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 		if err != nil {
 			return err
 		}
-		err = st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error {
+		err = st.ScanAudit(ctx, 0, func(e *chain.Event) error {
 			if keep(e) {
 				return cw.WriteEvent(e)
 			}
@@ -56,7 +56,7 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 	)
 	// The header needs the hash before the first exported event, so events
 	// pass through one-event lookbehind.
-	err = st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error {
+	err = st.ScanAudit(ctx, 0, func(e *chain.Event) error {
 		if !keep(e) {
 			if !started {
 				prev = append(prev[:0], e.Hash...)
@@ -67,7 +67,7 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 			started, first = true, e.Seq
 			ph := prev
 			if e.Seq == 1 {
-				ph = chain.Genesis
+				ph = chain.Genesis()
 			}
 			if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), FirstSeq: first,
 				PrevHash: hex.EncodeToString(ph), Filtered: o.App != "" || o.Actor != ""}); err != nil {
@@ -87,7 +87,7 @@ func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
 		return err
 	}
 	if !started {
-		if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), PrevHash: hex.EncodeToString(chain.Genesis)}); err != nil {
+		if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), PrevHash: hex.EncodeToString(chain.Genesis())}); err != nil {
 			return err
 		}
 	}

@@ -17,7 +17,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
 
 // Source is the value of every record's "source" field.
@@ -27,7 +27,7 @@ const Source = "rack-gateway"
 // block the caller for long: it enqueues. The sink may keep references to
 // the events' byte slices (Hash), so callers must not modify them afterwards.
 type Sink interface {
-	Send(events []store.AuditEvent)
+	Send(events []chain.Event)
 	Close(ctx context.Context) error
 }
 
@@ -75,7 +75,7 @@ type Record struct {
 }
 
 // NewRecord converts an event to its Record.
-func NewRecord(e store.AuditEvent) Record {
+func NewRecord(e chain.Event) Record {
 	r := Record{
 		Source:     Source,
 		Seq:        e.Seq,
@@ -121,7 +121,7 @@ func isJSONObject(s string) bool {
 
 // Encode returns the NDJSON line for e, without a trailing newline. The line
 // never contains a newline: embedded details are compacted.
-func Encode(e store.AuditEvent) ([]byte, error) {
+func Encode(e chain.Event) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := encodeRecord(&buf, NewRecord(e)); err != nil {
 		return nil, err

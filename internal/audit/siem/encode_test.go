@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
 
 // ev returns a plausible event with the given seq.
-func ev(seq int64) store.AuditEvent {
+func ev(seq int64) chain.Event {
 	h := sha256.Sum256(fmt.Appendf(nil, "event-%d", seq))
-	return store.AuditEvent{
+	return chain.Event{
 		ID:         seq + 1000,
 		Seq:        seq,
 		Hash:       h[:],
@@ -45,8 +45,8 @@ func ev(seq int64) store.AuditEvent {
 	}
 }
 
-func events(from int64, n int) []store.AuditEvent {
-	out := make([]store.AuditEvent, n)
+func events(from int64, n int) []chain.Event {
+	out := make([]chain.Event, n)
 	for i := range out {
 		out[i] = ev(from + int64(i))
 	}
@@ -54,7 +54,7 @@ func events(from int64, n int) []store.AuditEvent {
 }
 
 func TestEncodeGolden(t *testing.T) {
-	e := store.AuditEvent{
+	e := chain.Event{
 		ID:         42,
 		Seq:        9,
 		Hash:       []byte{0xde, 0xad, 0xbe, 0xef},

@@ -22,7 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
 
 // Defaults for WebhookConfig fields left zero.
@@ -224,7 +224,7 @@ type Webhook struct {
 	maxRetryAfter time.Duration
 
 	mu          sync.Mutex
-	queue       []store.AuditEvent
+	queue       []chain.Event
 	inflight    int
 	closing     bool
 	pendingDrop int64 // events dropped since the last batch was taken
@@ -313,7 +313,7 @@ func (w *Webhook) run() {
 // Send queues events for delivery and returns at once. If the queue would
 // exceed MaxQueue the oldest queued events are dropped. Events sent after
 // Close has begun are dropped and counted.
-func (w *Webhook) Send(events []store.AuditEvent) {
+func (w *Webhook) Send(events []chain.Event) {
 	if len(events) == 0 {
 		return
 	}
@@ -360,7 +360,7 @@ func (w *Webhook) signal() {
 
 // batch is one POST's worth of events plus the drop report it carries.
 type batch struct {
-	events      []store.AuditEvent
+	events      []chain.Event
 	droppedPrev int64 // events dropped just before events[0]
 }
 
@@ -374,7 +374,7 @@ func (w *Webhook) next(all bool) (b batch, ok bool) {
 	if n == 0 || (n < w.cfg.BatchSize && !all && !w.closing) {
 		return batch{}, false
 	}
-	b.events = make([]store.AuditEvent, n)
+	b.events = make([]chain.Event, n)
 	copy(b.events, w.queue[:n])
 	clear(w.queue[:n])
 	w.queue = w.queue[n:]

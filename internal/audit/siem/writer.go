@@ -6,7 +6,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
 
 // Writer is a Sink that writes one NDJSON line per event to an io.Writer,
@@ -29,7 +29,7 @@ func NewWriter(w io.Writer) *Writer {
 
 // Send writes the events, one line each, in order. After Close, or after a
 // write error, it does nothing; the error is reported by Err and Close.
-func (s *Writer) Send(events []store.AuditEvent) {
+func (s *Writer) Send(events []chain.Event) {
 	if len(events) == 0 {
 		return
 	}

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
 	"github.com/rack-gateway/rack-gateway/internal/audit/verify"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
 )
 
@@ -79,7 +79,7 @@ func buildBenchChain(b *testing.B, dir string) error {
 	}
 	anchors := &dirAnchors{dir: filepath.Join(dir, "anchors")}
 	signer := &checkpoint.Signer{Key: benchKey, Origin: "bench"}
-	evs := make([]*store.AuditEvent, benchBatch)
+	evs := make([]*chain.Event, benchBatch)
 	for n := 0; n < benchEvents; n += benchBatch {
 		for i := range evs {
 			evs[i] = mkEvent(n + i + 1)
@@ -134,7 +134,7 @@ func BenchmarkVerify1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		return verify.Input{
-			Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
+			Scan: func(ctx context.Context, fn func(*chain.Event) error) error {
 				return st.ScanAudit(ctx, 0, fn)
 			},
 			Checkpoints: cps, Anchors: anchors, PublicKey: pub,

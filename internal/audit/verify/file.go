@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -39,7 +40,7 @@ func OpenExport(path string, anchors checkpoint.Anchors, pub ed25519.PublicKey) 
 			return Input{}, nil, fmt.Errorf("export header: bad prev_hash: %w", err)
 		}
 	}
-	var first store.AuditEvent
+	var first chain.Event
 	firstErr := r.Next(&first) // collects the checkpoint lines before it
 	if firstErr != nil && !errors.Is(firstErr, io.EOF) {
 		f.Close()
@@ -47,14 +48,14 @@ func OpenExport(path string, anchors checkpoint.Anchors, pub ed25519.PublicKey) 
 	}
 	cps := append([]store.Checkpoint(nil), r.Checkpoints...)
 	in := Input{FirstSeq: r.Header.FirstSeq, PrevHash: prev, Checkpoints: cps, Anchors: anchors, PublicKey: pub,
-		Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
+		Scan: func(ctx context.Context, fn func(*chain.Event) error) error {
 			if firstErr != nil { // no events
 				return nil
 			}
 			if err := fn(&first); err != nil {
 				return err
 			}
-			var e store.AuditEvent
+			var e chain.Event
 			for {
 				err := r.Next(&e)
 				if len(r.Checkpoints) != len(cps) {

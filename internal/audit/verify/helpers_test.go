@@ -170,9 +170,9 @@ var baseTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // mkEvent returns a varied event: different actors, racks, decisions,
 // empty and non-ASCII strings, JSON details or none.
-func mkEvent(i int) *store.AuditEvent {
+func mkEvent(i int) *chain.Event {
 	actorTypes := []string{"user", "token", "anonymous", "system"}
-	e := &store.AuditEvent{
+	e := &chain.Event{
 		Time:       baseTime.Add(time.Duration(i)*time.Second + time.Duration(i*1234)*time.Nanosecond),
 		RequestID:  fmt.Sprintf("req-%06d", i),
 		Rack:       []string{"prod", "staging", "dev-ü"}[i%3],
@@ -211,7 +211,7 @@ func mkEvent(i int) *store.AuditEvent {
 
 func appendEvents(t testing.TB, st store.Store, from, n int) {
 	t.Helper()
-	evs := make([]*store.AuditEvent, n)
+	evs := make([]*chain.Event, n)
 	for i := range evs {
 		evs[i] = mkEvent(from + i)
 	}
@@ -279,7 +279,7 @@ func (f *fixture) liveInput(t testing.TB) verify.Input {
 		t.Fatal(err)
 	}
 	return verify.Input{
-		Scan: func(ctx context.Context, fn func(*store.AuditEvent) error) error {
+		Scan: func(ctx context.Context, fn func(*chain.Event) error) error {
 			return f.st.ScanAudit(ctx, 0, fn)
 		},
 		Checkpoints: cps,
@@ -328,10 +328,10 @@ func (f *fixture) unguard(t testing.TB) {
 }
 
 // events returns copies of the chained events, by seq.
-func (f *fixture) events(t testing.TB) []store.AuditEvent {
+func (f *fixture) events(t testing.TB) []chain.Event {
 	t.Helper()
-	var out []store.AuditEvent
-	err := f.st.ScanAudit(context.Background(), 0, func(e *store.AuditEvent) error {
+	var out []chain.Event
+	err := f.st.ScanAudit(context.Background(), 0, func(e *chain.Event) error {
 		c := *e
 		c.Hash = bytes.Clone(e.Hash)
 		out = append(out, c)
@@ -350,7 +350,7 @@ func (f *fixture) rehashFrom(t testing.TB, from int64) {
 	t.Helper()
 	var (
 		h    chain.Hasher
-		prev = chain.Genesis
+		prev = chain.Genesis()
 	)
 	for _, e := range f.events(t) {
 		if e.Seq >= from {
@@ -428,7 +428,7 @@ func writeExport(t testing.TB, st store.Store, path string) {
 	defer out.Close()
 	w := export.NewJSONLWriter(out)
 	if err := w.WriteHeader(export.Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), FirstSeq: 1,
-		PrevHash: hex.EncodeToString(chain.Genesis)}); err != nil {
+		PrevHash: hex.EncodeToString(chain.Genesis())}); err != nil {
 		t.Fatal(err)
 	}
 	cps, err := st.ListCheckpoints(ctx, 0)
@@ -440,7 +440,7 @@ func writeExport(t testing.TB, st store.Store, path string) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.ScanAudit(ctx, 0, func(e *store.AuditEvent) error { return w.WriteEvent(e, chain.SchemaVersion) }); err != nil {
+	if err := st.ScanAudit(ctx, 0, func(e *chain.Event) error { return w.WriteEvent(e, chain.SchemaVersion) }); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Flush(); err != nil {

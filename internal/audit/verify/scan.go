@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // scanner walks events in storage order, recomputing the chain.
@@ -26,7 +25,7 @@ type scanner struct {
 	// order were moved or inserted, otherwise they are missing.
 	gapFrom, gapTo int64
 	gapPrev        []byte
-	gapNext        store.AuditEvent // the event at gapTo (a copy)
+	gapNext        chain.Event // the event at gapTo (a copy)
 }
 
 func short(b []byte) string {
@@ -39,14 +38,14 @@ func short(b []byte) string {
 
 // next is chain.Hasher.Next without allocating: SHA-256(prev ||
 // chain.Canonical(e)), valid until the next call.
-func (s *scanner) next(prev []byte, e *store.AuditEvent) []byte {
+func (s *scanner) next(prev []byte, e *chain.Event) []byte {
 	s.buf = chain.Canonical(append(s.buf[:0], prev...), e)
 	s.sum = sha256.Sum256(s.buf)
 	return s.sum[:]
 }
 
 // step checks one event and reports whether to stop.
-func (s *scanner) step(e *store.AuditEvent) bool {
+func (s *scanner) step(e *chain.Event) bool {
 	if s.gapTo > 0 {
 		if e.Seq < s.gapFrom || e.Seq >= s.gapTo {
 			return false
@@ -70,7 +69,7 @@ func (s *scanner) step(e *store.AuditEvent) bool {
 		s.expected = e.Seq
 		switch c := s.bySeq[e.Seq-1]; {
 		case e.Seq == 1:
-			s.prev = chain.Genesis
+			s.prev = chain.Genesis()
 		case c != nil:
 			s.prev = c.st.Head
 		default:

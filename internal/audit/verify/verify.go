@@ -49,7 +49,7 @@ func (p *Problem) String() string { return fmt.Sprintf("seq %d: %s: %s", p.Seq, 
 type Input struct {
 	// Scan yields the events in storage order (database ID order, or the
 	// export's line order).
-	Scan func(ctx context.Context, fn func(*store.AuditEvent) error) error
+	Scan func(ctx context.Context, fn func(*chain.Event) error) error
 	// FirstSeq and PrevHash, if FirstSeq > 0, say where the log starts and
 	// the hash before it (an export header). Otherwise the log starts at the
 	// first event scanned, and the hash before it is the genesis hash for
@@ -133,7 +133,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		// it is a problem, and an empty one means "not given".
 		var known []byte
 		if in.FirstSeq == 1 {
-			known = chain.Genesis
+			known = chain.Genesis()
 		} else if c := bySeq[in.FirstSeq-1]; c != nil {
 			known = c.st.Head
 		}
@@ -147,7 +147,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	errStop := errors.New("stop")
-	err = in.Scan(ctx, func(e *store.AuditEvent) error {
+	err = in.Scan(ctx, func(e *chain.Event) error {
 		if s.step(e) {
 			return errStop
 		}

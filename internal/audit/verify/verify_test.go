@@ -210,11 +210,11 @@ func TestExport(t *testing.T) {
 			}
 			forged := editEvent(t, l[121], func(e *export.Event) {
 				e.Actor = "mallory@example.com"
-				var se store.AuditEvent
+				var se chain.Event
 				if err := e.ToStore(&se); err != nil {
 					t.Fatal(err)
 				}
-				var ps store.AuditEvent
+				var ps chain.Event
 				if err := prev.ToStore(&ps); err != nil {
 					t.Fatal(err)
 				}
@@ -239,17 +239,17 @@ func TestExport(t *testing.T) {
 				return append(l[:151:151], l[fixtureEvents+1:]...)
 			}},
 		{name: "header prev_hash changed", kind: verify.Rewritten, seq: 1, edit: func(t *testing.T, _ *fixture, l []string) []string {
-			l[0] = strings.Replace(l[0], hex.EncodeToString(chain.Genesis), hex.EncodeToString(fakeHead("x")), 1)
+			l[0] = strings.Replace(l[0], hex.EncodeToString(chain.Genesis()), hex.EncodeToString(fakeHead("x")), 1)
 			return l
 		}},
 		{name: "suffix export from a checkpoint", edit: func(t *testing.T, _ *fixture, l []string) []string {
 			// Lines 1..100 dropped, first_seq 101, prev_hash not given:
 			// verified from the signed head of the checkpoint at 100.
-			l[0] = strings.Replace(strings.Replace(l[0], hex.EncodeToString(chain.Genesis), "", 1), `"first_seq":1,`, `"first_seq":101,`, 1)
+			l[0] = strings.Replace(strings.Replace(l[0], hex.EncodeToString(chain.Genesis()), "", 1), `"first_seq":1,`, `"first_seq":101,`, 1)
 			return append(l[:1:1], l[101:]...)
 		}},
 		{name: "suffix export with a line deleted", kind: verify.Missing, seq: 101, edit: func(t *testing.T, _ *fixture, l []string) []string {
-			l[0] = strings.Replace(strings.Replace(l[0], hex.EncodeToString(chain.Genesis), "", 1), `"first_seq":1,`, `"first_seq":101,`, 1)
+			l[0] = strings.Replace(strings.Replace(l[0], hex.EncodeToString(chain.Genesis()), "", 1), `"first_seq":1,`, `"first_seq":101,`, 1)
 			return append(l[:1:1], l[102:]...)
 		}},
 		{name: "change checkpoint line", kind: verify.CheckpointMismatch, seq: 150, edit: func(t *testing.T, f *fixture, l []string) []string {

@@ -29,7 +29,7 @@ var insertAudit = auditq.Insert(placeholder)
 // The transaction takes an advisory lock first, so appends commit one at a
 // time and IDs are strictly increasing in commit order; without it a reader
 // paging with BeforeID could miss an event whose lower ID committed late.
-func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) error {
+func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -85,15 +85,15 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 
 // ListAudit returns the events matching f, newest (highest ID) first; see
 // store.AuditFilter and store.AuditLimit.
-func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]chain.Event, error) {
 	q, args := auditq.List(f, placeholder, encTime)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list audit", err)
 	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.AuditEvent, error) {
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (chain.Event, error) {
 		var (
-			e  store.AuditEvent
+			e  chain.Event
 			at pgtype.Timestamptz
 		)
 		err := r.Scan(auditq.ScanTargets(&e, &at)...)

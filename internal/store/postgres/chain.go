@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
@@ -36,7 +37,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 
 // ScanAudit streams chained events with Seq >= fromSeq in ID order. IDs are
 // allocated under the append lock, so ID order is append order.
-func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*store.AuditEvent) error) error {
+func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*chain.Event) error) error {
 	rows, err := s.pool.Query(ctx, "SELECT "+auditq.SelectList+
 		" FROM audit_events WHERE seq IS NOT NULL AND seq >= $1 ORDER BY id", fromSeq)
 	if err != nil {
@@ -44,7 +45,7 @@ func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*store.Aud
 	}
 	defer rows.Close()
 	var (
-		e  store.AuditEvent
+		e  chain.Event
 		at pgtype.Timestamptz
 	)
 	targets := auditq.ScanTargets(&e, &at)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres/pgtest"
@@ -152,7 +153,7 @@ func TestAuditAppendOnly(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = rt.Close() })
 	// The runtime role can do its job: append, checkpoint, anchor.
-	if err := rt.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "a"}, {Action: "b"}}); err != nil {
+	if err := rt.AppendAudit(t.Context(), []*chain.Event{{Action: "a"}, {Action: "b"}}); err != nil {
 		t.Fatalf("runtime append: %v", err)
 	}
 	if _, err := rt.AddCheckpoint(t.Context(), func(_ *store.Checkpoint, seq int64, _ []byte) (*store.Checkpoint, error) {
@@ -197,7 +198,7 @@ func TestAuditAppendOnly(t *testing.T) {
 	if got, err := ownerStore.PruneAudit(t.Context(), 2); err != nil || got != 2 {
 		t.Fatalf("owner prune = %d, %v", got, err)
 	}
-	if err := rt.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "c"}}); err != nil {
+	if err := rt.AppendAudit(t.Context(), []*chain.Event{{Action: "c"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.Exec(t.Context(), `DELETE FROM audit_events`); err == nil {

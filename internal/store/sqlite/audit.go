@@ -43,7 +43,7 @@ FROM (SELECT 1) LEFT JOIN (` + selectHead + `) AS head ON 1`
 // committed, sets each event's ID and normalizes its Time (a zero Time
 // becomes the current time). IDs are strictly increasing across calls
 // because the single write connection serializes commits.
-func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) error {
+func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -129,7 +129,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []*store.AuditEvent) err
 // store.AuditFilter and store.AuditLimit. Filters on actor, app, action
 // and time read only the blocks that can match (auditblocks.go); others
 // walk the log newest first.
-func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]chain.Event, error) {
 	if c := newBlockCursor(s.read, f); c != nil {
 		events, err := s.listByBlocks(ctx, f, c)
 		return events, wrap("list audit", err)
@@ -137,7 +137,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	q, args := auditq.List(f, func(int) string { return "?" }, encTime)
 	events, err := s.queryAudit(ctx, q, args...)
 	if events == nil {
-		events = []store.AuditEvent{}
+		events = []chain.Event{}
 	}
 	return events, wrap("list audit", err)
 }

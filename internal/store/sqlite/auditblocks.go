@@ -16,6 +16,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
@@ -29,7 +30,7 @@ type idRange struct{ first, last int64 }
 
 // writeBlocks records the blocks of events, whose ids are firstID,
 // firstID+1, ... and whose times are times (encoded as stored).
-func writeBlocks(ctx context.Context, tx *sql.Tx, events []*store.AuditEvent, times []int64, firstID int64) error {
+func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, times []int64, firstID int64) error {
 	var (
 		posting []string
 		pArgs   []any
@@ -169,10 +170,10 @@ func (c *blockCursor) next(ctx context.Context) ([]idRange, error) {
 
 // listByBlocks runs the listing over the blocks of c, newest first, a few
 // blocks per query, until the limit is reached.
-func (s *Store) listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor) ([]store.AuditEvent, error) {
+func (s *Store) listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor) ([]chain.Event, error) {
 	limit := store.AuditLimit(f.Limit)
 	where, wargs := auditq.Where(f, func(int) string { return "?" }, encTime)
-	events := make([]store.AuditEvent, 0, min(limit, 128))
+	events := make([]chain.Event, 0, min(limit, 128))
 	const perQuery = 32
 	for len(events) < limit {
 		blocks, err := c.next(ctx)
@@ -213,16 +214,16 @@ func (s *Store) listByBlocks(ctx context.Context, f store.AuditFilter, c *blockC
 }
 
 // queryAudit runs a SELECT of auditq.SelectList and scans the events.
-func (s *Store) queryAudit(ctx context.Context, q string, args ...any) ([]store.AuditEvent, error) {
+func (s *Store) queryAudit(ctx context.Context, q string, args ...any) ([]chain.Event, error) {
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var events []store.AuditEvent
+	var events []chain.Event
 	for rows.Next() {
 		var (
-			e  store.AuditEvent
+			e  chain.Event
 			at sql.NullInt64
 		)
 		if err := rows.Scan(auditq.ScanTargets(&e, &at)...); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/migrate"
 )
@@ -52,7 +53,7 @@ func TestBlockIndexBackfill(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendAudit(ctx, []*store.AuditEvent{{Actor: "rare@example.com", Action: "AppGet"}}); err != nil {
+	if err := s.AppendAudit(ctx, []*chain.Event{{Actor: "rare@example.com", Action: "AppGet"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -102,13 +103,13 @@ func BenchmarkListAuditFiltered(b *testing.B) {
 	}
 	const total = 200_000
 	t0 := store.Now().Add(-total * time.Second)
-	batch := make([]*store.AuditEvent, 0, 256)
+	batch := make([]*chain.Event, 0, 256)
 	for i := range total {
 		actor := "ci@example.com"
 		if i%20_000 == 0 {
 			actor = "rare@example.com"
 		}
-		batch = append(batch, &store.AuditEvent{Time: t0.Add(time.Duration(i) * time.Second), Actor: actor,
+		batch = append(batch, &chain.Event{Time: t0.Add(time.Duration(i) * time.Second), Actor: actor,
 			Action: []string{"AppList", "AppGet", "EnvSet"}[i%3], Method: "GET", Path: "/apps", Decision: "allow"})
 		if len(batch) == cap(batch) {
 			if err := s.AppendAudit(ctx, batch); err != nil {

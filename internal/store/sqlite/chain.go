@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
 )
@@ -35,7 +36,7 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 // ScanAudit streams chained events with Seq >= fromSeq in ID order. NOT
 // INDEXED makes SQLite walk the table in rowid order instead of sorting a
 // seq-index range, which matters for a million-event verification.
-func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*store.AuditEvent) error) error {
+func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*chain.Event) error) error {
 	rows, err := s.read.QueryContext(ctx, "SELECT "+auditq.SelectList+
 		" FROM audit_events NOT INDEXED WHERE seq IS NOT NULL AND seq >= ? ORDER BY id", fromSeq)
 	if err != nil {
@@ -43,7 +44,7 @@ func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*store.Aud
 	}
 	defer rows.Close()
 	var (
-		e  store.AuditEvent
+		e  chain.Event
 		at sql.NullInt64
 	)
 	targets := auditq.ScanTargets(&e, &at)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
 	"github.com/rack-gateway/rack-gateway/internal/store/storetest"
@@ -129,7 +130,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		s := stores[w%2]
 		wg.Go(func() {
 			for range 25 {
-				if err := s.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "a"}, {Action: "b"}}); err != nil {
+				if err := s.AppendAudit(t.Context(), []*chain.Event{{Action: "a"}, {Action: "b"}}); err != nil {
 					errs <- err
 					return
 				}
@@ -172,7 +173,7 @@ func TestAuditAppendOnly(t *testing.T) {
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "a"}, {Action: "b"}}); err != nil {
+	if err := s.AppendAudit(t.Context(), []*chain.Event{{Action: "a"}, {Action: "b"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AddCheckpoint(t.Context(), func(_ *store.Checkpoint, seq int64, _ []byte) (*store.Checkpoint, error) {
@@ -203,7 +204,7 @@ func TestAuditAppendOnly(t *testing.T) {
 	if n, err := s.PruneAudit(t.Context(), 2); err != nil || n != 2 {
 		t.Fatalf("prune = %d, %v", n, err)
 	}
-	if err := s.AppendAudit(t.Context(), []*store.AuditEvent{{Action: "c"}}); err != nil {
+	if err := s.AppendAudit(t.Context(), []*chain.Event{{Action: "c"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := raw.ExecContext(t.Context(), `DELETE FROM audit_events`); err == nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -23,8 +24,8 @@ var auditTests = []subtest{
 }
 
 // fullEvent returns an event with every field set to a distinct value.
-func fullEvent(i int) *store.AuditEvent {
-	return &store.AuditEvent{
+func fullEvent(i int) *chain.Event {
+	return &chain.Event{
 		Time:       time.Date(2026, 1, 2, 3, 4, 5, 678912345, time.FixedZone("F", 2*3600)).Add(time.Duration(i) * time.Second),
 		RequestID:  fmt.Sprint("req-", i),
 		Rack:       "prod",
@@ -51,8 +52,8 @@ func fullEvent(i int) *store.AuditEvent {
 }
 
 func testAuditRoundTrip(t *testing.T, s store.Store) {
-	evs := []*store.AuditEvent{fullEvent(0), {Decision: "allow"}, fullEvent(2)}
-	want := make([]store.AuditEvent, len(evs))
+	evs := []*chain.Event{fullEvent(0), {Decision: "allow"}, fullEvent(2)}
+	want := make([]chain.Event, len(evs))
 	for i, e := range evs {
 		want[i] = *e
 	}
@@ -84,8 +85,8 @@ func testAuditRoundTrip(t *testing.T, s store.Store) {
 
 func testAuditBatches(t *testing.T, s store.Store) {
 	must(t, "nil batch", s.AppendAudit(ctx(t), nil))
-	must(t, "empty batch", s.AppendAudit(ctx(t), []*store.AuditEvent{}))
-	bad := []*store.AuditEvent{{Action: "first"}, nil}
+	must(t, "empty batch", s.AppendAudit(ctx(t), []*chain.Event{}))
+	bad := []*chain.Event{{Action: "first"}, nil}
 	if err := s.AppendAudit(ctx(t), bad); err == nil {
 		t.Fatal("batch with a nil event succeeded")
 	}
@@ -99,9 +100,9 @@ func testAuditBatches(t *testing.T, s store.Store) {
 	}
 	var last int64
 	for _, n := range []int{1, 5, 64, 2} {
-		batch := make([]*store.AuditEvent, n)
+		batch := make([]*chain.Event, n)
 		for i := range batch {
-			batch[i] = &store.AuditEvent{Action: fmt.Sprint("batch", n), Status: i}
+			batch[i] = &chain.Event{Action: fmt.Sprint("batch", n), Status: i}
 		}
 		must(t, fmt.Sprint("batch of ", n), s.AppendAudit(ctx(t), batch))
 		for _, e := range batch {
@@ -122,9 +123,9 @@ func testAuditBatches(t *testing.T, s store.Store) {
 
 func testAuditFilters(t *testing.T, s store.Store) {
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	var evs []*store.AuditEvent
+	var evs []*chain.Event
 	for i := range 30 {
-		evs = append(evs, &store.AuditEvent{
+		evs = append(evs, &chain.Event{
 			Time: base.Add(time.Duration(i) * time.Minute), RequestID: fmt.Sprint("req", i),
 			Rack:      []string{"prod", "staging", "prod"}[i%3],
 			ActorType: "user", Actor: []string{"a@example.com", "b@example.com"}[i%2], ActorID: int64(i%2 + 1),
@@ -138,7 +139,7 @@ func testAuditFilters(t *testing.T, s store.Store) {
 	must(t, "append", s.AppendAudit(ctx(t), evs[:10]))
 	must(t, "append", s.AppendAudit(ctx(t), evs[10:]))
 
-	count := func(pred func(i int, e *store.AuditEvent) bool) int {
+	count := func(pred func(i int, e *chain.Event) bool) int {
 		n := 0
 		for i, e := range evs {
 			if pred(i, e) {
@@ -151,33 +152,33 @@ func testAuditFilters(t *testing.T, s store.Store) {
 	tests := []struct {
 		name string
 		f    store.AuditFilter
-		want func(i int, e *store.AuditEvent) bool
+		want func(i int, e *chain.Event) bool
 	}{
-		{"none", store.AuditFilter{}, func(int, *store.AuditEvent) bool { return true }},
-		{"actor", store.AuditFilter{Actor: "a@example.com"}, func(_ int, e *store.AuditEvent) bool { return e.Actor == "a@example.com" }},
-		{"actor is exact", store.AuditFilter{Actor: "a@example"}, func(int, *store.AuditEvent) bool { return false }},
-		{"actor is case-sensitive", store.AuditFilter{Actor: "A@example.com"}, func(int, *store.AuditEvent) bool { return false }},
-		{"app", store.AuditFilter{App: "api"}, func(_ int, e *store.AuditEvent) bool { return e.App == "api" }},
-		{"action", store.AuditFilter{Action: "BuildCreate"}, func(_ int, e *store.AuditEvent) bool { return e.Action == "BuildCreate" }},
-		{"decision", store.AuditFilter{Decision: "deny"}, func(_ int, e *store.AuditEvent) bool { return e.Decision == "deny" }},
-		{"rack", store.AuditFilter{Rack: "staging"}, func(_ int, e *store.AuditEvent) bool { return e.Rack == "staging" }},
-		{"unknown rack", store.AuditFilter{Rack: "dev"}, func(int, *store.AuditEvent) bool { return false }},
-		{"since is inclusive", store.AuditFilter{Since: at(20)}, func(i int, _ *store.AuditEvent) bool { return i >= 20 }},
-		{"since between events", store.AuditFilter{Since: at(20).Add(time.Nanosecond)}, func(i int, _ *store.AuditEvent) bool { return i > 20 }},
-		{"until is exclusive", store.AuditFilter{Until: at(20)}, func(i int, _ *store.AuditEvent) bool { return i < 20 }},
-		{"until between events", store.AuditFilter{Until: at(20).Add(time.Nanosecond)}, func(i int, _ *store.AuditEvent) bool { return i <= 20 }},
-		{"window", store.AuditFilter{Since: at(5), Until: at(7)}, func(i int, _ *store.AuditEvent) bool { return i == 5 || i == 6 }},
+		{"none", store.AuditFilter{}, func(int, *chain.Event) bool { return true }},
+		{"actor", store.AuditFilter{Actor: "a@example.com"}, func(_ int, e *chain.Event) bool { return e.Actor == "a@example.com" }},
+		{"actor is exact", store.AuditFilter{Actor: "a@example"}, func(int, *chain.Event) bool { return false }},
+		{"actor is case-sensitive", store.AuditFilter{Actor: "A@example.com"}, func(int, *chain.Event) bool { return false }},
+		{"app", store.AuditFilter{App: "api"}, func(_ int, e *chain.Event) bool { return e.App == "api" }},
+		{"action", store.AuditFilter{Action: "BuildCreate"}, func(_ int, e *chain.Event) bool { return e.Action == "BuildCreate" }},
+		{"decision", store.AuditFilter{Decision: "deny"}, func(_ int, e *chain.Event) bool { return e.Decision == "deny" }},
+		{"rack", store.AuditFilter{Rack: "staging"}, func(_ int, e *chain.Event) bool { return e.Rack == "staging" }},
+		{"unknown rack", store.AuditFilter{Rack: "dev"}, func(int, *chain.Event) bool { return false }},
+		{"since is inclusive", store.AuditFilter{Since: at(20)}, func(i int, _ *chain.Event) bool { return i >= 20 }},
+		{"since between events", store.AuditFilter{Since: at(20).Add(time.Nanosecond)}, func(i int, _ *chain.Event) bool { return i > 20 }},
+		{"until is exclusive", store.AuditFilter{Until: at(20)}, func(i int, _ *chain.Event) bool { return i < 20 }},
+		{"until between events", store.AuditFilter{Until: at(20).Add(time.Nanosecond)}, func(i int, _ *chain.Event) bool { return i <= 20 }},
+		{"window", store.AuditFilter{Since: at(5), Until: at(7)}, func(i int, _ *chain.Event) bool { return i == 5 || i == 6 }},
 		{"window in another zone", store.AuditFilter{Since: at(5).In(time.FixedZone("K", 14*3600)), Until: at(7).In(time.FixedZone("L", -12*3600))},
-			func(i int, _ *store.AuditEvent) bool { return i == 5 || i == 6 }},
-		{"empty window", store.AuditFilter{Since: at(7), Until: at(7)}, func(int, *store.AuditEvent) bool { return false }},
-		{"before id", store.AuditFilter{BeforeID: evs[10].ID}, func(i int, _ *store.AuditEvent) bool { return i < 10 }},
-		{"before first id", store.AuditFilter{BeforeID: evs[0].ID}, func(int, *store.AuditEvent) bool { return false }},
+			func(i int, _ *chain.Event) bool { return i == 5 || i == 6 }},
+		{"empty window", store.AuditFilter{Since: at(7), Until: at(7)}, func(int, *chain.Event) bool { return false }},
+		{"before id", store.AuditFilter{BeforeID: evs[10].ID}, func(i int, _ *chain.Event) bool { return i < 10 }},
+		{"before first id", store.AuditFilter{BeforeID: evs[0].ID}, func(int, *chain.Event) bool { return false }},
 		{"combined", store.AuditFilter{Actor: "a@example.com", App: "web", Decision: "allow", Rack: "prod"},
-			func(_ int, e *store.AuditEvent) bool {
+			func(_ int, e *chain.Event) bool {
 				return e.Actor == "a@example.com" && e.App == "web" && e.Decision == "allow" && e.Rack == "prod"
 			}},
 		{"combined with time and id", store.AuditFilter{Actor: "b@example.com", Since: at(3), Until: at(25), BeforeID: evs[20].ID},
-			func(i int, e *store.AuditEvent) bool { return e.Actor == "b@example.com" && i >= 3 && i < 20 }},
+			func(i int, e *chain.Event) bool { return e.Actor == "b@example.com" && i >= 3 && i < 20 }},
 	}
 	for _, tt := range tests {
 		got, err := s.ListAudit(ctx(t), tt.f)
@@ -205,9 +206,9 @@ func testAuditFilters(t *testing.T, s store.Store) {
 
 func testAuditLimits(t *testing.T, s store.Store) {
 	const total = store.MaxAuditLimit + 50
-	batch := make([]*store.AuditEvent, total)
+	batch := make([]*chain.Event, total)
 	for i := range batch {
-		batch[i] = &store.AuditEvent{Action: "x", Status: i}
+		batch[i] = &chain.Event{Action: "x", Status: i}
 	}
 	must(t, "append", s.AppendAudit(ctx(t), batch))
 	tests := []struct {
@@ -235,11 +236,11 @@ func testAuditLimits(t *testing.T, s store.Store) {
 }
 
 func testAuditPaging(t *testing.T, s store.Store) {
-	var all []*store.AuditEvent
+	var all []*chain.Event
 	for b := range 5 {
-		batch := make([]*store.AuditEvent, 7)
+		batch := make([]*chain.Event, 7)
 		for i := range batch {
-			batch[i] = &store.AuditEvent{Actor: []string{"p", "q"}[i%2], Action: fmt.Sprint(b)}
+			batch[i] = &chain.Event{Actor: []string{"p", "q"}[i%2], Action: fmt.Sprint(b)}
 		}
 		must(t, "append", s.AppendAudit(ctx(t), batch))
 		all = append(all, batch...)
@@ -292,9 +293,9 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			for b := range batches {
-				batch := make([]*store.AuditEvent, size)
+				batch := make([]*chain.Event, size)
 				for i := range batch {
-					batch[i] = &store.AuditEvent{Actor: fmt.Sprint("w", w), Action: fmt.Sprint(b), Status: i}
+					batch[i] = &chain.Event{Actor: fmt.Sprint("w", w), Action: fmt.Sprint(b), Status: i}
 				}
 				if err := s.AppendAudit(ctx(t), batch); err != nil {
 					errs <- err

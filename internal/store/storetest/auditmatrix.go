@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -24,7 +25,7 @@ func testAuditFilterMatrix(t *testing.T, s store.Store) {
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	n := 0
 	for _, size := range []int{1, 700, 3, 513, 1, 1200, 200, 64} {
-		batch := make([]*store.AuditEvent, size)
+		batch := make([]*chain.Event, size)
 		for i := range batch {
 			n++
 			at := base.Add(time.Duration(n)*time.Second - time.Duration(rng.IntN(20))*time.Second)
@@ -35,7 +36,7 @@ func testAuditFilterMatrix(t *testing.T, s store.Store) {
 			if n%997 == 0 {
 				actor = "rare@example.com"
 			}
-			batch[i] = &store.AuditEvent{Time: at, Actor: actor, App: apps[rng.IntN(len(apps))],
+			batch[i] = &chain.Event{Time: at, Actor: actor, App: apps[rng.IntN(len(apps))],
 				Action: actions[rng.IntN(len(actions))], Decision: []string{"allow", "deny"}[rng.IntN(2)],
 				Rack: []string{"prod", "staging"}[rng.IntN(2)], RequestID: fmt.Sprint("m", n)}
 		}
@@ -43,7 +44,7 @@ func testAuditFilterMatrix(t *testing.T, s store.Store) {
 	}
 
 	// The whole log, newest first, read in pages without filters.
-	var all []store.AuditEvent
+	var all []chain.Event
 	for f := (store.AuditFilter{Limit: store.MaxAuditLimit}); ; {
 		page, err := s.ListAudit(ctx(t), f)
 		must(t, "list all", err)
@@ -66,7 +67,7 @@ func testAuditFilterMatrix(t *testing.T, s store.Store) {
 		t.Fatalf("read %d of the %d appended events", len(mine), n)
 	}
 
-	matches := func(f store.AuditFilter, e store.AuditEvent) bool {
+	matches := func(f store.AuditFilter, e chain.Event) bool {
 		return (f.Actor == "" || e.Actor == f.Actor) && (f.App == "" || e.App == f.App) &&
 			(f.Action == "" || e.Action == f.Action) && (f.Decision == "" || e.Decision == f.Decision) &&
 			(f.Rack == "" || e.Rack == f.Rack) && (f.Since.IsZero() || !e.Time.Before(f.Since)) &&

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -39,12 +40,12 @@ func BenchGetTokenByHash(b *testing.B, s store.Store) {
 // reports events/s.
 func BenchAppendAudit(b *testing.B, s store.Store, size int) {
 	ctx := context.Background()
-	batch := make([]*store.AuditEvent, size)
+	batch := make([]*chain.Event, size)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
 		for i := range batch {
-			batch[i] = &store.AuditEvent{ActorType: "user", Actor: "a@example.com", Rack: "prod",
+			batch[i] = &chain.Event{ActorType: "user", Actor: "a@example.com", Rack: "prod",
 				Method: "GET", Path: "/apps/web", Route: "AppGet", Action: "AppGet", App: "web",
 				Permission: "app:read", Decision: "allow", Reason: "allowed", Status: 200, DurationUS: 812}
 		}

@@ -18,11 +18,11 @@ func checkChain(t *testing.T, s store.Store, want int) {
 	t.Helper()
 	var (
 		h     chain.Hasher
-		prev  = chain.Genesis
+		prev  = chain.Genesis()
 		n     int64
 		lastI int64
 	)
-	err := s.ScanAudit(ctx(t), 1, func(e *store.AuditEvent) error {
+	err := s.ScanAudit(ctx(t), 1, func(e *chain.Event) error {
 		n++
 		if e.Seq != n {
 			return fmt.Errorf("event id %d has seq %d, want %d", e.ID, e.Seq, n)
@@ -57,7 +57,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	checkChain(t, s, 0)
 	total := 0
 	for _, n := range []int{1, 3, 130, 7} { // 130 spans the SQLite chunk sizes
-		batch := make([]*store.AuditEvent, n)
+		batch := make([]*chain.Event, n)
 		for i := range batch {
 			batch[i] = fullEvent(total + i)
 		}
@@ -74,7 +74,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	// ScanAudit from the middle, and an error from fn stops it.
 	var first int64
 	stop := errors.New("stop")
-	err = s.ScanAudit(ctx(t), 100, func(e *store.AuditEvent) error {
+	err = s.ScanAudit(ctx(t), 100, func(e *chain.Event) error {
 		first = e.Seq
 		return stop
 	})
@@ -86,7 +86,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	a, b := *fullEvent(1), *fullEvent(1)
 	b.Seq = 1
 	var h chain.Hasher
-	if bytes.Equal(h.Next(chain.Genesis, &a), h.Next(chain.Genesis, &b)) {
+	if bytes.Equal(h.Next(chain.Genesis(), &a), h.Next(chain.Genesis(), &b)) {
 		t.Fatal("seq not covered by the hash")
 	}
 }
@@ -102,7 +102,7 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	if err != nil || c != nil {
 		t.Fatalf("declined checkpoint = %v, %v", c, err)
 	}
-	batch := []*store.AuditEvent{fullEvent(0), fullEvent(1)}
+	batch := []*chain.Event{fullEvent(0), fullEvent(1)}
 	must(t, "append", s.AppendAudit(ctx(t), batch))
 	mk := func(wantPrev int64) func(*store.Checkpoint, int64, []byte) (*store.Checkpoint, error) {
 		return func(prev *store.Checkpoint, seq int64, hash []byte) (*store.Checkpoint, error) {
@@ -124,7 +124,7 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	if _, err := s.AddCheckpoint(ctx(t), mk(2)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second checkpoint at the same seq: %v, want ErrConflict", err)
 	}
-	must(t, "append", s.AppendAudit(ctx(t), []*store.AuditEvent{fullEvent(2)}))
+	must(t, "append", s.AppendAudit(ctx(t), []*chain.Event{fullEvent(2)}))
 	c2, err := s.AddCheckpoint(ctx(t), mk(2))
 	must(t, "checkpoint 2", err)
 	if c2.Seq != 3 {
@@ -149,7 +149,7 @@ func testCheckpoints(t *testing.T, s store.Store) {
 }
 
 func testPrune(t *testing.T, s store.Store) {
-	batch := make([]*store.AuditEvent, 10)
+	batch := make([]*chain.Event, 10)
 	for i := range batch {
 		batch[i] = fullEvent(i)
 	}
@@ -167,14 +167,14 @@ func testPrune(t *testing.T, s store.Store) {
 		t.Fatal("prune behind an unanchored checkpoint succeeded")
 	}
 	must(t, "anchor", s.MarkAnchored(ctx(t), c.Seq, time.Time{}))
-	must(t, "append more", s.AppendAudit(ctx(t), []*store.AuditEvent{fullEvent(10), fullEvent(11)}))
+	must(t, "append more", s.AppendAudit(ctx(t), []*chain.Event{fullEvent(10), fullEvent(11)}))
 	n, err := s.PruneAudit(ctx(t), c.Seq)
 	must(t, "prune", err)
 	if n != 10 {
 		t.Fatalf("pruned %d events, want 10", n)
 	}
 	var seqs []int64
-	must(t, "scan", s.ScanAudit(ctx(t), 0, func(e *store.AuditEvent) error { seqs = append(seqs, e.Seq); return nil }))
+	must(t, "scan", s.ScanAudit(ctx(t), 0, func(e *chain.Event) error { seqs = append(seqs, e.Seq); return nil }))
 	if fmt.Sprint(seqs) != "[11 12]" {
 		t.Fatalf("after prune: seqs %v, want [11 12]", seqs)
 	}
@@ -185,7 +185,7 @@ func testPrune(t *testing.T, s store.Store) {
 	}
 	// Appends continue the chain after a prune.
 	e := fullEvent(12)
-	must(t, "append after prune", s.AppendAudit(ctx(t), []*store.AuditEvent{e}))
+	must(t, "append after prune", s.AppendAudit(ctx(t), []*chain.Event{e}))
 	if e.Seq != 13 {
 		t.Fatalf("after prune: next seq %d, want 13", e.Seq)
 	}
@@ -205,7 +205,7 @@ func testPrune(t *testing.T, s store.Store) {
 		t.Fatalf("head after pruning everything = %d %x, want %d %x", seq, hash, c2.Seq, headHash)
 	}
 	next := fullEvent(13)
-	must(t, "append after pruning everything", s.AppendAudit(ctx(t), []*store.AuditEvent{next}))
+	must(t, "append after pruning everything", s.AppendAudit(ctx(t), []*chain.Event{next}))
 	// IDs are never reused, even when the rows that had them are gone.
 	if next.ID <= e.ID {
 		t.Fatalf("after pruning everything: id %d, not after the pruned %d", next.ID, e.ID)

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -61,7 +62,7 @@ func testCancelled(t *testing.T, s store.Store) {
 	if err := s.CreateUser(c, &store.User{Email: "c@example.com"}); err == nil {
 		t.Error("CreateUser with a cancelled context succeeded")
 	}
-	if err := s.AppendAudit(c, []*store.AuditEvent{{Action: "x"}}); err == nil {
+	if err := s.AppendAudit(c, []*chain.Event{{Action: "x"}}); err == nil {
 		t.Error("AppendAudit with a cancelled context succeeded")
 	}
 	// The store is still usable with a live context.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -27,7 +28,7 @@ type auditForm struct {
 }
 
 type auditRow struct {
-	store.AuditEvent
+	chain.Event
 	DetailsShort string
 	DetailsLong  bool
 }
@@ -153,7 +154,7 @@ func (c *console) audit(q *request) {
 			}
 		}
 		for _, e := range evs {
-			row := auditRow{AuditEvent: e, DetailsShort: e.Details}
+			row := auditRow{Event: e, DetailsShort: e.Details}
 			if len(e.Details) > 160 {
 				row.DetailsShort, row.DetailsLong = e.Details[:160]+"…", true
 			}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
@@ -491,7 +492,7 @@ func TestAuditFiltersAndPaging(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)
 	for i := range 25 {
-		ev := &store.AuditEvent{Time: base.Add(time.Duration(i) * time.Minute), ActorType: "user", Actor: "bot@example.com",
+		ev := &chain.Event{Time: base.Add(time.Duration(i) * time.Minute), ActorType: "user", Actor: "bot@example.com",
 			Action: "test.paging", App: "paging-app", Rack: "dev", Resource: fmt.Sprintf("res-%02d", i),
 			Decision: "allow", Reason: "allowed", Status: 200, Details: `{"note":"<b>x</b>"}`}
 		if err := e.audit.RecordSync(ctx, ev); err != nil {
@@ -499,7 +500,7 @@ func TestAuditFiltersAndPaging(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		ev := &store.AuditEvent{Time: base.Add(time.Duration(i) * time.Minute), ActorType: "user", Actor: "bot@example.com",
+		ev := &chain.Event{Time: base.Add(time.Duration(i) * time.Minute), ActorType: "user", Actor: "bot@example.com",
 			Action: "test.paging", App: "paging-app", Rack: "dev", Decision: "deny", Reason: "missing_permission", Status: 403}
 		if err := e.audit.RecordSync(ctx, ev); err != nil {
 			t.Fatal(err)

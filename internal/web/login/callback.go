@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -404,7 +405,7 @@ func (h *Handler) roleFromGroups(groups []string) (string, []string) {
 
 // completeWeb starts a fresh web session (rotation: any session this
 // browser had is revoked) and sends the browser back where it was going.
-func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *store.AuditEvent, d map[string]any,
+func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *chain.Event, d map[string]any,
 	lr *store.LoginRequest, u *store.User) {
 	ctx := r.Context()
 	if c, err := r.Cookie(websession.CookieName); err == nil && c.Value != "" {
@@ -444,7 +445,7 @@ func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *store.
 // its token is handed out. If the audit log cannot take it, the session is
 // revoked at once (its token was never shown to anyone) and it reports
 // false: no session exists without its record.
-func (h *Handler) recordSession(ctx context.Context, ev *store.AuditEvent, s *store.Session) bool {
+func (h *Handler) recordSession(ctx context.Context, ev *chain.Event, s *store.Session) bool {
 	if err := h.o.Audit.RecordSync(ctx, ev); err != nil {
 		if rerr := h.o.Authn.RevokeSession(context.WithoutCancel(ctx), s.ID); rerr != nil {
 			h.log.Error("login: revoke a session whose audit event failed (its token was never handed out)",
@@ -457,7 +458,7 @@ func (h *Handler) recordSession(ctx context.Context, ev *store.AuditEvent, s *st
 
 // completeCLI records who signed in; the CLI then claims the session with
 // its verifier. No web session is made.
-func (h *Handler) completeCLI(w http.ResponseWriter, r *http.Request, ev *store.AuditEvent, d map[string]any,
+func (h *Handler) completeCLI(w http.ResponseWriter, r *http.Request, ev *chain.Event, d map[string]any,
 	lr *store.LoginRequest, u *store.User) {
 	ctx := r.Context()
 	if err := h.o.Store.CompleteLoginRequest(ctx, lr.IDHash, u.ID, h.now()); err != nil {

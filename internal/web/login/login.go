@@ -41,6 +41,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
@@ -360,15 +361,15 @@ func userAgent(r *http.Request) string {
 
 // event starts an audit event for this request, by an anonymous actor
 // until the identity is known.
-func (h *Handler) event(r *http.Request, action string) *store.AuditEvent {
-	return &store.AuditEvent{
+func (h *Handler) event(r *http.Request, action string) *chain.Event {
+	return &chain.Event{
 		Time: h.now(), RequestID: r.Header.Get("X-Request-Id"), ActorType: "anonymous",
 		SourceIP: h.sourceIP(r), UserAgent: userAgent(r), Method: r.Method, Path: r.URL.Path,
 		Action: action, Decision: "allow", Reason: string(authz.ReasonAllowed),
 	}
 }
 
-func setActor(ev *store.AuditEvent, u *store.User) {
+func setActor(ev *chain.Event, u *store.User) {
 	ev.ActorType, ev.Actor, ev.ActorID, ev.Role = "user", u.Email, u.ID, u.Role
 }
 

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/devidp"
@@ -285,7 +286,7 @@ func (e *env) whoami(cookie string) (email, kind string) {
 
 // events returns the audit events of an action, oldest first, after
 // flushing the auditor.
-func (e *env) events(action string) []store.AuditEvent {
+func (e *env) events(action string) []chain.Event {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -303,7 +304,7 @@ func (e *env) events(action string) []store.AuditEvent {
 }
 
 // mustAudit finds an event with this action, decision and reason.
-func (e *env) mustAudit(action, decision, reason string) store.AuditEvent {
+func (e *env) mustAudit(action, decision, reason string) chain.Event {
 	e.t.Helper()
 	for _, ev := range e.events(action) {
 		if ev.Decision == decision && ev.Reason == reason {
@@ -311,7 +312,7 @@ func (e *env) mustAudit(action, decision, reason string) store.AuditEvent {
 		}
 	}
 	e.t.Fatalf("no audit event %s/%s/%s; have %+v", action, decision, reason, e.events(action))
-	return store.AuditEvent{}
+	return chain.Event{}
 }
 
 // noSecrets checks that audit events and logs never carry codes, states,
@@ -1091,7 +1092,7 @@ func (f *failingAudit) CreateSession(ctx context.Context, s *store.Session) erro
 	return f.Store.CreateSession(ctx, s)
 }
 
-func (f *failingAudit) AppendAudit(ctx context.Context, evs []*store.AuditEvent) error {
+func (f *failingAudit) AppendAudit(ctx context.Context, evs []*chain.Event) error {
 	if f.fail.Load() {
 		return errors.New("audit storage is down")
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -28,7 +29,7 @@ var SelectList = "id, " + strings.Join(Columns[:len(Columns)-2], ", ") + ", COAL
 
 // Values returns e's column values in Columns order, with the time encoded
 // by encodeTime.
-func Values(e *store.AuditEvent, encodeTime func(time.Time) any) []any {
+func Values(e *chain.Event, encodeTime func(time.Time) any) []any {
 	return []any{
 		encodeTime(e.Time), e.RequestID, e.Rack, e.ActorType, e.Actor, e.ActorID,
 		e.TokenID, e.Role, e.SourceIP, e.UserAgent, e.Method, e.Path, e.Route,
@@ -39,7 +40,7 @@ func Values(e *store.AuditEvent, encodeTime func(time.Time) any) []any {
 
 // ScanTargets returns pointers to e's fields in "id, Columns" order, with the
 // time scanned into timeDst (the caller converts it afterwards).
-func ScanTargets(e *store.AuditEvent, timeDst any) []any {
+func ScanTargets(e *chain.Event, timeDst any) []any {
 	return []any{
 		&e.ID,
 		timeDst, &e.RequestID, &e.Rack, &e.ActorType, &e.Actor, &e.ActorID,
