@@ -150,7 +150,7 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 	}
 	scope, err := authz.ParseSet(t.Permissions)
 	if len(t.Permissions) == 1 && t.Permissions[0] == FollowRole {
-		scope, err = authz.NewSet(authz.All...), nil
+		scope, err = authz.Universe(), nil
 	}
 	if err != nil {
 		// A permission removed from the code since the token was made: keep

@@ -270,7 +270,7 @@ func TestAuthenticateRoleBindings(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	u := f.user("carol@example.com", authz.RoleViewer)
-	tok, _ := f.token(u, "t", authz.NewSet(authz.All...).Strings(), nil)
+	tok, _ := f.token(u, "t", authz.Universe().Strings(), nil)
 	for _, b := range []store.RoleBinding{{UserID: u.ID, Rack: "prod", Role: authz.RoleOps}, {UserID: u.ID, Rack: "staging", Role: authz.RoleAdmin}} {
 		if err := f.st.SetRoleBinding(ctx, b); err != nil {
 			t.Fatal(err)

@@ -7,17 +7,17 @@ import "strings"
 func MatrixMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| permission |")
-	for _, r := range Roles {
+	for _, r := range roles {
 		b.WriteString(" " + r.Name + " |")
 	}
 	b.WriteString("\n|---|")
-	for range Roles {
+	for range roles {
 		b.WriteString(":-:|")
 	}
 	b.WriteString("\n")
-	for _, p := range All {
+	for _, p := range all {
 		b.WriteString("| `" + string(p) + "` |")
-		for _, r := range Roles {
+		for _, r := range roles {
 			s, _ := RolePermissions(r.Name)
 			if s.Has(p) {
 				b.WriteString(" ✓ |")

@@ -96,9 +96,15 @@ const (
 	GatewaySummary Permission = "gateway:whoami"     // see one's own identity
 )
 
-// All lists every permission in a stable order; it is the universe for tests
-// and for the README matrix.
-var All = []Permission{
+// All returns every permission in a stable order: the universe for tests,
+// the README matrix and token scopes that follow their owner's role. The
+// slice is a copy.
+func All() []Permission { return append([]Permission(nil), all...) }
+
+// Universe is the set of every permission.
+func Universe() Set { return universe }
+
+var all = []Permission{
 	AppRead, AppCreate, AppUpdate, AppDelete, AppCancel, AppBudget, ConfigRead, ConfigSet,
 	ServiceRead, ServiceScale, ServiceRestart,
 	ProcessRead, ProcessStop, ProcessExec, ProcessRun, FilesRead, FilesWrite,
@@ -117,18 +123,20 @@ var All = []Permission{
 }
 
 var permIndex = func() map[Permission]int {
-	m := make(map[Permission]int, len(All))
-	for i, p := range All {
+	m := make(map[Permission]int, len(all))
+	for i, p := range all {
 		if _, dup := m[p]; dup {
 			panic("authz: duplicate permission " + string(p))
 		}
 		m[p] = i
 	}
-	if len(All) > 128 {
+	if len(all) > 128 {
 		panic("authz: Set holds at most 128 permissions")
 	}
 	return m
 }()
+
+var universe = NewSet(all...)
 
 // Valid reports whether p is a known permission.
 func (p Permission) Valid() bool { _, ok := permIndex[p]; return ok }
@@ -191,7 +199,7 @@ func (s Set) SubsetOf(o Set) bool { return s[0]&^o[0] == 0 && s[1]&^o[1] == 0 }
 // List returns the permissions in All's order.
 func (s Set) List() []Permission {
 	var out []Permission
-	for _, p := range All {
+	for _, p := range all {
 		if s.Has(p) {
 			out = append(out, p)
 		}

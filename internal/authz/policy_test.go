@@ -11,9 +11,9 @@ import (
 func expected(role string, p Permission) bool {
 	for role != "" {
 		var def *RoleDef
-		for i := range Roles {
-			if Roles[i].Name == role {
-				def = &Roles[i]
+		for i := range roles {
+			if roles[i].Name == role {
+				def = &roles[i]
 			}
 		}
 		if def == nil {
@@ -30,9 +30,9 @@ func expected(role string, p Permission) bool {
 }
 
 func TestDecideMatrixUsers(t *testing.T) {
-	for _, r := range Roles {
+	for _, r := range Roles() {
 		p := &Principal{Kind: KindUser, UserID: 1, Email: "u@example.com", Role: r.Name}
-		for _, perm := range All {
+		for _, perm := range All() {
 			d := Decide(p, perm, "prod")
 			if d.Allow != expected(r.Name, perm) {
 				t.Errorf("role %s perm %s: allow=%v want %v", r.Name, perm, d.Allow, !d.Allow)
@@ -54,7 +54,7 @@ func TestRolesNest(t *testing.T) {
 		}
 	}
 	admin, _ := RolePermissions(RoleAdmin)
-	for _, p := range All {
+	for _, p := range All() {
 		if !admin.Has(p) {
 			t.Errorf("admin lacks %s", p)
 		}
@@ -80,7 +80,7 @@ func TestSensitiveReadsAreNotPlainReads(t *testing.T) {
 func TestDecideTokenScope(t *testing.T) {
 	scope := NewSet(AppRead, LogRead, RackJWTToken) // RackJWTToken exceeds a deployer
 	p := &Principal{Kind: KindToken, UserID: 2, Role: RoleDeployer, TokenID: 9, TokenPerms: scope}
-	for _, perm := range All {
+	for _, perm := range All() {
 		d := Decide(p, perm, "")
 		want := expected(RoleDeployer, perm) && scope.Has(perm)
 		if d.Allow != want {

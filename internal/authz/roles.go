@@ -21,9 +21,19 @@ type RoleDef struct {
 	Grants      []Permission
 }
 
-// Roles is the built-in role data, ordered from least to most privileged.
-// Every decision derives from this table; tests and the README matrix read it.
-var Roles = []RoleDef{
+// Roles returns the built-in role data, ordered from least to most
+// privileged. Every decision derives from this table; tests and the README
+// matrix read it. The result is a deep copy.
+func Roles() []RoleDef {
+	out := make([]RoleDef, len(roles))
+	for i, r := range roles {
+		out[i] = r
+		out[i].Grants = append([]Permission(nil), r.Grants...)
+	}
+	return out
+}
+
+var roles = []RoleDef{
 	{
 		Name:        RoleViewer,
 		Description: "reads apps, services, processes, builds, releases without env, logs, instances, rack status",
@@ -68,8 +78,8 @@ var Roles = []RoleDef{
 }
 
 var rolePerms = func() map[string]Set {
-	m := make(map[string]Set, len(Roles))
-	for _, r := range Roles {
+	m := make(map[string]Set, len(roles))
+	for _, r := range roles {
 		s := NewSet(r.Grants...)
 		if r.Extends != "" {
 			parent, ok := m[r.Extends]
@@ -93,8 +103,8 @@ func RolePermissions(role string) (Set, bool) {
 // ValidRole checks a role name given by a person.
 func ValidRole(role string) error {
 	if _, ok := rolePerms[role]; !ok {
-		names := make([]string, len(Roles))
-		for i, r := range Roles {
+		names := make([]string, len(roles))
+		for i, r := range roles {
 			names[i] = r.Name
 		}
 		return fmt.Errorf("unknown role %q (want one of %s)", role, strings.Join(names, ", "))
@@ -104,8 +114,8 @@ func ValidRole(role string) error {
 
 // RoleNames lists the built-in roles, least privileged first.
 func RoleNames() []string {
-	out := make([]string, len(Roles))
-	for i, r := range Roles {
+	out := make([]string, len(roles))
+	for i, r := range roles {
 		out[i] = r.Name
 	}
 	return out

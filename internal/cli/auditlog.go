@@ -47,9 +47,8 @@ var errVerifyFailed = errors.New("audit log verification FAILED")
 
 // openTrail loads the audit configuration's keys and anchors.
 func openTrail(ctx context.Context, cfg *config.Config, o trail.Options) (*trail.Trail, error) {
-	a := cfg.Audit
-	a.CreateKeys = false
-	return trail.Open(ctx, a, o)
+	o.CreateKeys = false
+	return trail.Open(ctx, gateway.TrailConfig(cfg.Audit), o)
 }
 
 func auditVerify(ctx context.Context, e *Env, args []string) error {

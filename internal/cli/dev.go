@@ -103,7 +103,7 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	log := newLogger(e.Stderr, cfg.LogLevel)
-	g, err := gateway.New(cfg, st, log)
+	g, err := gateway.New(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		return fmt.Errorf("database %s: %w", store.RedactDSN(cfg.DatabaseURL), err)
 	}
 	defer st.Close()
-	g, err := gateway.New(cfg, st, log)
+	g, err := gateway.New(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}

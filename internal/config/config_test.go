@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -200,7 +201,7 @@ func TestLoadEnvRack(t *testing.T) {
 				"RGW_RACK_PASSWORD_FILE": pwFile, "RGW_RACK_CA_FILE": "/ca.pem",
 				"RGW_RACK_PIN_SHA256": strings.Repeat("ab", 32),
 			},
-			racks: []config.Rack{{Name: "edge", URL: "https://r.example.com", PasswordFile: pwFile,
+			racks: []config.Rack{{Name: "edge", URL: "https://r.example.com", Password: "from-file", PasswordFile: pwFile,
 				CAFile: "/ca.pem", PinSHA256: strings.Repeat("ab", 32)}},
 			def: "edge",
 		},
@@ -414,7 +415,7 @@ func TestValidateErrors(t *testing.T) {
 		{"query in url", func(c *config.Config) { c.Racks[0].URL = "https://api.prod.example.com?x=1" }, "racks[0].url", "query"},
 		{"no host", func(c *config.Config) { c.Racks[0].URL = "https://" }, "racks[0].url", "host"},
 		{"password missing", func(c *config.Config) { c.Racks[1].Password = "" }, "racks[1].password (RGW_RACK_PASSWORD)", "required"},
-		{"password_file missing", func(c *config.Config) { c.Racks[0].PasswordFile = missing }, "racks[0].password_file (RGW_RACK_PASSWORD_FILE)", "missing"},
+		{"password_file not read", func(c *config.Config) { c.Racks[0].Password, c.Racks[0].PasswordFile = "", missing }, "racks[0].password_file (RGW_RACK_PASSWORD_FILE)", "missing"},
 		{"ca_file missing", func(c *config.Config) { c.Racks[0].CAFile = missing }, "racks[0].ca_file (RGW_RACK_CA_FILE)", ""},
 		{"pin short", func(c *config.Config) { c.Racks[0].PinSHA256 = strings.Repeat("ab", 31) }, "racks[0].pin_sha256 (RGW_RACK_PIN_SHA256)", "64 hex"},
 		{"pin long", func(c *config.Config) { c.Racks[0].PinSHA256 = strings.Repeat("ab", 33) }, "racks[0].pin_sha256", "64 hex"},
@@ -490,6 +491,9 @@ func TestValidatePasswordFile(t *testing.T) {
 		c := valid(t)
 		c.Racks[0].Password = "overridden"
 		c.Racks[0].PasswordFile = writeFile(t, "pw", tc.content)
+		if err := c.ReadSecretFiles(); err != nil {
+			t.Fatalf("ReadSecretFiles: %v", err)
+		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("Validate: %v", err)
 		}
@@ -499,10 +503,33 @@ func TestValidatePasswordFile(t *testing.T) {
 	}
 	// A file holding only whitespace leaves no password.
 	c := valid(t)
+	c.Racks[0].Password = ""
 	c.Racks[0].PasswordFile = writeFile(t, "pw", " \n\t\n")
+	if err := c.ReadSecretFiles(); err != nil {
+		t.Fatalf("ReadSecretFiles: %v", err)
+	}
 	err := c.Validate()
-	if err == nil || !strings.Contains(err.Error(), "racks[0].password (RGW_RACK_PASSWORD)") {
+	if err == nil || !strings.Contains(err.Error(), "racks[0].password_file (RGW_RACK_PASSWORD_FILE)") {
 		t.Errorf("blank password file: %v", err)
+	}
+	// A missing file is an error of ReadSecretFiles, naming the setting.
+	c = valid(t)
+	c.Racks[1].PasswordFile = filepath.Join(t.TempDir(), "missing")
+	err = c.ReadSecretFiles()
+	if err == nil || !strings.Contains(err.Error(), "racks[1].password_file (RGW_RACK_PASSWORD_FILE)") {
+		t.Errorf("missing password file: %v", err)
+	}
+}
+
+// Validate never changes the configuration it checks.
+func TestValidateHasNoSideEffects(t *testing.T) {
+	c := valid(t)
+	c.Racks[0].PasswordFile = writeFile(t, "pw", "from-file\n")
+	c.OIDC.ClientSecretFile = writeFile(t, "oidc", "oidc-secret\n")
+	before := fmt.Sprintf("%+v", *c)
+	_ = c.Validate()
+	if after := fmt.Sprintf("%+v", *c); after != before {
+		t.Errorf("Validate changed the config:\n%s\n->\n%s", before, after)
 	}
 }
 

@@ -33,7 +33,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // Load reads the optional JSON file, then applies RGW_* variables from
-// getenv over it, then defaults. It does not validate; call Validate.
+// getenv over it, then defaults, then reads the secret files it names
+// (ReadSecretFiles). It does not validate; call Validate.
 func Load(file string, getenv func(string) string) (*Config, error) {
 	c := &Config{}
 	if file != "" {
@@ -51,6 +52,9 @@ func Load(file string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.SetDefaults(":8447")
+	if err := c.ReadSecretFiles(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -17,8 +17,9 @@ import (
 
 var rackName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
-// Validate checks the configuration and resolves password files. Every error
-// names the setting at fault.
+// Validate checks the configuration without changing it or reading any
+// file but for checking that a CA file exists; Load reads the secret files
+// first (ReadSecretFiles). Every error names the setting at fault.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(setting, format string, a ...any) {
@@ -51,15 +52,9 @@ func (c *Config) Validate() error {
 		if err := checkRackURL(r.URL); err != nil {
 			bad(at+".url (RGW_RACK_URL)", "%v", err)
 		}
-		if r.PasswordFile != "" {
-			b, err := os.ReadFile(r.PasswordFile)
-			if err != nil {
-				bad(at+".password_file (RGW_RACK_PASSWORD_FILE)", "%v", err)
-			} else {
-				r.Password = strings.TrimSpace(string(b))
-			}
-		}
-		if r.Password == "" {
+		if r.Password == "" && r.PasswordFile != "" {
+			bad(at+".password_file (RGW_RACK_PASSWORD_FILE)", "%s was not read (ReadSecretFiles) or holds only white space", r.PasswordFile)
+		} else if r.Password == "" {
 			bad(at+".password (RGW_RACK_PASSWORD)", "the rack password is required")
 		}
 		if r.CAFile != "" {
@@ -99,15 +94,9 @@ func (c *Config) Validate() error {
 		if o.ClientID == "" {
 			bad("oidc.client_id (RGW_OIDC_CLIENT_ID)", "required with oidc.issuer")
 		}
-		if o.ClientSecretFile != "" {
-			b, err := os.ReadFile(o.ClientSecretFile)
-			if err != nil {
-				bad("oidc.client_secret_file (RGW_OIDC_CLIENT_SECRET_FILE)", "%v", err)
-			} else {
-				o.ClientSecret = strings.TrimSpace(string(b))
-			}
-		}
-		if o.ClientSecret == "" {
+		if o.ClientSecret == "" && o.ClientSecretFile != "" {
+			bad("oidc.client_secret_file (RGW_OIDC_CLIENT_SECRET_FILE)", "%s was not read (ReadSecretFiles) or holds only white space", o.ClientSecretFile)
+		} else if o.ClientSecret == "" {
 			bad("oidc.client_secret (RGW_OIDC_CLIENT_SECRET)", "required with oidc.issuer")
 		}
 		if c.PublicURL == "" {
@@ -159,6 +148,30 @@ func (c *Config) Validate() error {
 			bad("audit.webhook_url (RGW_AUDIT_WEBHOOK_URL)", "must be an https:// URL (http:// only for loopback)")
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// ReadSecretFiles reads the rack password files and the OIDC client secret
+// file into the settings they stand for (trimmed of surrounding white
+// space); Load calls it. Every error names the setting at fault.
+func (c *Config) ReadSecretFiles() error {
+	var errs []error
+	read := func(setting, file string, dst *string) {
+		if file == "" {
+			return
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", setting, err))
+			return
+		}
+		*dst = strings.TrimSpace(string(b))
+	}
+	for i := range c.Racks {
+		r := &c.Racks[i]
+		read(fmt.Sprintf("racks[%d].password_file (RGW_RACK_PASSWORD_FILE)", i), r.PasswordFile, &r.Password)
+	}
+	read("oidc.client_secret_file (RGW_OIDC_CLIENT_SECRET_FILE)", c.OIDC.ClientSecretFile, &c.OIDC.ClientSecret)
 	return errors.Join(errs...)
 }
 

@@ -58,7 +58,9 @@ type Gateway struct {
 }
 
 // New assembles a gateway on an open, migrated store. cfg must be validated.
-func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error) {
+// ctx bounds what New does on the network: the anchor bucket's check and
+// the OIDC provider's discovery.
+func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -70,7 +72,7 @@ func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error)
 		CLIIdle: cfg.Sessions.CLIIdle.D(), CLIAbsolute: cfg.Sessions.CLIAbsolute.D()})
 	g.Audit = audit.New(st, log, reg)
 	a := cfg.Audit
-	tr, err := trail.Open(context.Background(), a, trail.Options{CreateKeys: a.CreateKeys, NeedSigner: true, NeedHMAC: true, NeedAnchors: true})
+	tr, err := trail.Open(ctx, TrailConfig(a), trail.Options{CreateKeys: a.CreateKeys, NeedSigner: true, NeedHMAC: true, NeedAnchors: true})
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +116,9 @@ func New(cfg *config.Config, st store.Store, log *slog.Logger) (*Gateway, error)
 		Version: Version}
 	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in
 		srv.Console = con
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		lh, err := login.New(ctx, login.Options{PublicURL: cfg.PublicURL, OIDC: cfg.OIDC, Store: st,
+		lh, err := login.New(dctx, login.Options{PublicURL: cfg.PublicURL, OIDC: cfg.OIDC, Store: st,
 			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: p.ClientIP, ProviderName: cfg.OIDC.ProviderName})
 		if err != nil {
 			return nil, err

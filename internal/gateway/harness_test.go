@@ -67,7 +67,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	g, err := gateway.New(cfg, st, nil)
+	g, err := gateway.New(context.Background(), cfg, st, nil)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}

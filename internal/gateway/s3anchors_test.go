@@ -63,7 +63,7 @@ func TestS3AnchoredGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := gateway.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "Object Lock") {
+	if _, err := gateway.New(context.Background(), cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "Object Lock") {
 		t.Fatalf("gateway with a bucket without Object Lock: %v", err)
 	}
 }

@@ -251,7 +251,7 @@ func route(t *testing.T, name string) *routes.Route {
 // principal is a token principal with the given role and scope (nil scope:
 // every permission, so the role alone decides).
 func principal(role string, scope []authz.Permission) *authz.Principal {
-	s := authz.NewSet(authz.All...)
+	s := authz.Universe()
 	if scope != nil {
 		s = authz.NewSet(scope...)
 	}

@@ -13,8 +13,11 @@ import (
 // masked value sent back unchanged keeps the old value.
 const Mask = "********"
 
-// DefaultPatterns mark env var names as secret (case-insensitive substring).
-var DefaultPatterns = []string{"SECRET", "TOKEN", "PASSWORD", "KEY", "CREDENTIAL", "DSN", "DATABASE_URL"}
+// DefaultPatterns returns the patterns that mark env var names as secret
+// (case-insensitive substring); the slice is a copy.
+func DefaultPatterns() []string {
+	return []string{"SECRET", "TOKEN", "PASSWORD", "KEY", "CREDENTIAL", "DSN", "DATABASE_URL"}
+}
 
 // Classifier decides which env var names are secret and which are protected.
 type Classifier struct {
@@ -26,7 +29,7 @@ type Classifier struct {
 // protected keys.
 func NewClassifier(extraPatterns, protectedKeys []string) *Classifier {
 	c := &Classifier{protected: map[string]bool{}}
-	for _, p := range append(append([]string{}, DefaultPatterns...), extraPatterns...) {
+	for _, p := range append(DefaultPatterns(), extraPatterns...) {
 		if p = strings.ToUpper(strings.TrimSpace(p)); p != "" {
 			c.patterns = append(c.patterns, p)
 		}

@@ -48,8 +48,8 @@ func TestIsSecretDefaultPatterns(t *testing.T) {
 
 func TestIsSecretDefaultListUnchanged(t *testing.T) {
 	want := []string{"SECRET", "TOKEN", "PASSWORD", "KEY", "CREDENTIAL", "DSN", "DATABASE_URL"}
-	if !reflect.DeepEqual(secrets.DefaultPatterns, want) {
-		t.Fatalf("DefaultPatterns = %v, want %v", secrets.DefaultPatterns, want)
+	if !reflect.DeepEqual(secrets.DefaultPatterns(), want) {
+		t.Fatalf("DefaultPatterns = %v, want %v", secrets.DefaultPatterns(), want)
 	}
 }
 
@@ -80,8 +80,8 @@ func TestIsSecretExtraPatterns(t *testing.T) {
 	if plain.IsSecret("PASSWORD_SALT_X") != true || plain.IsSecret("SALT") || plain.IsSecret("REDIS_URL") {
 		t.Errorf("extra patterns leaked into a new classifier")
 	}
-	if len(secrets.DefaultPatterns) != 7 {
-		t.Errorf("DefaultPatterns modified: %v", secrets.DefaultPatterns)
+	if len(secrets.DefaultPatterns()) != 7 {
+		t.Errorf("DefaultPatterns modified: %v", secrets.DefaultPatterns())
 	}
 }
 

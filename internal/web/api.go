@@ -159,7 +159,7 @@ type roleView struct {
 
 func (s *Server) roles(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	var out []roleView
-	for _, rd := range authz.Roles {
+	for _, rd := range authz.Roles() {
 		ps, _ := authz.RolePermissions(rd.Name)
 		out = append(out, roleView{rd.Name, rd.Extends, rd.Description, ps.Strings()})
 	}

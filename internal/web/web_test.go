@@ -65,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	g, err := gateway.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g, err := gateway.New(context.Background(), cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}
@@ -643,7 +643,7 @@ func TestRoleChangeTakesEffectOnNextRequest(t *testing.T) {
 	e := newEnv(t)
 	adminTok := e.tokens[authz.RoleAdmin]
 	// A viewer whose token scope is not the limit, so only the role decides.
-	promo := e.storeToken("promo@example.com", authz.RoleViewer, authz.NewSet(authz.All...).Strings())
+	promo := e.storeToken("promo@example.com", authz.RoleViewer, authz.Universe().Strings())
 
 	if has, _ := e.releaseEnv(promo); has {
 		t.Fatal("viewer sees the release env")

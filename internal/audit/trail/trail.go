@@ -18,7 +18,6 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/anchor"
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
-	"github.com/rack-gateway/rack-gateway/internal/config"
 )
 
 // Trail holds the audit trail's keys and anchor store.
@@ -27,6 +26,26 @@ type Trail struct {
 	PublicKey ed25519.PublicKey
 	HMACKey   []byte             // nil if not configured
 	Anchors   checkpoint.Anchors // nil if not configured
+}
+
+// Config names the keys and the anchor store. Its fields mirror the audit
+// section of the gateway's configuration (config.Audit), whose documentation
+// they share; the settings' names appear in Open's errors.
+type Config struct {
+	// Origin names this gateway in signed checkpoints.
+	Origin string
+	// SigningKeyFile or SigningKey (PEM, or base64 of a 32-byte seed) is
+	// the Ed25519 checkpoint signing key.
+	SigningKeyFile string
+	SigningKey     string
+	// PublicKeyFile is the checkpoint public key, for verification only.
+	PublicKeyFile string
+	// HMACKeyFile or HMACKey (base64, ≥ 32 bytes) keys the value hashes.
+	HMACKeyFile string
+	HMACKey     string
+	// AnchorDir (not write-once; dev only) or S3.Bucket is the anchor store.
+	AnchorDir string
+	S3        anchor.S3Config
 }
 
 // Options say what Open needs.
@@ -43,7 +62,7 @@ type Options struct {
 }
 
 // Open loads the keys and connects the anchor store.
-func Open(ctx context.Context, a config.Audit, o Options) (*Trail, error) {
+func Open(ctx context.Context, a Config, o Options) (*Trail, error) {
 	t := &Trail{}
 	switch {
 	case a.SigningKey != "":
@@ -95,9 +114,7 @@ func Open(ctx context.Context, a config.Audit, o Options) (*Trail, error) {
 
 	switch {
 	case a.S3.Bucket != "":
-		s3, err := anchor.NewS3(ctx, anchor.S3Config{Endpoint: a.S3.Endpoint, Region: a.S3.Region, Bucket: a.S3.Bucket,
-			Prefix: a.S3.Prefix, AccessKeyID: a.S3.AccessKeyID, SecretAccessKey: a.S3.SecretAccessKey,
-			PathStyle: a.S3.PathStyle, RetentionDays: a.S3.RetentionDays})
+		s3, err := anchor.NewS3(ctx, a.S3)
 		if err != nil {
 			return nil, fmt.Errorf("audit.s3: %w", err)
 		}
@@ -119,7 +136,7 @@ func Open(ctx context.Context, a config.Audit, o Options) (*Trail, error) {
 	return t, nil
 }
 
-func loadHMAC(a config.Audit, create bool) ([]byte, error) {
+func loadHMAC(a Config, create bool) ([]byte, error) {
 	parse := func(setting string, v []byte) ([]byte, error) {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(v)))
 		if err != nil || len(k) < 32 {
