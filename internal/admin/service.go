@@ -1,6 +1,7 @@
 // Package admin is gateway administration — users, role bindings and API
 // tokens — shared by the HTTP admin API and the CLI's bootstrap verbs. Every
-// operation is authorized by authz.Decide and audited with before/after.
+// operation is authorized by the one policy (authz.Policy.Decide) and
+// audited with before/after.
 package admin
 
 import (
@@ -22,6 +23,9 @@ import (
 type Service struct {
 	Store store.Store
 	Audit *audit.Auditor
+	// Policy decides every operation; nil enforces roles only (the zero
+	// authz.Policy).
+	Policy *authz.Policy
 	// Authn, when set, has its cache invalidated after every change so
 	// revocations and role changes take effect on the next request.
 	Authn *authn.Authenticator
@@ -80,7 +84,7 @@ func (s *Service) authorize(ctx context.Context, a Actor, perm authz.Permission,
 		}
 		return nil
 	}
-	d := authz.Decide(a.Principal, perm, "")
+	d := s.policy().Decide(authz.Request{Principal: a.Principal, Permission: perm, Now: s.now()})
 	if d.Allow {
 		return nil
 	}
@@ -89,6 +93,13 @@ func (s *Service) authorize(ctx context.Context, a Actor, perm authz.Permission,
 	s.Audit.Record(ev)
 	return &Error{Kind: KindForbidden, Reason: d.Reason,
 		Msg: fmt.Sprintf("permission denied: role %q lacks %s", d.Role, perm)}
+}
+
+func (s *Service) policy() *authz.Policy {
+	if s.Policy != nil {
+		return s.Policy
+	}
+	return &authz.Policy{}
 }
 
 func (s *Service) event(a Actor, action string, perm authz.Permission) *chain.Event {
@@ -143,5 +154,5 @@ func storeErr(err error, what string) error {
 	case errors.Is(err, store.ErrConflict):
 		return &Error{Kind: KindConflict, Reason: authz.ReasonBadRequest, Msg: what + " already exists"}
 	}
-	return &Error{Kind: KindUnavailable, Reason: authz.ReasonAuditUnavailable, Msg: "database error: " + err.Error()}
+	return &Error{Kind: KindUnavailable, Reason: authz.ReasonStoreUnavailable, Msg: "database error: " + err.Error()}
 }

@@ -164,6 +164,7 @@ func (a *Authenticator) load(ctx context.Context, hash []byte, now time.Time, to
 		scope = authz.NewSet(known...)
 	}
 	p.Kind, p.TokenID, p.TokenName, p.TokenPerms = authz.KindToken, t.ID, t.Name, scope
+	p.Assurance = authz.Assurance{Credential: authz.CredentialAPIToken}
 	e.principal, e.expiresAt = p, t.ExpiresAt
 	return e, nil
 }

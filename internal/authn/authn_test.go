@@ -246,13 +246,16 @@ func TestAuthenticateOutcomes(t *testing.T) {
 		if p.TokenPerms != authz.NewSet(authz.AppRead, authz.EnvRead) {
 			t.Errorf("TokenPerms = %v", p.TokenPerms.Strings())
 		}
+		if p.Assurance != (authz.Assurance{Credential: authz.CredentialAPIToken}) {
+			t.Errorf("Assurance = %+v, want an API token without a second factor", p.Assurance)
+		}
 		if p.RackRole != nil {
 			t.Errorf("RackRole = %v, want nil without bindings", p.RackRole)
 		}
-		if d := authz.Decide(p, authz.EnvRead, "dev"); !d.Allow {
+		if d := (&authz.Policy{}).Decide(authz.Request{Principal: p, Permission: authz.EnvRead, Rack: "dev"}); !d.Allow {
 			t.Errorf("deployer token with env:read denied: %+v", d)
 		}
-		if d := authz.Decide(p, authz.BuildCreate, "dev"); d.Allow || d.Reason != authz.ReasonTokenScope {
+		if d := (&authz.Policy{}).Decide(authz.Request{Principal: p, Permission: authz.BuildCreate, Rack: "dev"}); d.Allow || d.Reason != authz.ReasonTokenScope {
 			t.Errorf("out-of-scope permission: %+v", d)
 		}
 
@@ -291,7 +294,7 @@ func TestAuthenticateRoleBindings(t *testing.T) {
 			t.Errorf("RoleOn(%s) = %q, want %q", rack, got, role)
 		}
 	}
-	if !authz.Decide(p, authz.ServiceRestart, "prod").Allow || authz.Decide(p, authz.ServiceRestart, "other").Allow {
+	if pol := (&authz.Policy{}); !pol.Allowed(p, authz.ServiceRestart, "prod") || pol.Allowed(p, authz.ServiceRestart, "other") {
 		t.Errorf("bindings not applied to decisions")
 	}
 

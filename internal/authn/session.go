@@ -106,6 +106,10 @@ func (a *Authenticator) loadSession(ctx context.Context, hash []byte, now time.T
 		return e, err
 	}
 	p.SessionID, p.SessionKind = s.ID, s.Kind
+	p.Assurance = authz.Assurance{Credential: authz.CredentialCLISession}
+	if s.Kind == KindWeb {
+		p.Assurance.Credential = authz.CredentialWebSession
+	}
 	e.principal, e.expiresAt, e.lastSeen = p, s.ExpiresAt, s.LastSeenAt
 	return e, nil
 }

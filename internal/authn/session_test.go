@@ -107,6 +107,10 @@ func TestSessions(t *testing.T) {
 				res.Principal.Kind != authz.KindUser || res.Principal.SessionKind != tc.kind {
 				t.Fatalf("authenticate: %+v %v", res, err)
 			}
+			wantCred := map[string]authz.Credential{authn.KindWeb: authz.CredentialWebSession, authn.KindCLI: authz.CredentialCLISession}[tc.kind]
+			if got := res.Principal.Assurance; got.Credential != wantCred || got.MFAMethod != "" || !got.MFAAt.IsZero() || got.MFAThisRequest {
+				t.Fatalf("assurance of a %s session = %+v, want credential %s and no second factor", tc.kind, got, wantCred)
+			}
 			tc.steps(t, f, a, c, tok, s)
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // expected derives the answer from the role data directly (grants plus the
@@ -33,7 +34,7 @@ func TestDecideMatrixUsers(t *testing.T) {
 	for _, r := range Roles() {
 		p := &Principal{Kind: KindUser, UserID: 1, Email: "u@example.com", Role: r.Name}
 		for _, perm := range All() {
-			d := Decide(p, perm, "prod")
+			d := (&Policy{}).Decide(Request{Principal: p, Permission: perm, Rack: "prod"})
 			if d.Allow != expected(r.Name, perm) {
 				t.Errorf("role %s perm %s: allow=%v want %v", r.Name, perm, d.Allow, !d.Allow)
 			}
@@ -81,7 +82,7 @@ func TestDecideTokenScope(t *testing.T) {
 	scope := NewSet(AppRead, LogRead, RackJWTToken) // RackJWTToken exceeds a deployer
 	p := &Principal{Kind: KindToken, UserID: 2, Role: RoleDeployer, TokenID: 9, TokenPerms: scope}
 	for _, perm := range All() {
-		d := Decide(p, perm, "")
+		d := (&Policy{}).Decide(Request{Principal: p, Permission: perm})
 		want := expected(RoleDeployer, perm) && scope.Has(perm)
 		if d.Allow != want {
 			t.Errorf("token perm %s: allow=%v want %v", perm, d.Allow, want)
@@ -112,7 +113,7 @@ func TestDecideEdgeCases(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := Decide(c.p, c.perm, c.rack)
+			d := (&Policy{}).Decide(Request{Principal: c.p, Permission: c.perm, Rack: c.rack})
 			if d.Allow != c.allow || d.Reason != c.reason {
 				t.Fatalf("got %v/%s, want %v/%s", d.Allow, d.Reason, c.allow, c.reason)
 			}
@@ -149,9 +150,11 @@ func TestReadmeMatrixInSync(t *testing.T) {
 
 func BenchmarkDecide(b *testing.B) {
 	p := &Principal{Kind: KindToken, Role: RoleDeployer, TokenPerms: NewSet(AppRead, ProcessExec)}
+	pol := &Policy{StepUp: true, StepUpWindow: 10 * time.Minute}
+	q := Request{Principal: p, Permission: ProcessExec, Rack: "prod", Now: time.Unix(1e9, 0)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if !Decide(p, ProcessExec, "prod").Allow {
+		if !pol.Decide(q).Allow {
 			b.Fatal("denied")
 		}
 	}

@@ -29,6 +29,9 @@ type Principal struct {
 	// TokenPerms is the token's scope; a token never exceeds its owner's
 	// current role, so the effective set is TokenPerms ∩ role permissions.
 	TokenPerms Set
+
+	// Assurance is how the principal proved who it is.
+	Assurance Assurance
 }
 
 // RoleOn returns the principal's role on the named rack.

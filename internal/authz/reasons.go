@@ -24,13 +24,23 @@ const (
 	ReasonProtectedEnvKey   Reason = "protected_env_key"
 	ReasonBadRequest        Reason = "bad_request"
 	ReasonAuditUnavailable  Reason = "audit_unavailable"
-	ReasonUpstreamError     Reason = "upstream_error"
+	ReasonAuthUnavailable   Reason = "auth_unavailable"  // credentials could not be checked (store outage)
+	ReasonStoreUnavailable  Reason = "store_unavailable" // the gateway's database failed an operation
+	// ReasonStepUpRequired: the role grants the permission, but it needs a
+	// fresher second factor (Decision.StepUp says how fresh).
+	ReasonStepUpRequired Reason = "step_up_required"
+	// ReasonApprovalRequired: the token's scope grants the permission, but
+	// this deploy needs a person's approval first.
+	ReasonApprovalRequired Reason = "approval_required"
+	ReasonUpstreamError    Reason = "upstream_error"
 )
 
-// Decision is the outcome of Decide.
+// Decision is the outcome of Policy.Decide.
 type Decision struct {
 	Allow      bool
 	Reason     Reason
 	Permission Permission
 	Role       string // the role the decision was made under
+	// StepUp is the second-factor level needed, with ReasonStepUpRequired.
+	StepUp StepUp
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
 	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -40,6 +41,8 @@ type Gateway struct {
 	Store  store.Store
 	Authn  *authn.Authenticator
 	Audit  *audit.Auditor
+	// Policy is the one access policy every decision goes through.
+	Policy *authz.Policy
 	Proxy  *proxy.Handler
 	Admin  *admin.Service
 	// Trail holds the audit signing key, HMAC key and anchor store;
@@ -91,15 +94,18 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err := g.addSinks(reg); err != nil {
 		return nil, err
 	}
+	// Step-up and approval requirements are data in authz; they are not in
+	// force until the MFA and deploy-approval features switch them on.
+	g.Policy = &authz.Policy{StepUpWindow: 10 * time.Minute}
 	hk := tr.HMACKey
-	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Audit: g.Audit,
+	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Policy: g.Policy, Audit: g.Audit,
 		Metrics: proxy.NewMetrics(reg), Logger: log,
 		ValueHash: func(name, value string) string { return audit.ValueHash(hk, name, value) }})
 	if err != nil {
 		return nil, err
 	}
 	g.Proxy = p
-	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn}
+	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn, Policy: g.Policy}
 	racks := []string{cfg.DefaultRack}
 	for _, rc := range cfg.Racks {
 		if rc.Name != cfg.DefaultRack {
@@ -107,7 +113,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 	}
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
-	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Proxy: p, Racks: racks,
+	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, Proxy: p, Racks: racks,
 		Secure: secure, Version: Version, Log: log})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,13 @@ type envOption func(*config.Config)
 
 func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
+	return newEnvWrapped(t, nil, opts...)
+}
+
+// newEnvWrapped is newEnv with the gateway's store wrapped by wrap (nil:
+// none), for tests that break one part of the database.
+func newEnvWrapped(t testing.TB, wrap func(store.Store) store.Store, opts ...envOption) *testEnv {
+	t.Helper()
 	e := &testEnv{t: t, rackPassword: "rack-password-0123456789", tokens: map[string]string{}}
 	e.rack = simrack.New(simrack.Config{Password: e.rackPassword})
 	e.rackSrv = httptest.NewServer(e.rack.Handler())
@@ -67,7 +74,11 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	g, err := gateway.New(context.Background(), cfg, st, nil)
+	gst := st
+	if wrap != nil {
+		gst = wrap(st)
+	}
+	g, err := gateway.New(context.Background(), cfg, gst, nil)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}

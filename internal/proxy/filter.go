@@ -27,11 +27,11 @@ func (h *Handler) filterActive(rt *routes.Route, p *authz.Principal, rack string
 	case routes.FilterReleaseEnv:
 		// Raw env needs both: env:read to see it at all, secret:read to
 		// see it unmasked.
-		return !authz.Decide(p, authz.EnvRead, rack).Allow || !authz.Decide(p, authz.SecretRead, rack).Allow
+		return !h.policy.Allowed(p, authz.EnvRead, rack) || !h.policy.Allowed(p, authz.SecretRead, rack)
 	case routes.FilterResourceURL:
-		return !authz.Decide(p, authz.ResourceCredentials, rack).Allow
+		return !h.policy.Allowed(p, authz.ResourceCredentials, rack)
 	case routes.FilterRegistryPassword:
-		return !authz.Decide(p, authz.SecretRead, rack).Allow
+		return !h.policy.Allowed(p, authz.SecretRead, rack)
 	}
 	return true
 }
@@ -39,17 +39,17 @@ func (h *Handler) filterActive(rt *routes.Route, p *authz.Principal, rack string
 // modifyResponse applies the route's filter to a successful JSON response.
 // A response that cannot be parsed is withheld rather than passed through.
 func (h *Handler) modifyResponse(resp *http.Response) error {
-	info := infoFrom(resp.Request.Context())
-	if info != nil {
-		info.watch.headers() // the rack has answered
+	c := callFrom(resp.Request.Context())
+	if c != nil {
+		c.watch.headers() // the rack has answered
 	}
-	if info != nil && info.session != nil && resp.StatusCode == http.StatusSwitchingProtocols {
+	if c != nil && c.session != nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
-			resp.Body = &sessionConn{ReadWriteCloser: rwc, s: info.session}
+			resp.Body = &sessionConn{ReadWriteCloser: rwc, s: c.session}
 		}
 		return nil
 	}
-	if info == nil || !info.filterActive || resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if c == nil || !c.filterActive || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxFilteredBody+1))
@@ -60,8 +60,8 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	if len(body) > maxFilteredBody {
 		return errFilter
 	}
-	canEnv := info.principal != nil && authz.Decide(info.principal, authz.EnvRead, info.rack).Allow
-	out, err := h.applyFilter(info.route.Filter, body, canEnv)
+	canEnv := c.principal != nil && h.policy.Allowed(c.principal, authz.EnvRead, c.rack)
+	out, err := h.applyFilter(c.route.Filter, body, canEnv)
 	if err != nil {
 		return errFilter
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
-	"github.com/rack-gateway/rack-gateway/internal/routes"
 	"github.com/rack-gateway/rack-gateway/internal/secrets"
 )
 
@@ -20,34 +19,34 @@ import (
 //   - adding, changing or removing a protected key needs env:protected.
 //
 // It rewrites the form body in place and records changed key names (never
-// values) in details. A non-zero status refuses the call.
-func (h *Handler) guardReleaseEnv(r *http.Request, up *Upstream, m routes.Match, info *requestInfo,
-	form url.Values, details map[string]any) (int, authz.Reason, string) {
+// values) in details.
+func (h *Handler) guardReleaseEnv(c *call, details map[string]any) *refusal {
+	r, form := c.r, c.form
 	// The rack reads a parameter from the form body, then the query string,
 	// then a header of the same name, and it also parses multipart bodies.
 	// Only a urlencoded body is inspected here, so env anywhere else is
 	// refused rather than forwarded unchecked.
 	if r.URL.Query().Has("env") || r.Header.Get("Env") != "" {
-		return http.StatusBadRequest, authz.ReasonBadRequest,
-			"rack-gateway: send env as a form parameter in the request body"
+		return refuse(http.StatusBadRequest, authz.ReasonBadRequest,
+			"rack-gateway: send env as a form parameter in the request body")
 	}
 	if form == nil {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
-			return http.StatusUnsupportedMediaType, authz.ReasonBadRequest,
-				"rack-gateway: release parameters must be form-encoded (application/x-www-form-urlencoded)"
+			return refuse(http.StatusUnsupportedMediaType, authz.ReasonBadRequest,
+				"rack-gateway: release parameters must be form-encoded (application/x-www-form-urlencoded)")
 		}
-		return 0, "", "" // any other body is not read as parameters by the rack
+		return nil // any other body is not read as parameters by the rack
 	}
 	newRaw, has := form["env"]
 	if !has || len(newRaw) == 0 {
-		return 0, "", ""
+		return nil
 	}
-	app := m.App()
-	base, err := h.currentEnv(r, up, app, form.Get("parent-release"))
+	app := c.match.App()
+	base, err := h.currentEnv(r, c.up, app, form.Get("parent-release"))
 	if err != nil {
 		h.log.Warn("env guard: cannot read current env", "app", app, "err", err)
-		return http.StatusBadGateway, authz.ReasonUpstreamError,
-			"rack-gateway: cannot read the app's current env from the rack; try again"
+		return refuse(http.StatusBadGateway, authz.ReasonUpstreamError,
+			"rack-gateway: cannot read the app's current env from the rack; try again")
 	}
 	next := secrets.ParseEnv(newRaw[0])
 	for _, k := range next.Keys {
@@ -56,8 +55,8 @@ func (h *Handler) guardReleaseEnv(r *http.Request, up *Upstream, m routes.Match,
 		}
 		old, ok := base.Values[k]
 		if !ok {
-			return http.StatusBadRequest, authz.ReasonBadRequest,
-				fmt.Sprintf("rack-gateway: %s has the masked placeholder %s as its value but no previous value; set a real value", k, secrets.Mask)
+			return refuse(http.StatusBadRequest, authz.ReasonBadRequest,
+				fmt.Sprintf("rack-gateway: %s has the masked placeholder %s as its value but no previous value; set a real value", k, secrets.Mask))
 		}
 		next.Values[k] = old
 	}
@@ -76,21 +75,26 @@ func (h *Handler) guardReleaseEnv(r *http.Request, up *Upstream, m routes.Match,
 		}
 	}
 	if !change.Empty() {
-		if d := authz.Decide(info.principal, authz.EnvSet, info.rack); !d.Allow {
-			return http.StatusForbidden, d.Reason, denyMessage(d, m.Route)
+		q := authz.Request{Principal: c.principal, Permission: authz.EnvSet, Rack: c.rack, App: app, Now: c.start}
+		if d := h.policy.Decide(q); !d.Allow {
+			return refuse(http.StatusForbidden, d.Reason, denyMessage(d, c.route))
 		}
 		for _, k := range change.Keys() {
 			if h.secrets.IsProtected(k) {
-				if d := authz.Decide(info.principal, authz.EnvProtected, info.rack); !d.Allow {
-					return http.StatusForbidden, authz.ReasonProtectedEnvKey,
-						fmt.Sprintf("rack-gateway: permission denied: %s is a protected env key; only an admin can change it", k)
+				q.Permission = authz.EnvProtected
+				if d := h.policy.Decide(q); !d.Allow {
+					if d.Reason == authz.ReasonStepUpRequired {
+						return refuse(http.StatusForbidden, d.Reason, denyMessage(d, c.route))
+					}
+					return refuse(http.StatusForbidden, authz.ReasonProtectedEnvKey,
+						fmt.Sprintf("rack-gateway: permission denied: %s is a protected env key; only an admin can change it", k))
 				}
 			}
 		}
 	}
 	form.Set("env", next.String())
 	setBody(r, []byte(form.Encode()))
-	return 0, "", ""
+	return nil
 }
 
 // currentEnv reads the env of the given release, or of the app's current

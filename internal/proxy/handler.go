@@ -2,21 +2,16 @@ package proxy
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
-	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
@@ -24,13 +19,14 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/secrets"
 )
 
-// Handler is the pipeline every rack call goes through, in this order:
-// canonical path → route match → authenticate → authorize → request guard →
-// write-ahead audit (mutating calls) → forward → audit outcome.
+// Handler is the pipeline every rack call goes through (pipeline.go lists
+// its stages in order), then forwards the call to the rack and audits the
+// outcome (forward.go).
 type Handler struct {
 	racks       map[string]*Upstream
 	defaultRack string
 	authn       *authn.Authenticator
+	policy      *authz.Policy
 	audit       *audit.Auditor
 	secrets     *secrets.Classifier
 	matcher     *routes.Matcher
@@ -38,6 +34,7 @@ type Handler struct {
 	log         *slog.Logger
 	valueHash   func(name, value string) string
 	trusted     []netip.Prefix
+	stages      []stage
 
 	headers *headerWatch // bounds the wait for the rack's headers (RequestTimeout)
 
@@ -46,8 +43,11 @@ type Handler struct {
 
 // Options configure a Handler.
 type Options struct {
-	Config  *config.Config
-	Authn   *authn.Authenticator
+	Config *config.Config
+	Authn  *authn.Authenticator
+	// Policy decides every call; nil enforces roles and token scopes only
+	// (the zero authz.Policy).
+	Policy  *authz.Policy
 	Audit   *audit.Auditor
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -62,18 +62,26 @@ func New(o Options) (*Handler, error) {
 		racks:       map[string]*Upstream{},
 		defaultRack: o.Config.DefaultRack,
 		authn:       o.Authn,
+		policy:      o.Policy,
 		audit:       o.Audit,
 		secrets:     secrets.NewClassifier(o.Config.SecretEnvPatterns, o.Config.ProtectedEnvKeys),
-		matcher:     routes.Default,
+		matcher:     routes.Default(),
 		metrics:     o.Metrics,
 		log:         o.Logger,
 		valueHash:   o.ValueHash,
 
 		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
 	}
+	if h.policy == nil {
+		h.policy = &authz.Policy{}
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if err := checkGuards(routes.Table()); err != nil {
+		return nil, err
+	}
+	h.stages = h.pipeline()
 	for _, p := range o.Config.TrustedProxies {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
@@ -119,238 +127,23 @@ func (h *Handler) ServeNamed(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, name, "/racks/"+name)
 }
 
-// call is the state of one request through the pipeline.
-type call struct {
-	start time.Time
-	ev    chain.Event
-}
-
-// newRequestID returns 24 hex digits. Request ids only correlate records,
-// so they come from the runtime's fast per-thread generator (ChaCha8,
-// seeded from the OS), not from crypto/rand.
-func newRequestID() string {
-	var b [12]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
-	return hex.EncodeToString(b[:])
-}
-
+// serve runs a call through the pipeline's stages in order; the first
+// refusal ends it. A call that every stage let through is forwarded, and
+// only if the policy's decision allows it (a stage that failed to refuse
+// cannot open the way).
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix string) {
-	c := &call{start: time.Now()}
-	reqID := newRequestID()
-	w.Header()["X-Request-Id"] = []string{reqID}
-	c.ev = chain.Event{
-		Time: c.start, RequestID: reqID, Rack: rackName, ActorType: "anonymous", Actor: "anonymous",
-		SourceIP: h.clientIP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
+	c := h.newCall(w, r, rackName, prefix)
+	for _, s := range h.stages {
+		if f := s.run(c); f != nil {
+			h.refuse(c, f)
+			return
+		}
 	}
-
-	up := h.racks[rackName]
-	if up == nil {
-		c.ev.Rack = truncate(rackName, 128)
-		h.refuse(w, c, http.StatusNotFound, authz.ReasonUnknownRack,
-			fmt.Sprintf("rack-gateway: no rack named %q on this gateway", rackName))
+	if !c.decision.Allow {
+		h.refuse(c, refuse(http.StatusForbidden, c.decision.Reason, denyMessage(c.decision, c.route)))
 		return
 	}
-	path, rawPath, ok := stripPrefix(r.URL, prefix)
-	if !ok {
-		h.refuse(w, c, http.StatusBadRequest, authz.ReasonBadPath, "rack-gateway: path is not canonical")
-		return
-	}
-	c.ev.Path = truncate(path, 512)
-
-	// The convox CLI probes these before every websocket and ignores the
-	// 404; answer quietly without auditing or forwarding.
-	if (path == "/machines" || path == "/racks") && r.Method == http.MethodGet {
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
-	escaped := rawPath
-	if escaped == "" {
-		escaped = path
-	}
-	if err := routes.CheckPath(escaped, path); err != nil {
-		h.refuse(w, c, http.StatusBadRequest, authz.ReasonBadPath,
-			"rack-gateway: refused: the path has encoded or dot segments, double slashes or control characters")
-		return
-	}
-	isWS := isWebsocket(r)
-	m, ok := h.matcher.Match(r.Method, path, isWS)
-	if !ok {
-		h.refuse(w, c, http.StatusForbidden, authz.ReasonNoRoute,
-			fmt.Sprintf("rack-gateway: refused: %s %s is not a known rack API route", r.Method, path))
-		return
-	}
-	rt := m.Route
-	c.ev.Route, c.ev.Action, c.ev.Permission = rt.Name, rt.Name, string(rt.Permission)
-	c.ev.App, c.ev.Resource = m.App(), truncate(m.Resource(), 256)
-
-	info := &requestInfo{route: rt, rack: rackName, websocket: isWS, actor: "anonymous", clientIP: c.ev.SourceIP}
-	if !rt.Public {
-		res, err := h.authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
-		if err != nil {
-			h.log.Error("authentication unavailable", "err", err, "request_id", reqID)
-			h.refuse(w, c, http.StatusServiceUnavailable, authz.ReasonAuditUnavailable,
-				"rack-gateway: cannot check credentials right now; try again shortly")
-			return
-		}
-		if res.Principal == nil {
-			if res.Holder != nil { // a known credential, no longer good: name its holder
-				setActor(&c.ev, res.Holder)
-				c.ev.Role = res.Holder.Role
-			}
-			h.refuse(w, c, http.StatusUnauthorized, res.Reason, unauthMessage(res.Reason))
-			return
-		}
-		p := res.Principal
-		info.principal, info.actor = p, p.ActorName()
-		setActor(&c.ev, p)
-		d := authz.Decide(p, rt.Permission, rackName)
-		c.ev.Role = d.Role
-		if !d.Allow {
-			h.refuse(w, c, http.StatusForbidden, d.Reason, denyMessage(d, rt))
-			return
-		}
-	}
-	c.ev.Decision, c.ev.Reason = "allow", string(authz.ReasonAllowed)
-	if rt.Public {
-		c.ev.Reason = string(authz.ReasonPublic)
-	}
-
-	// Read small form bodies of mutating calls so allow-listed parameters
-	// can be audited and guards can inspect them; bulk streams are never read.
-	var form url.Values
-	var details map[string]any // allow-listed audit details; nil for plain reads
-	if rt.Mutating && !rt.Stream && isForm(r) {
-		var err error
-		form, err = bufferForm(r, maxFormBody)
-		if err != nil {
-			h.refuse(w, c, http.StatusRequestEntityTooLarge, authz.ReasonBadRequest, "rack-gateway: "+err.Error())
-			return
-		}
-	}
-	if rt.Guard == routes.GuardReleaseEnv {
-		details = map[string]any{}
-		if status, reason, msg := h.guardReleaseEnv(r, up, m, info, form, details); status != 0 {
-			c.ev.Details = audit.Details(details)
-			h.refuse(w, c, status, reason, msg)
-			return
-		}
-	}
-	if ps := audit.Params(rt, form, r.URL.RawQuery, r.Header); len(ps) > 0 {
-		if details == nil {
-			details = map[string]any{}
-		}
-		details["params"] = ps
-	}
-	info.filterActive = h.filterActive(rt, info.principal, rackName)
-
-	if rt.Mutating {
-		attempt := c.ev
-		attempt.Details = audit.Details(withPhase(details, "attempt"))
-		if err := h.audit.RecordSync(r.Context(), &attempt); err != nil {
-			h.refuse(w, c, http.StatusServiceUnavailable, authz.ReasonAuditUnavailable,
-				"rack-gateway: refused: the audit log is unavailable, so changes are blocked; try again shortly")
-			return
-		}
-		details = withPhase(details, "outcome")
-	}
-
-	if isWS && rt.Mutating { // exec, shell, console: audited as one session
-		info.session = newSession()
-	}
-	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-	ctx, watch := h.headers.watch(withInfo(r.Context(), info), hasBody)
-	defer watch.release()
-	info.watch = watch
-	out := r.WithContext(ctx)
-	if hasBody {
-		out.Body = watch.body(r.Body)
-	}
-	u := *r.URL
-	u.Path, u.RawPath = path, rawPath
-	out.URL = &u
-	sw := &statusWriter{ResponseWriter: w}
-	if isWS {
-		h.streams.Add(1)
-		defer h.streams.Done()
-	}
-	up.proxy.ServeHTTP(sw, out)
-
-	c.ev.Status = sw.status
-	if sw.status == 0 {
-		c.ev.Status = 499 // client went away before any response
-	}
-	c.ev.DurationUS = time.Since(c.start).Microseconds()
-	if info.session != nil && c.ev.Status == http.StatusSwitchingProtocols {
-		details["session"] = info.session.details()
-	}
-	c.ev.Details = audit.Details(details)
-	h.audit.Record(&c.ev)
-	h.metrics.observe(rackName, rt.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))
-}
-
-// refuse answers a refused call and audits the refusal.
-func (h *Handler) refuse(w http.ResponseWriter, c *call, status int, reason authz.Reason, msg string) {
-	writeError(w, status, reason, c.ev.RequestID, msg)
-	c.ev.Decision, c.ev.Reason, c.ev.Status = "deny", string(reason), status
-	c.ev.DurationUS = time.Since(c.start).Microseconds()
-	ev := c.ev
-	h.audit.Record(&ev)
-	route, rack := c.ev.Route, c.ev.Rack
-	if route == "" {
-		route = "unmatched"
-	}
-	if _, ok := h.racks[rack]; !ok {
-		rack = "unknown" // a name from the URL must not mint metric series
-	}
-	h.metrics.observe(rack, route, "deny", status, time.Since(c.start))
-}
-
-func setActor(ev *chain.Event, p *authz.Principal) {
-	ev.ActorID = p.UserID
-	ev.Actor = p.Email
-	ev.ActorType = string(p.Kind)
-	if p.Kind == authz.KindToken {
-		ev.TokenID = p.TokenID
-		ev.Actor = p.Email
-	}
-}
-
-func withPhase(d map[string]any, phase string) map[string]any {
-	out := make(map[string]any, len(d)+1)
-	for k, v := range d {
-		out[k] = v
-	}
-	out["phase"] = phase
-	return out
-}
-
-func unauthMessage(r authz.Reason) string {
-	switch r {
-	case authz.ReasonTokenExpired:
-		return "rack-gateway: your API token has expired; create a new one"
-	case authz.ReasonTokenRevoked:
-		return "rack-gateway: your API token was revoked; create a new one"
-	case authz.ReasonUserDisabled:
-		return "rack-gateway: your account is disabled; ask a gateway admin"
-	case authz.ReasonSessionExpired:
-		return "rack-gateway: your session has expired; run: rack-gateway login"
-	case authz.ReasonSessionRevoked:
-		return "rack-gateway: your session was ended (logout, or an admin changed your access); run: rack-gateway login"
-	case authz.ReasonUnauthenticated:
-		return "rack-gateway: authentication required: put an API token in RACK_URL (https://convox:<token>@host/rack)"
-	}
-	return "rack-gateway: invalid credentials: check the token in RACK_URL"
-}
-
-func denyMessage(d authz.Decision, rt *routes.Route) string {
-	switch d.Reason {
-	case authz.ReasonTokenScope:
-		return fmt.Sprintf("rack-gateway: permission denied: this API token's scope lacks %s (needed for %s)", d.Permission, rt.Name)
-	case authz.ReasonUserDisabled:
-		return "rack-gateway: your account is disabled; ask a gateway admin"
-	}
-	return fmt.Sprintf("rack-gateway: permission denied: role %q lacks %s (needed for %s); ask a gateway admin", d.Role, d.Permission, rt.Name)
+	h.forward(c)
 }
 
 // stripPrefix removes the gateway prefix from both forms of the path.
@@ -453,8 +246,8 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		return // the client went away
 	}
 	rack := ""
-	if i := infoFrom(r.Context()); i != nil {
-		rack = i.rack
+	if c := callFrom(r.Context()); c != nil {
+		rack = c.rack
 	}
 	h.log.Warn("rack unreachable", "rack", rack, "err", err)
 	status, msg := http.StatusBadGateway, fmt.Sprintf("rack-gateway: rack %q is unreachable or failed to answer", rack)

@@ -20,7 +20,7 @@ import (
 )
 
 func testHandler(trusted ...string) *Handler {
-	h := &Handler{secrets: secrets.NewClassifier([]string{"SALT"}, nil)}
+	h := &Handler{secrets: secrets.NewClassifier([]string{"SALT"}, nil), policy: &authz.Policy{}}
 	for _, p := range trusted {
 		h.trusted = append(h.trusted, netip.MustParsePrefix(p))
 	}
@@ -168,8 +168,8 @@ func TestModifyResponse(t *testing.T) {
 	viewer := principal(authz.RoleViewer, nil)
 	deployer := principal(authz.RoleDeployer, nil)
 	mk := func(p *authz.Principal, status int, body string) *http.Response {
-		info := &requestInfo{principal: p, route: rt, rack: "dev", filterActive: h.filterActive(rt, p, "dev")}
-		req := newRequest(withInfo(context.Background(), info))
+		c := &call{principal: p, route: rt, rack: "dev", filterActive: h.filterActive(rt, p, "dev")}
+		req := newRequest(withCall(context.Background(), c))
 		return &http.Response{StatusCode: status, Request: req, Header: http.Header{
 			"Content-Encoding": {"identity"}, "Etag": {`"abc"`}, "Content-Length": {"999"}}, Body: io.NopCloser(strings.NewReader(body))}
 	}
@@ -239,9 +239,10 @@ func newRequest(ctx context.Context) *http.Request {
 
 func route(t *testing.T, name string) *routes.Route {
 	t.Helper()
-	for i := range routes.Table {
-		if routes.Table[i].Name == name {
-			return &routes.Table[i]
+	table := routes.Table()
+	for i := range table {
+		if table[i].Name == name {
+			return &table[i]
 		}
 	}
 	t.Fatalf("no route %s", name)
@@ -315,7 +316,7 @@ func withRack(p *authz.Principal, rack, role string) *authz.Principal {
 func TestFilterActiveSecretReadWithoutEnvRead(t *testing.T) {
 	h := testHandler()
 	p := principal(authz.RoleAdmin, []authz.Permission{authz.ReleaseRead, authz.SecretRead})
-	if authz.Decide(p, authz.EnvRead, "dev").Allow {
+	if h.policy.Allowed(p, authz.EnvRead, "dev") {
 		t.Fatal("setup: principal has env:read")
 	}
 	if !h.filterActive(route(t, "ReleaseGet"), p, "dev") {

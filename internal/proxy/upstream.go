@@ -89,7 +89,7 @@ func NewUpstream(rc config.Rack, h *Handler) (*Upstream, error) {
 // rewrite prepares the outbound request. Client credentials and the client's
 // actor headers never reach the rack.
 func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
-	info := infoFrom(pr.In.Context())
+	c := callFrom(pr.In.Context())
 	pr.SetURL(up.URL)
 	pr.Out.Host = up.URL.Host
 	h := pr.Out.Header
@@ -99,16 +99,16 @@ func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
 	delete(h, "Cookie")
 	delete(h, "Convox-Actor")
 	h["Authorization"] = []string{up.auth}
-	if info == nil {
+	if c == nil {
 		delete(h, "X-Convox-Actor")
 		pr.SetXForwarded()
 		return
 	}
-	h["X-Convox-Actor"] = []string{info.actor}
+	h["X-Convox-Actor"] = []string{c.actor}
 	// The rack learns the caller's address as the gateway resolved it
 	// (through trusted proxies only), never a client-supplied chain.
-	h["X-Forwarded-For"] = []string{info.clientIP}
-	if info.websocket {
+	h["X-Forwarded-For"] = []string{c.ev.SourceIP}
+	if c.websocket {
 		// The rack's websocket upgrader rejects an Origin whose host
 		// differs from Host; the client's Origin named the gateway.
 		h["Origin"] = []string{up.URL.Scheme + "://" + up.URL.Host}
@@ -119,7 +119,7 @@ func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
 		delete(h, "Upgrade")
 		delete(h, "Connection")
 	}
-	if info.filterActive {
+	if c.filterActive {
 		// Filtered responses are rewritten, so ask for identity encoding.
 		delete(h, "Accept-Encoding")
 	}

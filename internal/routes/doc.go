@@ -9,8 +9,8 @@ import (
 func TableMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| method | path | rack handler | permission | notes |\n|---|---|---|---|---|\n")
-	for i := range Table {
-		r := &Table[i]
+	for i := range table {
+		r := &table[i]
 		method := r.Method
 		if r.Websocket {
 			method = "SOCKET"

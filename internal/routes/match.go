@@ -80,8 +80,11 @@ type matchKey struct {
 	websocket bool
 }
 
-// Default is the matcher for Table.
-var Default = MustCompile(Table)
+// Default returns the matcher for the route table. The routes it matches
+// are the table's own: read them, never change them.
+func Default() *Matcher { return defaultMatcher }
+
+var defaultMatcher = MustCompile(table)
 
 // MustCompile builds a matcher and panics on an ambiguous table.
 func MustCompile(table []Route) *Matcher {

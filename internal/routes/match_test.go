@@ -36,7 +36,7 @@ func TestMatch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
-			m, ok := Default.Match(c.method, c.path, c.ws)
+			m, ok := Default().Match(c.method, c.path, c.ws)
 			if c.want == "" {
 				if ok {
 					t.Fatalf("matched %s, want no match", m.Route.Name)
@@ -57,10 +57,10 @@ func TestMatch(t *testing.T) {
 
 // Every route in the table must match itself with sample values.
 func TestEveryRouteMatchesItself(t *testing.T) {
-	for i := range Table {
-		r := &Table[i]
+	for i := range table {
+		r := &table[i]
 		path := samplePath(r.Path)
-		m, ok := Default.Match(r.Method, path, r.Websocket)
+		m, ok := Default().Match(r.Method, path, r.Websocket)
 		if !ok || m.Route != r {
 			got := "none"
 			if ok {
@@ -148,7 +148,7 @@ func BenchmarkMatch(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		p := paths[i%len(paths)]
-		if _, ok := Default.Match(p.m, p.p, p.ws); !ok {
+		if _, ok := Default().Match(p.m, p.p, p.ws); !ok {
 			b.Fatal("no match")
 		}
 	}

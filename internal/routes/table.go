@@ -50,9 +50,21 @@ func route(method, path, name string, perm authz.Permission, o ...option) Route 
 // Logging options sent as headers on log sockets; safe to audit.
 var logParams = audit("filter", "follow", "since", "tail", "prefix")
 
-// Table is every route of the Convox v3 rack API (pkg/api/routes.go), plus
-// /auth and /check. Keep it in the rack's order so it can be diffed.
-var Table = []Route{
+// Table returns every route of the Convox v3 rack API (pkg/api/routes.go),
+// plus /auth and /check, in the rack's order. The result is a copy.
+func Table() []Route {
+	out := make([]Route, len(table))
+	for i, r := range table {
+		out[i] = r
+		out[i].AuditParams = append([]string(nil), r.AuditParams...)
+		out[i].SecretParams = append([]string(nil), r.SecretParams...)
+	}
+	return out
+}
+
+// table is the data behind Table and Default. Keep it in the rack's order
+// so it can be diffed.
+var table = []Route{
 	route(get, "/auth", "Auth", authz.RackRead),
 	route(get, "/check", "Check", "", public),
 

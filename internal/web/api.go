@@ -68,7 +68,7 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		res, err := s.Authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "cannot check credentials right now", "reason": string(authz.ReasonAuditUnavailable)})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "cannot check credentials right now", "reason": string(authz.ReasonAuthUnavailable)})
 			return
 		}
 		if res.Principal == nil {

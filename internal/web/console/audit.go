@@ -111,7 +111,7 @@ func (fm auditForm) values() url.Values {
 // a refused caller learns nothing from the input checks. It returns false
 // when it has answered.
 func (c *console) gate(q *request, perm authz.Permission) bool {
-	d := authz.Decide(q.p, perm, "")
+	d := c.policy.Decide(authz.Request{Principal: q.p, Permission: perm})
 	if d.Allow {
 		return true
 	}

@@ -2,8 +2,8 @@
 // build step, no script) for the rack overview, users, API tokens, one's
 // account and the audit log. The principal comes only from the web session
 // cookie; every page and action is authorized on the server, by
-// admin.Service (which calls authz.Decide) or by the proxy for rack reads,
-// whatever the navigation shows. Rack data is read through the proxy so the
+// admin.Service or by the proxy for rack reads (both through the one
+// authz.Policy), whatever the navigation shows. Rack data is read through the proxy so the
 // same policy, response filters and audit apply as for the convox CLI.
 package console
 
@@ -28,6 +28,9 @@ import (
 type Options struct {
 	Admin *admin.Service
 	Authn *authn.Authenticator
+	// Policy decides what pages show (nil: roles only); the services
+	// behind them decide again, with the same policy.
+	Policy *authz.Policy
 	// Proxy serves the rack reads behind the overview, so the same policy,
 	// filters and audit apply.
 	Proxy *proxy.Handler
@@ -55,11 +58,12 @@ var signinErrors = map[authz.Reason]string{
 }
 
 type console struct {
-	o     Options
-	log   *slog.Logger
-	pages map[string]*pageTemplate
-	css   []byte
-	cssV  string // content hash, appended to the stylesheet URL
+	o      Options
+	policy *authz.Policy
+	log    *slog.Logger
+	pages  map[string]*pageTemplate
+	css    []byte
+	cssV   string // content hash, appended to the stylesheet URL
 }
 
 // New returns the console handler, to be mounted at "/".
@@ -74,7 +78,10 @@ func New(o Options) (http.Handler, error) {
 	case len(o.Racks) == 0:
 		return nil, errors.New("console: at least one rack is required")
 	}
-	c := &console{o: o, log: o.Log}
+	c := &console{o: o, policy: o.Policy, log: o.Log}
+	if c.policy == nil {
+		c.policy = &authz.Policy{}
+	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}

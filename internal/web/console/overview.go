@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/proxy"
 )
 
 // recentN is how many builds and releases the overview shows per app.
@@ -94,23 +95,12 @@ type overviewData struct {
 // signed-in person: the session token is the credential, so the proxy
 // authenticates, authorizes, filters and audits the read like any other.
 func (c *console) rackGet(ctx context.Context, q *request, path string, query url.Values, out any) *sectionErr {
-	u := url.URL{Path: "/racks/" + q.rack + path, RawQuery: query.Encode()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	ans, err := c.o.Proxy.Read(ctx, proxy.RackRead{Rack: q.rack, Path: path, Query: query, Credential: q.token, For: q.r})
 	if err != nil {
-		return &sectionErr{Msg: "bad request: " + err.Error()}
+		return &sectionErr{Msg: "the rack's answer could not be read"}
 	}
-	req.RemoteAddr = q.r.RemoteAddr
-	req.Header.Set("Authorization", "Bearer "+q.token)
-	req.Header.Set("User-Agent", q.r.UserAgent())
-	req.Header.Set("Accept", "application/json")
-	if xff := q.r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		req.Header["X-Forwarded-For"] = xff
-	}
-	req.SetPathValue("rack", q.rack)
-	rec := httptest.NewRecorder()
-	c.o.Proxy.ServeNamed(rec, req)
-	if rec.Code >= 200 && rec.Code < 300 {
-		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+	if ans.Status >= 200 && ans.Status < 300 {
+		if err := json.Unmarshal(ans.Body, out); err != nil {
 			return &sectionErr{Msg: "the rack's answer could not be read"}
 		}
 		return nil
@@ -118,14 +108,14 @@ func (c *console) rackGet(ctx context.Context, q *request, path string, query ur
 	var body struct {
 		Error string `json:"error"`
 	}
-	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	_ = json.Unmarshal(ans.Body, &body)
 	if body.Error == "" {
-		body.Error = truncate(rec.Body.String(), 200)
+		body.Error = truncate(string(ans.Body), 200)
 	}
-	if rec.Code == http.StatusForbidden || rec.Code == http.StatusUnauthorized {
+	if ans.Status == http.StatusForbidden || ans.Status == http.StatusUnauthorized {
 		return &sectionErr{Denied: true, Msg: body.Error}
 	}
-	return &sectionErr{Msg: fmt.Sprintf("unavailable (HTTP %d): %s", rec.Code, body.Error)}
+	return &sectionErr{Msg: fmt.Sprintf("unavailable (HTTP %d): %s", ans.Status, body.Error)}
 }
 
 func (c *console) overview(q *request) {

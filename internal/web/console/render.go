@@ -112,7 +112,7 @@ func (c *console) navFor(q *request, active string) []navItem {
 	}
 	var out []navItem
 	for _, it := range items {
-		if it.perm != "" && !authz.Decide(q.p, it.perm, "").Allow {
+		if it.perm != "" && !c.policy.Allowed(q.p, it.perm, "") {
 			continue
 		}
 		href := it.href

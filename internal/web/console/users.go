@@ -99,7 +99,7 @@ func (c *console) setUserRackRole(q *request) {
 	var err error
 	// An unknown rack is refused here only for callers who may set rack
 	// roles; anyone else goes to the service, which refuses and audits.
-	if !slices.Contains(c.o.Racks, rack) && authz.Decide(q.p, authz.GatewayUsers, "").Allow {
+	if !slices.Contains(c.o.Racks, rack) && c.policy.Allowed(q.p, authz.GatewayUsers, "") {
 		err = &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: fmt.Sprintf("no rack named %q", rack)}
 	} else {
 		err = c.o.Admin.SetRackRole(q.r.Context(), q.actor, email, rack, role)

@@ -1,0 +1,39 @@
+package authz
+
+import "time"
+
+// Credential is the kind of credential a principal presented.
+type Credential string
+
+// Credential kinds.
+const (
+	CredentialWebSession Credential = "web-session" // the console's cookie
+	CredentialCLISession Credential = "cli-session" // rack-gateway login
+	CredentialAPIToken   Credential = "api-token"   // CI and scripts
+)
+
+// Human reports whether the credential belongs to a person at a keyboard:
+// only people are asked for a second factor; API tokens are gated by their
+// scope (and by deploy approvals) instead.
+func (c Credential) Human() bool { return c == CredentialWebSession || c == CredentialCLISession }
+
+// Assurance is how strongly a principal has proved who it is: the kind of
+// credential it presented, and how and when it last proved a second factor.
+// authn fills it in; the policy reads it.
+type Assurance struct {
+	Credential Credential
+	// MFAMethod names the second factor last proved in this session
+	// ("totp", "webauthn", ...; "" if none).
+	MFAMethod string
+	// MFAAt is when that was (zero: never in this session).
+	MFAAt time.Time
+	// MFAThisRequest is set when a second factor came with this very
+	// request, which the most dangerous actions require.
+	MFAThisRequest bool
+}
+
+// recentMFA reports whether a second factor was proved within window
+// before now.
+func (a Assurance) recentMFA(now time.Time, window time.Duration) bool {
+	return !a.MFAAt.IsZero() && !a.MFAAt.After(now) && now.Sub(a.MFAAt) <= window
+}

@@ -1,0 +1,48 @@
+package proxy
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+)
+
+// forward sends an allowed call to the rack, relays the answer (filtered
+// for the caller, streamed, or switched to a websocket) and audits the
+// outcome.
+func (h *Handler) forward(c *call) {
+	r := c.r
+	c.filterActive = h.filterActive(c.route, c.principal, c.rack)
+	if c.websocket && c.route.Mutating { // exec, shell, console: audited as one session
+		c.session = newSession()
+	}
+	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
+	ctx, watch := h.headers.watch(withCall(r.Context(), c), hasBody)
+	defer watch.release()
+	c.watch = watch
+	out := r.WithContext(ctx)
+	if hasBody {
+		out.Body = watch.body(r.Body)
+	}
+	u := *r.URL
+	u.Path, u.RawPath = c.path, c.rawPath
+	out.URL = &u
+	sw := &statusWriter{ResponseWriter: c.w}
+	if c.websocket {
+		h.streams.Add(1)
+		defer h.streams.Done()
+	}
+	c.up.proxy.ServeHTTP(sw, out)
+
+	c.ev.Status = sw.status
+	if sw.status == 0 {
+		c.ev.Status = 499 // client went away before any response
+	}
+	c.ev.DurationUS = time.Since(c.start).Microseconds()
+	if c.session != nil && c.ev.Status == http.StatusSwitchingProtocols {
+		c.details["session"] = c.session.details()
+	}
+	c.ev.Details = audit.Details(c.details)
+	h.audit.Record(&c.ev)
+	h.metrics.observe(c.rack, c.route.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))
+}

@@ -1,0 +1,81 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/routes"
+)
+
+// refusal is a stage's answer that ends a call before it reaches the rack:
+// what the client is told and what the audit records.
+type refusal struct {
+	status  int
+	reason  authz.Reason
+	msg     string         // one line the convox CLI prints
+	details map[string]any // audit facts of the refusal (e.g. a guard's findings)
+	// quiet refusals are answered with a bare 404 and neither audited nor
+	// counted: the CLI's probes, which it sends before every websocket.
+	quiet bool
+}
+
+func refuse(status int, reason authz.Reason, msg string) *refusal {
+	return &refusal{status: status, reason: reason, msg: msg}
+}
+
+// refuse answers a refused call, audits the refusal and counts it.
+func (h *Handler) refuse(c *call, f *refusal) {
+	if f.quiet {
+		http.Error(c.w, "not found", f.status)
+		return
+	}
+	writeError(c.w, f.status, f.reason, c.ev.RequestID, f.msg)
+	c.ev.Decision, c.ev.Reason, c.ev.Status = "deny", string(f.reason), f.status
+	c.ev.Details = audit.Details(f.details)
+	c.ev.DurationUS = time.Since(c.start).Microseconds()
+	ev := c.ev
+	h.audit.Record(&ev)
+	route, rack := c.ev.Route, c.ev.Rack
+	if route == "" {
+		route = "unmatched"
+	}
+	if _, ok := h.racks[rack]; !ok {
+		rack = "unknown" // a name from the URL must not mint metric series
+	}
+	h.metrics.observe(rack, route, "deny", f.status, time.Since(c.start))
+}
+
+func unauthMessage(r authz.Reason) string {
+	switch r {
+	case authz.ReasonTokenExpired:
+		return "rack-gateway: your API token has expired; create a new one"
+	case authz.ReasonTokenRevoked:
+		return "rack-gateway: your API token was revoked; create a new one"
+	case authz.ReasonUserDisabled:
+		return "rack-gateway: your account is disabled; ask a gateway admin"
+	case authz.ReasonSessionExpired:
+		return "rack-gateway: your session has expired; run: rack-gateway login"
+	case authz.ReasonSessionRevoked:
+		return "rack-gateway: your session was ended (logout, or an admin changed your access); run: rack-gateway login"
+	case authz.ReasonUnauthenticated:
+		return "rack-gateway: authentication required: put an API token in RACK_URL (https://convox:<token>@host/rack)"
+	}
+	return "rack-gateway: invalid credentials: check the token in RACK_URL"
+}
+
+func denyMessage(d authz.Decision, rt *routes.Route) string {
+	switch d.Reason {
+	case authz.ReasonTokenScope:
+		return fmt.Sprintf("rack-gateway: permission denied: this API token's scope lacks %s (needed for %s)", d.Permission, rt.Name)
+	case authz.ReasonUserDisabled:
+		return "rack-gateway: your account is disabled; ask a gateway admin"
+	case authz.ReasonStepUpRequired:
+		return fmt.Sprintf("rack-gateway: %s needs a second factor (%s); verify it and try again", rt.Name, d.StepUp)
+	case authz.ReasonApprovalRequired:
+		return fmt.Sprintf("rack-gateway: %s needs a person's approval before this token may deploy", rt.Name)
+	}
+	return fmt.Sprintf("rack-gateway: permission denied: role %q lacks %s (needed for %s); ask a gateway admin", d.Role, d.Permission, rt.Name)
+}

@@ -1,0 +1,36 @@
+package proxy
+
+import (
+	"net/http"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+)
+
+// writeAhead records a mutating call (or an interactive session) durably
+// before it is forwarded, as an "attempt"; if that write fails the call is
+// refused, so nothing reaches the rack that the log does not hold. The
+// outcome follows after the call (forward.go).
+func (h *Handler) writeAhead(c *call) *refusal {
+	if !c.route.Mutating {
+		return nil
+	}
+	attempt := c.ev
+	attempt.Details = audit.Details(withPhase(c.details, "attempt"))
+	if err := h.audit.RecordSync(c.r.Context(), &attempt); err != nil {
+		return refuse(http.StatusServiceUnavailable, authz.ReasonAuditUnavailable,
+			"rack-gateway: refused: the audit log is unavailable, so changes are blocked; try again shortly")
+	}
+	c.details = withPhase(c.details, "outcome")
+	return nil
+}
+
+// withPhase returns a copy of d with "phase" set.
+func withPhase(d map[string]any, phase string) map[string]any {
+	out := make(map[string]any, len(d)+1)
+	for k, v := range d {
+		out[k] = v
+	}
+	out["phase"] = phase
+	return out
+}
