@@ -60,7 +60,7 @@ func New(s store.Store, ttl time.Duration, log *slog.Logger) *Authenticator {
 	}
 	return &Authenticator{store: s, ttl: ttl, now: time.Now, log: log,
 		cache: map[[32]byte]cacheEntry{}, used: map[int64]time.Time{}, seen: map[int64]time.Time{}, dirty: map[int64]time.Time{},
-		policy: DefaultSessionPolicy}
+		policy: DefaultSessionPolicy()}
 }
 
 // ErrStoreUnavailable means the credential could not be checked; callers must

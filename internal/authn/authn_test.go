@@ -372,14 +372,20 @@ func TestAuthenticateCacheTTLExpires(t *testing.T) {
 	f := newFixture(t)
 	u := f.user("kim@example.com", authz.RoleOps)
 	tok, at := f.token(u, "t", []string{"app:read"}, nil)
+	c := &clock{t: time.Now()}
 	a := authn.New(f.st, 300*time.Millisecond, nil)
+	a.SetClock(c.now)
 	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal == nil {
 		t.Fatal("not valid")
 	}
 	if err := f.st.RevokeToken(ctx, at.ID, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond)
+	c.advance(299 * time.Millisecond) // within the TTL the cached principal is served
+	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal == nil {
+		t.Fatalf("within the TTL: %+v, want the cached principal", res)
+	}
+	c.advance(2 * time.Millisecond)
 	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal != nil || res.Reason != authz.ReasonTokenRevoked {
 		t.Errorf("after the TTL: %+v, want token_revoked", res)
 	}
@@ -391,29 +397,26 @@ func TestAuthenticateExpiryNotCached(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	u := f.user("frank@example.com", authz.RoleViewer)
+	c := &clock{t: time.Now()}
 	tok, _ := f.token(u, "short", []string{"app:read"}, func(a *store.APIToken) {
-		a.ExpiresAt = time.Now().Add(1500 * time.Millisecond)
+		a.ExpiresAt = c.now().Add(1500 * time.Millisecond)
 	})
 	a := authn.New(f.st, time.Hour, nil)
+	a.SetClock(c.now)
 	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal == nil {
 		t.Fatalf("not valid before expiry: %+v", res)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res, err := a.AuthenticateToken(ctx, tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Principal == nil {
-			if res.Reason != authz.ReasonTokenExpired {
-				t.Fatalf("reason %q, want token_expired", res.Reason)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("token still valid well after expiry (served from cache)")
-		}
-		time.Sleep(100 * time.Millisecond)
+	c.advance(1499 * time.Millisecond)
+	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal == nil {
+		t.Fatalf("not valid just before expiry: %+v", res)
+	}
+	c.advance(2 * time.Millisecond) // past expiry, the cache entry still fresh
+	res, err := a.AuthenticateToken(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Principal != nil || res.Reason != authz.ReasonTokenExpired {
+		t.Fatalf("after expiry: %+v, want token_expired (served from cache?)", res)
 	}
 }
 

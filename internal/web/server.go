@@ -17,6 +17,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -35,11 +36,17 @@ type Server struct {
 	// console's pages under / (it sets its own CSP).
 	Login   http.Handler
 	Console http.Handler
+	// Clock times the readiness cache (nil: the system clock).
+	Clock clock.Clock
 
 	mux    *http.ServeMux
 	rackMu sync.Mutex
 	rackOK map[string]readyCache
 }
+
+// readyCacheTTL is how long a rack's readiness answer is reused, so that
+// probes cannot be used to hammer the racks.
+const readyCacheTTL = 5 * time.Second
 
 type readyCache struct {
 	at  time.Time
@@ -124,12 +131,13 @@ func (s *Server) checkRack(ctx context.Context, name string, up *proxy.Upstream)
 	}
 	c, ok := s.rackOK[name]
 	s.rackMu.Unlock()
-	if ok && time.Since(c.at) < 5*time.Second {
+	now := clock.Or(s.Clock).Now()
+	if ok && now.Sub(c.at) < readyCacheTTL {
 		return c.err
 	}
 	err := up.Check(ctx)
 	s.rackMu.Lock()
-	s.rackOK[name] = readyCache{at: time.Now(), err: err}
+	s.rackOK[name] = readyCache{at: now, err: err}
 	s.rackMu.Unlock()
 	return err
 }
