@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 const testPassword = "rackpw-0123456789"
@@ -184,15 +185,8 @@ func sendEOF(t *testing.T, conn *websocket.Conn) {
 	}
 }
 
-// waitFor polls cond until it is true or the deadline passes.
+// waitFor waits until cond is true (testutil.Eventually).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testutil.Eventually(t, what, cond)
 }
