@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // TestCLILoginConfirmationRefusalsAndRenewal complements
@@ -325,20 +327,15 @@ func TestCLILoginConfirmationRefusalsAndRenewal(t *testing.T) {
 		"viewer's logout revokes": regexp.MustCompile(`allow\s+session.revoke\s+viewer@example.com\s+viewer@example.com .*"kind":"cli"`),
 	}
 	var tail string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Poll(testutil.Patience, func() bool {
 		tail = mustCLI(t, nil, "audit", "tail", "--data", g.data, "-n", "1000")
-		missing := false
 		for _, re := range wants {
 			if !re.MatchString(tail) {
-				missing = true
+				return false
 			}
 		}
-		if !missing || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return true
+	})
 	for what, re := range wants {
 		if !re.MatchString(tail) {
 			t.Errorf("audit log lacks the %s (%v)", what, re)

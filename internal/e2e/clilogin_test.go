@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // cxStandInConvox is a stand-in for the convox CLI (which cannot be
@@ -96,13 +98,12 @@ func cxStartDev(t *testing.T, name string) *cxGateway {
 	g.p = start(t, name, nil, "dev", "--data", g.data, "--addr", addr)
 	waitHealthy(t, g.p, g.url)
 	re := regexp.MustCompile(`Bearer (rgw_[A-Za-z0-9_-]+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	for g.adminToken == "" && time.Now().Before(deadline) {
+	testutil.Poll(testutil.Patience, func() bool {
 		if m := re.FindStringSubmatch(g.p.stderr.String()); m != nil {
 			g.adminToken = m[1]
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return g.adminToken != ""
+	})
 	if g.adminToken == "" {
 		t.Fatalf("%s printed no admin token:\n%s", name, g.p.stderr.String())
 	}
@@ -166,13 +167,12 @@ func cxLogin(t *testing.T, env map[string]string, g *cxGateway, name, email stri
 	env = cxWith(env, map[string]string{"CX_URL_FILE": urlFile})
 	p := start(t, "login-"+name, env, "login", g.url, "--name", name, "--timeout", "60s")
 	var loginURL string
-	deadline := time.Now().Add(20 * time.Second)
-	for loginURL == "" && time.Now().Before(deadline) {
+	testutil.Poll(testutil.Patience, func() bool {
 		if b, err := os.ReadFile(urlFile); err == nil && len(b) > 0 {
 			loginURL = string(b)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return loginURL != ""
+	})
 	if loginURL == "" || !strings.HasPrefix(loginURL, g.url+"/auth/cli?") {
 		t.Fatalf("the browser was not opened with a login URL (%q):\n%s", loginURL, p.stderr.String())
 	}

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // binary is the rack-gateway executable built once by TestMain.
@@ -202,44 +204,45 @@ func freeAddr(t *testing.T) string {
 // waitHealthy polls GET base/healthz until it answers 200.
 func waitHealthy(t *testing.T, p *proc, base string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	c := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	ok := testutil.Poll(testutil.Patience, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("%s exited before becoming ready (%v):\n%s", p.name, p.err, p.stderr.String())
 		default:
 		}
 		resp, err := c.Get(base + "/healthz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	if !ok {
+		t.Fatalf("%s not healthy at %s within %v:\n%s", p.name, base, testutil.Patience, p.stderr.String())
 	}
-	t.Fatalf("%s not healthy at %s within 20s:\n%s", p.name, base, p.stderr.String())
 }
 
 // waitListening polls a TCP address until it accepts connections.
 func waitListening(t *testing.T, p *proc, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	ok := testutil.Poll(testutil.Patience, func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("%s exited before listening (%v):\n%s", p.name, p.err, p.stderr.String())
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		c.Close()
+		return true
+	})
+	if !ok {
+		t.Fatalf("%s not listening on %s within %v:\n%s", p.name, addr, testutil.Patience, p.stderr.String())
 	}
-	t.Fatalf("%s not listening on %s within 20s:\n%s", p.name, addr, p.stderr.String())
 }
 
 // setup is what every test needs: keys, an anchor dir, a simulated rack,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 	_ "modernc.org/sqlite"
 )
 
@@ -28,16 +29,12 @@ func TestKill9DuringMutatingBurst(t *testing.T) {
 	// Warm up until a checkpoint is anchored, so that verify after the
 	// crash checks an anchored prefix as well as the unanchored tail.
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	deadline := time.Now().Add(10 * time.Second)
-	for anchoredCheckpoints(t, dbPath) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no checkpoint anchored within 10s of warm-up calls")
-		}
+	testutil.Eventually(t, "a checkpoint anchored during warm-up calls", func() bool {
 		if r := call(client, http.MethodPost, base+mutatePath, s.token, "rgw-e2e-warmup", ""); r.err != nil || r.status != http.StatusOK {
 			t.Fatalf("warm-up call: status %d err %v", r.status, r.err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return anchoredCheckpoints(t, dbPath) > 0
+	})
 
 	const workers = 16
 	var (
@@ -69,7 +66,12 @@ func TestKill9DuringMutatingBurst(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Kill mid-burst: once the burst is well under way.
+	testutil.Eventually(t, "50 calls of the burst answered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(succeeded) >= 50
+	})
 	gw.kill9(t)
 	stopping.Store(true)
 	wg.Wait()
