@@ -23,6 +23,7 @@ const (
 	ReasonUnknownRack       Reason = "unknown_rack"
 	ReasonProtectedEnvKey   Reason = "protected_env_key"
 	ReasonBadRequest        Reason = "bad_request"
+	ReasonCrossOrigin       Reason = "cross_origin" // a request from another site's page
 	ReasonAuditUnavailable  Reason = "audit_unavailable"
 	ReasonAuthUnavailable   Reason = "auth_unavailable"  // credentials could not be checked (store outage)
 	ReasonStoreUnavailable  Reason = "store_unavailable" // the gateway's database failed an operation

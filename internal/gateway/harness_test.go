@@ -180,7 +180,9 @@ func (e *testEnv) dialWS(path, token string, hdr http.Header) (*websocket.Conn, 
 	if token != "" {
 		h.Set("Authorization", basic(token))
 	}
-	h.Set("Origin", e.srv.URL)
+	if h.Get("Origin") == "" {
+		h.Set("Origin", e.srv.URL) // as the convox CLI does: RACK_URL's scheme and host
+	}
 	h.Set("User-Agent", "convox.go/dev")
 	url := "ws" + strings.TrimPrefix(e.srv.URL, "http") + path
 	return websocket.DefaultDialer.Dial(url, h)

@@ -18,10 +18,12 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, status int, reason authz.Reason, requestID, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
+	hardenResponse(h)
 	h.Set("Cache-Control", "no-store")
 	if status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `Basic realm="rack-gateway"`)
+		// Bearer, never Basic: a Basic challenge makes browsers prompt for
+		// and cache credentials, which any site could then ride on.
+		h.Set("WWW-Authenticate", `Bearer realm="rack-gateway"`)
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(errorBody{Error: msg, Reason: reason, RequestID: requestID})

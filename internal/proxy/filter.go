@@ -43,12 +43,15 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	if c != nil {
 		c.watch.headers() // the rack has answered
 	}
-	if c != nil && c.session != nil && resp.StatusCode == http.StatusSwitchingProtocols {
-		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
-			resp.Body = &sessionConn{ReadWriteCloser: rwc, s: c.session}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if c != nil && c.session != nil {
+			if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
+				resp.Body = &sessionConn{ReadWriteCloser: rwc, s: c.session}
+			}
 		}
 		return nil
 	}
+	hardenResponse(resp.Header)
 	if c == nil || !c.filterActive || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil
 	}

@@ -34,6 +34,7 @@ type Handler struct {
 	log         *slog.Logger
 	valueHash   func(name, value string) string
 	trusted     []netip.Prefix
+	publicHost  string // host of the configured public URL, for the cross-site check
 	stages      []stage
 
 	headers *headerWatch // bounds the wait for the rack's headers (RequestTimeout)
@@ -74,6 +75,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if h.policy == nil {
 		h.policy = &authz.Policy{}
+	}
+	if u, err := url.Parse(o.Config.PublicURL); err == nil {
+		h.publicHost = u.Host
 	}
 	if h.log == nil {
 		h.log = slog.Default()

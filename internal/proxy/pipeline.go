@@ -24,6 +24,7 @@ func (h *Handler) pipeline() []stage {
 		{"path", h.checkPath},            // a canonical path; the CLI's probes are answered quietly
 		{"route", h.matchRoute},          // a route of the rack API table, or refused
 		{"authenticate", h.authenticate}, // API token or login session → principal (authenticate.go)
+		{"cross-site", h.crossSite},      // nothing driven by another site's page (crosssite.go)
 		{"authorize", h.authorize},       // the one policy decision (authorize.go)
 		{"step-up", h.stepUp},            // a second factor, when the decision asks for one
 		{"parameters", h.readParameters}, // small form bodies read for the guards and the audit (params.go)

@@ -93,14 +93,9 @@ func (up *Upstream) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(up.URL)
 	pr.Out.Host = up.URL.Host
 	h := pr.Out.Header
-	// The keys are canonical: delete them directly (Header.Del would
-	// canonicalize each one on every call).
-	delete(h, "Proxy-Authorization")
-	delete(h, "Cookie")
-	delete(h, "Convox-Actor")
+	stripClientHeaders(h)
 	h["Authorization"] = []string{up.auth}
 	if c == nil {
-		delete(h, "X-Convox-Actor")
 		pr.SetXForwarded()
 		return
 	}
