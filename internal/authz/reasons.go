@@ -34,6 +34,9 @@ const (
 	// this deploy needs a person's approval first.
 	ReasonApprovalRequired Reason = "approval_required"
 	ReasonUpstreamError    Reason = "upstream_error"
+	// ReasonRackCredentials: the rack refused the gateway's own rack
+	// password (a gateway misconfiguration, not the caller's fault).
+	ReasonRackCredentials Reason = "rack_credentials_rejected"
 )
 
 // Decision is the outcome of Policy.Decide.

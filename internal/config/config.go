@@ -236,8 +236,14 @@ type Rack struct {
 	CAFile string `json:"ca_file"`
 	// PinSHA256 pins the rack's leaf certificate by the hex SHA-256 of its
 	// DER bytes (RGW_RACK_PIN_SHA256); verification against roots is then
-	// replaced by the pin, which suits a rack's self-signed certificate.
+	// replaced by the pin. It breaks whenever the rack makes a new
+	// certificate (some rack APIs do at every start): prefer
+	// PinPublicKeySHA256 or CAFile then.
 	PinSHA256 string `json:"pin_sha256"`
+	// PinPublicKeySHA256 pins the rack's key: the hex SHA-256 of the leaf
+	// certificate's SubjectPublicKeyInfo (RGW_RACK_PIN_PUBKEY_SHA256), as
+	// in HPKP. It survives a new certificate for the same key.
+	PinPublicKeySHA256 string `json:"pin_pubkey_sha256"`
 }
 
 // Duration is a time.Duration that reads "30s"-style strings from JSON.

@@ -420,6 +420,10 @@ func TestValidateErrors(t *testing.T) {
 		{"pin short", func(c *config.Config) { c.Racks[0].PinSHA256 = strings.Repeat("ab", 31) }, "racks[0].pin_sha256 (RGW_RACK_PIN_SHA256)", "64 hex"},
 		{"pin long", func(c *config.Config) { c.Racks[0].PinSHA256 = strings.Repeat("ab", 33) }, "racks[0].pin_sha256", "64 hex"},
 		{"pin not hex", func(c *config.Config) { c.Racks[0].PinSHA256 = strings.Repeat("zz", 32) }, "racks[0].pin_sha256", "64 hex"},
+		{"key pin short", func(c *config.Config) { c.Racks[0].PinPublicKeySHA256 = strings.Repeat("ab", 31) }, "racks[0].pin_pubkey_sha256 (RGW_RACK_PIN_PUBKEY_SHA256)", "64 hex"},
+		{"two pins", func(c *config.Config) {
+			c.Racks[0].PinSHA256, c.Racks[0].PinPublicKeySHA256 = strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+		}, "racks[0].pin_pubkey_sha256", "one pin"},
 		{"default_rack unknown", func(c *config.Config) { c.DefaultRack = "nope" }, "default_rack (RGW_DEFAULT_RACK)", `"nope"`},
 		{"trusted_proxies bare ip", func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.1"} }, "trusted_proxies (RGW_TRUSTED_PROXIES)", `"10.0.0.1"`},
 		{"trusted_proxies junk", func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/8", "lb"} }, "trusted_proxies", `"lb"`},

@@ -175,6 +175,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		str("RGW_RACK_PASSWORD_FILE", &r.PasswordFile)
 		str("RGW_RACK_CA_FILE", &r.CAFile)
 		str("RGW_RACK_PIN_SHA256", &r.PinSHA256)
+		str("RGW_RACK_PIN_PUBKEY_SHA256", &r.PinPublicKeySHA256)
 		replaced := false
 		for i := range c.Racks {
 			if c.Racks[i].Name == r.Name {

@@ -67,6 +67,14 @@ func (c *Config) Validate() error {
 				bad(at+".pin_sha256 (RGW_RACK_PIN_SHA256)", "must be 64 hex digits")
 			}
 		}
+		if r.PinPublicKeySHA256 != "" {
+			if b, err := hex.DecodeString(strings.ReplaceAll(r.PinPublicKeySHA256, ":", "")); err != nil || len(b) != 32 {
+				bad(at+".pin_pubkey_sha256 (RGW_RACK_PIN_PUBKEY_SHA256)", "must be 64 hex digits")
+			}
+			if r.PinSHA256 != "" {
+				bad(at+".pin_pubkey_sha256 (RGW_RACK_PIN_PUBKEY_SHA256)", "set one pin: pin_sha256 or pin_pubkey_sha256")
+			}
+		}
 	}
 	if c.DefaultRack != "" && !seen[c.DefaultRack] {
 		bad("default_rack (RGW_DEFAULT_RACK)", "no rack named %q", c.DefaultRack)

@@ -33,6 +33,11 @@ func newHostileRack(t *testing.T) *hostileRack {
 		h.Set("WWW-Authenticate", `Basic realm="convox"`)
 		h.Set("Refresh", "0; url=https://evil.example/")
 		switch {
+		case strings.HasSuffix(r.URL.Path, "/unauthorized"):
+			h.Set("WWW-Authenticate", `Bearer realm="https://registry.example/token"`)
+			h.Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`)
 		case strings.HasSuffix(r.URL.Path, ".html"):
 			h.Set("Content-Type", "text/html")
 			_, _ = io.WriteString(w, `<script>fetch("/api/v1/users",{method:"POST"})</script>`)
@@ -100,9 +105,17 @@ func TestRackContentIsInert(t *testing.T) {
 			}
 		}
 	}
+	// Another service's 401 (the registry, an app's HTTP service) is that
+	// service's answer: relayed with its challenge, not taken for the
+	// rack refusing the gateway.
+	resp := e.do("GET", "/racks/hostile/v2/myapp/unauthorized", admin, nil, nil)
+	if status, body := read(t, resp); status != 401 || !strings.Contains(body, "UNAUTHORIZED") ||
+		resp.Header.Get("WWW-Authenticate") != `Bearer realm="https://registry.example/token"` {
+		t.Errorf("registry 401: %d %s %q", status, body, resp.Header.Get("WWW-Authenticate"))
+	}
 	// The gateway's own refusals are inert too, and never ask a browser
 	// for Basic credentials.
-	resp := e.do("GET", "/rack/apps", "", nil, nil)
+	resp = e.do("GET", "/rack/apps", "", nil, nil)
 	read(t, resp)
 	if resp.StatusCode != 401 || strings.Contains(resp.Header.Get("WWW-Authenticate"), "Basic") ||
 		!strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox") {

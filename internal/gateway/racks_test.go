@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -91,6 +92,7 @@ func TestRackTLSVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(cert.Raw)
+	keySum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
 	cases := []struct {
 		name   string
 		rack   config.Rack
@@ -100,6 +102,8 @@ func TestRackTLSVerification(t *testing.T) {
 		{"pinned CA", config.Rack{CAFile: caFile}, 200},
 		{"pinned certificate", config.Rack{PinSHA256: hex.EncodeToString(sum[:])}, 200},
 		{"wrong pin", config.Rack{PinSHA256: strings.Repeat("ab", 32)}, 502},
+		{"pinned public key", config.Rack{PinPublicKeySHA256: hex.EncodeToString(keySum[:])}, 200},
+		{"certificate hash given as the key pin", config.Rack{PinPublicKeySHA256: hex.EncodeToString(sum[:])}, 502},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -133,5 +137,45 @@ func TestUnreachableRack(t *testing.T) {
 	}
 	if status, body := read(t, resp); status != 503 || !strings.Contains(body, "rack dev") {
 		t.Fatalf("readyz %d %s", status, body)
+	}
+}
+
+// A rack that refuses the gateway's own password is the gateway's
+// misconfiguration: callers get a clear rack-gateway error (never the
+// rack's bare "invalid authentication", which reads as "your token is
+// bad"), the audit names the cause, and readiness fails.
+func TestRackRefusesGatewayPassword(t *testing.T) {
+	rack := simrack.New(simrack.Config{Password: "the-real-password"})
+	srv := httptest.NewServer(rack.Handler())
+	defer srv.Close()
+	e := newEnv(t, func(c *configT) {
+		c.Racks = append(c.Racks, config.Rack{Name: "wrongpw", URL: srv.URL, Password: "a-stale-password"})
+	})
+	status, body := read(t, e.do("GET", "/racks/wrongpw/apps", e.tokens[authz.RoleViewer], nil, nil))
+	if status != 502 || !strings.Contains(body, "rack_credentials_rejected") || !strings.Contains(body, "rack-gateway:") ||
+		!strings.Contains(body, "configuration") || strings.Contains(body, "invalid authentication") {
+		t.Errorf("call to a rack refusing the gateway: %d %s", status, body)
+	}
+	var found bool
+	for _, ev := range e.audit() {
+		if ev.Rack == "wrongpw" && ev.Path == "/apps" {
+			found = true
+			if ev.Reason != string(authz.ReasonRackCredentials) || ev.Status != 502 {
+				t.Errorf("audited as %s %d, want rack_credentials_rejected 502", ev.Reason, ev.Status)
+			}
+		}
+	}
+	if !found {
+		t.Error("the call was not audited")
+	}
+	resp, err := http.Get(e.srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(rb), "rack wrongpw") || !strings.Contains(string(rb), "password") ||
+		strings.Contains(string(rb), "a-stale-password") {
+		t.Errorf("/readyz: %d %q", resp.StatusCode, rb)
 	}
 }

@@ -40,6 +40,9 @@ type call struct {
 	details map[string]any // allow-listed audit details; nil for plain reads
 
 	filterActive bool // the response must be filtered for this caller
+	// upstreamReason says why the rack's answer failed, when it did
+	// (proxyError); audited as the outcome's reason.
+	upstreamReason authz.Reason
 	// session, for interactive websockets, counts bytes and catches the
 	// exit code; audited with the outcome.
 	session *session

@@ -18,7 +18,7 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, status int, reason authz.Reason, requestID, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	hardenResponse(h)
+	hardenResponse(h, false)
 	h.Set("Cache-Control", "no-store")
 	if status == http.StatusUnauthorized {
 		// Bearer, never Basic: a Basic challenge makes browsers prompt for

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -51,7 +52,12 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		}
 		return nil
 	}
-	hardenResponse(resp.Header)
+	if resp.StatusCode == http.StatusUnauthorized && c != nil && !c.route.Foreign {
+		// The gateway always sends the rack password: the rack refused
+		// the gateway, not the caller.
+		return errRackCredentials
+	}
+	hardenResponse(resp.Header, c != nil && c.route.Foreign)
 	if c == nil || !c.filterActive || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil
 	}
@@ -75,6 +81,9 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	resp.Header.Del("Etag")
 	return nil
 }
+
+// errRackCredentials: the rack answered 401 to the gateway's rack password.
+var errRackCredentials = errors.New("the rack refused the gateway's rack password")
 
 type filterError struct{}
 

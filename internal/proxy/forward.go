@@ -39,6 +39,9 @@ func (h *Handler) forward(c *call) {
 		c.ev.Status = 499 // client went away before any response
 	}
 	c.ev.DurationUS = time.Since(c.start).Microseconds()
+	if c.upstreamReason != "" {
+		c.ev.Reason = string(c.upstreamReason)
+	}
 	if c.session != nil && c.ev.Status == http.StatusSwitchingProtocols {
 		c.details["session"] = c.session.details()
 	}

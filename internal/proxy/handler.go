@@ -249,16 +249,31 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	if !timedOut && errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
+	c := callFrom(r.Context())
 	rack := ""
-	if c := callFrom(r.Context()); c != nil {
+	if c != nil {
 		rack = c.rack
 	}
-	h.log.Warn("rack unreachable", "rack", rack, "err", err)
+	reason := authz.ReasonUpstreamError
 	status, msg := http.StatusBadGateway, fmt.Sprintf("rack-gateway: rack %q is unreachable or failed to answer", rack)
-	if errors.Is(err, errFilter) {
+	switch {
+	case errors.Is(err, errRackCredentials):
+		reason = authz.ReasonRackCredentials
+		msg = fmt.Sprintf("rack-gateway: rack %q refused the gateway's own credentials: the gateway's configuration "+
+			"for this rack (its password) is wrong; this is not your token's fault; tell a gateway admin", rack)
+		h.log.Error("the rack refused the gateway's rack password: check the rack's password in the configuration",
+			"rack", rack)
+	case errors.Is(err, errFilter):
 		msg = "rack-gateway: the rack's response was withheld because its secrets could not be filtered"
-	} else if timedOut || errors.Is(err, context.DeadlineExceeded) {
+		h.log.Warn("rack answer withheld: could not filter it", "rack", rack, "err", err)
+	case timedOut || errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusGatewayTimeout, fmt.Sprintf("rack-gateway: rack %q did not answer in time", rack)
+		h.log.Warn("rack did not answer in time", "rack", rack)
+	default:
+		h.log.Warn("rack unreachable", "rack", rack, "err", err)
 	}
-	writeError(w, status, authz.ReasonUpstreamError, w.Header().Get("X-Request-Id"), msg)
+	if c != nil {
+		c.upstreamReason = reason
+	}
+	writeError(w, status, reason, w.Header().Get("X-Request-Id"), msg)
 }

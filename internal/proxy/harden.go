@@ -22,7 +22,6 @@ var rackHeadersDropped = setOf(
 	"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Allow-Headers",
 	"Access-Control-Allow-Methods", "Access-Control-Expose-Headers", "Access-Control-Max-Age",
 	"Clear-Site-Data", "Refresh", "Service-Worker-Allowed", "Link",
-	"Www-Authenticate", // a Basic challenge would make browsers cache credentials
 )
 
 // clientHeadersDropped never reach the rack: identity that only the
@@ -76,10 +75,13 @@ func setOf(keys ...string) map[string]bool {
 // hardenResponse applies the gateway's rules for rack content to the
 // headers of an answer: rack content is data, never active content on the
 // gateway's origin. JSON and plain text (what the rack API answers) are
-// shown as they are under the sandbox; anything else is a download.
-func hardenResponse(h http.Header) {
+// shown as they are under the sandbox; anything else is a download. The
+// rack's own authentication challenges are dropped (a Basic challenge makes
+// browsers prompt for and cache credentials); keepChallenge keeps those of
+// another service's answers (foreign routes: a registry's token challenge).
+func hardenResponse(h http.Header, keepChallenge bool) {
 	for k := range h {
-		if rackHeadersDropped[k] || strings.HasPrefix(k, "Access-Control-") {
+		if rackHeadersDropped[k] || strings.HasPrefix(k, "Access-Control-") || k == "Www-Authenticate" && !keepChallenge {
 			delete(h, k)
 		}
 	}

@@ -135,10 +135,14 @@ func tlsConfig(rc config.Rack) (*tls.Config, error) {
 		}
 		c.RootCAs = pool
 	}
-	if rc.PinSHA256 != "" {
-		want, err := hex.DecodeString(strings.ReplaceAll(rc.PinSHA256, ":", ""))
+	pin, setting, ofKey := rc.PinSHA256, "pin_sha256", false
+	if rc.PinPublicKeySHA256 != "" {
+		pin, setting, ofKey = rc.PinPublicKeySHA256, "pin_pubkey_sha256", true
+	}
+	if pin != "" {
+		want, err := hex.DecodeString(strings.ReplaceAll(pin, ":", ""))
 		if err != nil || len(want) != sha256.Size {
-			return nil, errors.New("pin_sha256 must be 64 hex digits")
+			return nil, errors.New(setting + " must be 64 hex digits")
 		}
 		// The pin replaces chain verification: a rack's API certificate is
 		// commonly self-signed, and the pin is stronger than any CA.
@@ -147,9 +151,14 @@ func tlsConfig(rc config.Rack) (*tls.Config, error) {
 			if len(cs.PeerCertificates) == 0 {
 				return errors.New("rack presented no certificate")
 			}
-			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			leaf := cs.PeerCertificates[0]
+			der := leaf.Raw
+			if ofKey {
+				der = leaf.RawSubjectPublicKeyInfo
+			}
+			got := sha256.Sum256(der)
 			if subtle.ConstantTimeCompare(got[:], want) != 1 {
-				return errors.New("rack certificate does not match pin_sha256")
+				return errors.New("rack certificate does not match " + setting)
 			}
 			return nil
 		}
@@ -194,22 +203,44 @@ func (up *Upstream) get(r *http.Request, path string) ([]byte, int, error) {
 	return buf.Bytes(), resp.StatusCode, nil
 }
 
-// Check asks the rack's unauthenticated /check endpoint whether it is up.
+// Check asks the rack whether it is up (its unauthenticated /check) and
+// whether it takes the gateway's rack password (the authenticated /auth,
+// which the convox CLI's login also calls).
 func (up *Upstream) Check(ctx context.Context) error {
-	u := *up.URL
-	u.Path = "/check"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := up.Transport.RoundTrip(req)
+	status, err := up.probe(ctx, "/check", false)
 	if err != nil {
 		return errors.New("unreachable")
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("check answered %d", resp.StatusCode)
+	if status != http.StatusOK {
+		return fmt.Errorf("check answered %d", status)
+	}
+	status, err = up.probe(ctx, "/auth", true)
+	switch {
+	case err != nil:
+		return errors.New("unreachable")
+	case status == http.StatusUnauthorized:
+		return errors.New("the rack refuses the gateway's rack password (check this rack's password in the configuration)")
+	case status != http.StatusOK:
+		return fmt.Errorf("auth answered %d", status)
 	}
 	return nil
+}
+
+func (up *Upstream) probe(ctx context.Context, path string, withAuth bool) (int, error) {
+	u := *up.URL
+	u.Path = path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, err
+	}
+	if withAuth {
+		req.Header.Set("Authorization", up.auth)
+	}
+	resp, err := up.Transport.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, nil
 }

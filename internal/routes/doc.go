@@ -26,6 +26,9 @@ func TableMarkdown() string {
 		if r.Stream {
 			notes = append(notes, "streamed")
 		}
+		if r.Foreign {
+			notes = append(notes, "another service's answers")
+		}
 		if r.Filter != FilterNone {
 			notes = append(notes, "response filter "+string(r.Filter))
 		}

@@ -61,6 +61,10 @@ type Route struct {
 	// Stream marks routes whose request or response body is bulk data that
 	// must be streamed and never inspected.
 	Stream bool
+	// Foreign routes relay another service's answers (an app's HTTP
+	// service, the image registry), not the rack API's: their 401s are that
+	// service's, not a sign that the rack refused the gateway.
+	Foreign bool
 	// AuditParams are request parameters (form, query or header) whose values
 	// are safe to record in the audit log.
 	AuditParams []string

@@ -27,6 +27,8 @@ func dangerous(r *Route) { r.Mutating = true }
 
 func stream(r *Route) { r.Stream = true }
 
+func foreign(r *Route) { r.Foreign = true }
+
 func public(r *Route) { r.Public = true }
 
 func secretResponse(r *Route) { r.SecretResponse = true }
@@ -166,23 +168,23 @@ var table = []Route{
 
 	// tunnels and proxies into the cluster
 	route(get, "/proxy/{host}/{port}", "Proxy", authz.RackProxy, ws, dangerous),
-	route(get, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream),
-	route(head, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream),
-	route(post, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream),
-	route(put, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream),
-	route(http.MethodPatch, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream),
-	route(del, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream),
+	route(get, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream, foreign),
+	route(head, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream, foreign),
+	route(post, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream, foreign),
+	route(put, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream, foreign),
+	route(http.MethodPatch, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream, foreign),
+	route(del, "/custom/http/proxy/{path...}", "ProxyHttpService", authz.RackHTTPProxy, stream, foreign),
 
 	// registries
 	route(get, "/registries", "RegistryList", authz.RegistryRead, filter(FilterRegistryPassword)),
 	route(post, "/registries", "RegistryAdd", authz.RegistryWrite, audit("server", "username"), secret("password")),
 	route(del, "/registries/{server...}", "RegistryRemove", authz.RegistryWrite),
-	route(get, "/v2/{path...}", "RegistryProxy", authz.RegistryPull, stream),
-	route(head, "/v2/{path...}", "RegistryProxy", authz.RegistryPull, stream),
-	route(post, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream),
-	route(put, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream),
-	route(http.MethodPatch, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream),
-	route(del, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream),
+	route(get, "/v2/{path...}", "RegistryProxy", authz.RegistryPull, stream, foreign),
+	route(head, "/v2/{path...}", "RegistryProxy", authz.RegistryPull, stream, foreign),
+	route(post, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream, foreign),
+	route(put, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream, foreign),
+	route(http.MethodPatch, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream, foreign),
+	route(del, "/v2/{path...}", "RegistryProxy", authz.RegistryPush, stream, foreign),
 
 	// rack-level resources
 	route(get, "/resources", "SystemResourceList", authz.ResourceRead, filter(FilterResourceURL)),
