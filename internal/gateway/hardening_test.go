@@ -214,3 +214,41 @@ func TestCrossSiteRefused(t *testing.T) {
 		t.Errorf("%d cross-site refusals audited, want 6", refused)
 	}
 }
+
+// Calls refused before authentication (no such rack, a bad path, no such
+// route) are recorded under the caller's name when their credential is
+// good, so an insider's probing is attributed; a bad credential stays
+// anonymous. The answers do not change.
+func TestEarlyRefusalsAttributed(t *testing.T) {
+	e := newEnv(t)
+	viewer := e.tokens[authz.RoleViewer]
+	probes := []struct {
+		path   string
+		status int
+		reason authz.Reason
+	}{
+		{"/racks/nosuch/apps", 404, authz.ReasonUnknownRack},
+		{"/rack/apps/%2e%2e/system", 400, authz.ReasonBadPath},
+		{"/rack/no/such/route", 403, authz.ReasonNoRoute},
+	}
+	for _, p := range probes {
+		for _, tok := range []string{viewer, "rgw_not-a-real-token"} {
+			status, body := read(t, e.do("GET", p.path, tok, nil, nil))
+			if status != p.status || !strings.Contains(body, string(p.reason)) {
+				t.Errorf("%s: %d %s", p.path, status, body)
+			}
+		}
+	}
+	got := map[string][]string{}
+	for _, ev := range e.audit() {
+		if ev.Decision == "deny" {
+			got[ev.Reason] = append(got[ev.Reason], ev.Actor)
+		}
+	}
+	for _, p := range probes {
+		actors := got[string(p.reason)]
+		if len(actors) != 2 || actors[0] != "viewer@example.com" || actors[1] != "anonymous" {
+			t.Errorf("%s refusals attributed to %q, want the viewer then anonymous", p.reason, actors)
+		}
+	}
+}

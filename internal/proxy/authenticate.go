@@ -12,6 +12,7 @@ import (
 // routes need none. A credential store outage refuses the call: fail
 // closed.
 func (h *Handler) authenticate(c *call) *refusal {
+	c.authChecked = true
 	if c.route.Public {
 		return nil
 	}

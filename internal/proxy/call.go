@@ -32,9 +32,10 @@ type call struct {
 	match         routes.Match
 	route         *routes.Route
 
-	principal *authz.Principal // nil on public routes
-	actor     string           // sent to the rack as X-Convox-Actor
-	decision  authz.Decision
+	principal   *authz.Principal // nil on public routes
+	authChecked bool             // the authenticate stage ran
+	actor       string           // sent to the rack as X-Convox-Actor
+	decision    authz.Decision
 
 	form    url.Values     // a mutating call's small form body, when read
 	details map[string]any // allow-listed audit details; nil for plain reads

@@ -33,6 +33,9 @@ func (h *Handler) refuse(c *call, f *refusal) {
 		return
 	}
 	writeError(c.w, f.status, f.reason, c.ev.RequestID, f.msg)
+	if !c.authChecked {
+		h.attribute(c)
+	}
 	c.ev.Decision, c.ev.Reason, c.ev.Status = "deny", string(f.reason), f.status
 	c.ev.Details = audit.Details(f.details)
 	c.ev.DurationUS = time.Since(c.start).Microseconds()
@@ -46,6 +49,29 @@ func (h *Handler) refuse(c *call, f *refusal) {
 		rack = "unknown" // a name from the URL must not mint metric series
 	}
 	h.metrics.observe(rack, route, "deny", f.status, time.Since(c.start))
+}
+
+// attribute names the caller of a call refused before authentication (an
+// unknown rack, a bad path, no such route) when it carried a credential
+// that is good: an insider's probing is recorded under their name. It
+// changes nothing but the audit record.
+func (h *Handler) attribute(c *call) {
+	cred := c.r.Header.Get("Authorization")
+	if cred == "" || h.authn == nil {
+		return
+	}
+	res, err := h.authn.Authenticate(c.r.Context(), cred)
+	if err != nil {
+		return
+	}
+	p := res.Principal
+	if p == nil {
+		p = res.Holder
+	}
+	if p != nil {
+		setActor(&c.ev, p)
+		c.ev.Role = p.Role
+	}
 }
 
 func unauthMessage(r authz.Reason) string {
