@@ -1,53 +1,21 @@
-// Package cli implements the rack-gateway command line: the server
-// (serve, dev, migrate, simrack) and the operator verbs (admin, token,
-// audit). Each subcommand lives in its own file.
+// Package cli is the rack-gateway command line: the command table
+// (commands.go) over the client verbs (package client: login, racks,
+// users, ...; HTTP only) and the server's (package server: serve, dev,
+// admin, audit, ...), and the dispatch and help around it.
 package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"sort"
 	"strings"
+
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // Env is what a command sees of the outside world; tests substitute it.
-type Env struct {
-	Stdout, Stderr io.Writer
-	Getenv         func(string) string
-	Stdin          io.Reader // nil: os.Stdin
-}
-
-func (e *Env) stdin() io.Reader {
-	if e.Stdin != nil {
-		return e.Stdin
-	}
-	return os.Stdin
-}
-
-type command struct {
-	summary string
-	run     func(ctx context.Context, e *Env, args []string) error
-}
-
-var commands = map[string]command{}
-
-func register(name, summary string, run func(ctx context.Context, e *Env, args []string) error) {
-	commands[name] = command{summary, run}
-}
-
-// errUsage asks Main to print usage and exit 2.
-var errUsage = errors.New("usage")
-
-// exitStatus makes Run exit with this status without printing anything
-// more (a child's status passed through, e.g. `rack-gateway convox`).
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+type Env = cmdutil.Env
 
 // Main runs the command line and returns the process exit status.
 func Main(ctx context.Context, args []string) int {
@@ -56,89 +24,166 @@ func Main(ctx context.Context, args []string) int {
 }
 
 // Run is Main with an explicit environment.
+//
+// `rack-gateway help [COMMAND [SUB]]`, `-h` and `--help` (also after any
+// command or sub-command) print the usage to stdout and exit 0; a wrong
+// command line prints it to stderr and exits 2; a failure prints
+// "rack-gateway COMMAND: error" and exits 1.
 func Run(ctx context.Context, e *Env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(e.Stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(e.Stderr, "rack-gateway: unknown command %q\n\n", args[0])
+	if len(args) == 0 {
 		usage(e.Stderr)
 		return 2
 	}
-	if err := c.run(ctx, e, args[1:]); err != nil {
-		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+	if cmdutil.IsHelpArg(args[0]) {
+		usage(e.Stdout)
+		return 0
+	}
+	if args[0] == "help" {
+		return help(ctx, e, args[1:])
+	}
+	c := find(commands, args[0])
+	if c == nil {
+		fmt.Fprintf(e.Stderr, "rack-gateway: unknown command %q%s\n\n", args[0], didYouMean(commands, args[0]))
+		usage(e.Stderr)
+		return 2
+	}
+	return cmdutil.Exit(e, c.name, c.exec(ctx, e, c.name, args[1:]))
+}
+
+// help is `rack-gateway help [COMMAND [SUB]]`: the usage of the command,
+// exactly as COMMAND [SUB] --help prints it.
+func help(ctx context.Context, e *Env, args []string) int {
+	if len(args) == 0 {
+		usage(e.Stdout)
+		return 0
+	}
+	c := find(commands, args[0])
+	if c == nil {
+		fmt.Fprintf(e.Stderr, "rack-gateway help: unknown command %q%s\n\n", args[0], didYouMean(commands, args[0]))
+		usage(e.Stderr)
+		return 2
+	}
+	rest := []string{"--help"}
+	if len(args) > 1 {
+		if len(args) > 2 || find(c.subs, args[1]) == nil {
+			fmt.Fprintf(e.Stderr, "rack-gateway help: %q is not a sub-command of %s%s\n", strings.Join(args[1:], " "), c.name, didYouMean(c.subs, args[1]))
 			return 2
 		}
-		var es exitStatus
-		if errors.As(err, &es) {
-			return int(es)
-		}
-		fmt.Fprintf(e.Stderr, "rack-gateway %s: %v\n", args[0], err)
-		return 1
+		rest = []string{args[1], "--help"}
 	}
-	return 0
+	return cmdutil.Exit(e, c.name, c.exec(ctx, e, c.name, rest))
 }
 
+// exec runs c (called path on the command line) with the arguments after
+// its name.
+func (c *command) exec(ctx context.Context, e *Env, path string, args []string) error {
+	if c.run != nil {
+		return c.run(ctx, e, args)
+	}
+	switch {
+	case len(args) == 0:
+		c.usage(e.Stderr, path)
+		return cmdutil.ErrUsage
+	case cmdutil.IsHelpArg(args[0]):
+		c.usage(e.Stdout, path)
+		return cmdutil.ErrHelp
+	}
+	sub := find(c.subs, args[0])
+	if sub == nil {
+		fmt.Fprintf(e.Stderr, "rack-gateway %s: unknown verb %q%s\n\n", path, args[0], didYouMean(c.subs, args[0]))
+		c.usage(e.Stderr, path)
+		return cmdutil.ErrUsage
+	}
+	return sub.exec(ctx, e, path+" "+sub.name, args[1:])
+}
+
+// usage lists the sub-verbs of a command that has them.
+func (c *command) usage(w io.Writer, path string) {
+	fmt.Fprintf(w, "Usage: rack-gateway %s VERB [args] [flags]\n\n%s.\n\nVerbs:\n", path, upperFirst(c.summary))
+	for _, s := range c.subs {
+		fmt.Fprintf(w, "  %-12s %s\n", s.name, s.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'rack-gateway %s VERB --help' for a verb's arguments and flags.\n", path)
+}
+
+// usage is the top-level help: the commands by group, in table order.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "rack-gateway: an identity-aware gateway for Convox racks")
-	fmt.Fprintln(w, "\nUsage: rack-gateway <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	fmt.Fprintln(w, "\nUsage: rack-gateway <command> [args] [flags]")
+	for _, g := range []struct {
+		group group
+		title string
+	}{
+		{clientGroup, "Client commands (talk to a gateway over HTTP, as you):"},
+		{serverGroup, "Server commands (run the gateway, or work on its database directly):"},
+	} {
+		fmt.Fprintf(w, "\n%s\n", g.title)
+		for _, c := range commands {
+			if c.group != g.group {
+				continue
+			}
+			summary := c.summary
+			if len(c.subs) > 0 {
+				names := make([]string, len(c.subs))
+				for i, s := range c.subs {
+					names[i] = s.name
+				}
+				summary += ": " + strings.Join(names, ", ")
+			}
+			fmt.Fprintf(w, "  %-10s %s\n", c.name, summary)
+		}
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'rack-gateway <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'rack-gateway help <command>' or 'rack-gateway <command> --help' for a command's usage.")
 }
 
-// parseInterspersed parses flags that may come before, between or after
-// positional arguments (e.g. "admin create-user EMAIL --role admin").
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+func find(cs []command, name string) *command {
+	for i := range cs {
+		if cs[i].name == name {
+			return &cs[i]
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if rest[0] == "--" {
-			return append(pos, rest[1:]...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
 	}
+	return nil
 }
 
-func newFlags(e *Env, name, usageLine string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "Usage: rack-gateway %s\n\nFlags:\n", usageLine)
-		fs.PrintDefaults()
+// didYouMean suggests the command closest to a mistyped name (at most two
+// edits away), as `; did you mean "NAME"?`, or "".
+func didYouMean(cs []command, name string) string {
+	best, bestD := "", 3
+	for _, c := range cs {
+		if d := editDistance(name, c.name); d < bestD {
+			best, bestD = c.name, d
+		}
 	}
-	return fs
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	switch strings.ToLower(level) {
-	case "debug":
-		l = slog.LevelDebug
-	case "warn":
-		l = slog.LevelWarn
-	case "error":
-		l = slog.LevelError
-	default:
-		l = slog.LevelInfo
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

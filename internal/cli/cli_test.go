@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/cli/server"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while a test reads.
@@ -107,7 +109,7 @@ func startDev(t *testing.T, data string) (context.CancelFunc, chan int, map[stri
 	for time.Now().Before(deadline) {
 		if m := rackURLLine.FindAllStringSubmatch(out.String(), -1); len(m) == 4 {
 			tokens := map[string]string{}
-			for i, u := range DemoUsers {
+			for i, u := range server.DemoUsers {
 				tokens[u.Role] = m[i][1]
 			}
 			return cancel, done, tokens, m[0][2]

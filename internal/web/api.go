@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -49,7 +50,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, a admin.A
 	if err := s.Admin.RevokeSession(r.Context(), a, id); err != nil {
 		return nil, err
 	}
-	return map[string]string{"status": "revoked"}, nil
+	return apitypes.Status{Status: "revoked"}, nil
 }
 
 func (s *Server) revokeUserSessions(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
@@ -57,7 +58,7 @@ func (s *Server) revokeUserSessions(w http.ResponseWriter, r *http.Request, a ad
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"status": "revoked", "sessions": n}, nil
+	return apitypes.RevokedSessions{Sessions: n, Status: "revoked"}, nil
 }
 
 type apiFunc func(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error)
@@ -68,12 +69,12 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 		w.Header().Set("Cache-Control", "no-store")
 		res, err := s.Authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "cannot check credentials right now", "reason": string(authz.ReasonAuthUnavailable)})
+			writeJSON(w, http.StatusServiceUnavailable, apitypes.Error{Error: "cannot check credentials right now", Reason: string(authz.ReasonAuthUnavailable)})
 			return
 		}
 		if res.Principal == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rack-gateway"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "authentication required", "reason": string(res.Reason)})
+			writeJSON(w, http.StatusUnauthorized, apitypes.Error{Error: "authentication required", Reason: string(res.Reason)})
 			return
 		}
 		a := admin.Actor{Principal: res.Principal, SourceIP: peerIP(r), UserAgent: r.UserAgent(),
@@ -98,7 +99,7 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 					status = http.StatusServiceUnavailable
 				}
 			}
-			writeJSON(w, status, map[string]string{"error": err.Error(), "reason": string(reason)})
+			writeJSON(w, status, apitypes.Error{Error: err.Error(), Reason: string(reason)})
 			return
 		}
 		if _, ok := out.(streamed); ok {
@@ -136,32 +137,17 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-type meView struct {
-	Email       string   `json:"email"`
-	Kind        string   `json:"kind"`
-	Role        string   `json:"role"`
-	Token       string   `json:"token,omitempty"`
-	Permissions []string `json:"permissions"`
-}
-
 func (s *Server) me(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	p := a.Principal
-	return meView{Email: p.Email, Kind: string(p.Kind), Role: p.Role, Token: p.TokenName,
+	return apitypes.Me{Email: p.Email, Kind: string(p.Kind), Role: p.Role, Token: p.TokenName,
 		Permissions: authz.Effective(p, "").Strings()}, nil
 }
 
-type roleView struct {
-	Name        string   `json:"name"`
-	Extends     string   `json:"extends,omitempty"`
-	Description string   `json:"description"`
-	Permissions []string `json:"permissions"`
-}
-
 func (s *Server) roles(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
-	var out []roleView
+	var out []apitypes.Role
 	for _, rd := range authz.Roles() {
 		ps, _ := authz.RolePermissions(rd.Name)
-		out = append(out, roleView{rd.Name, rd.Extends, rd.Description, ps.Strings()})
+		out = append(out, apitypes.Role{Name: rd.Name, Extends: rd.Extends, Description: rd.Description, Permissions: ps.Strings()})
 	}
 	return out, nil
 }
@@ -171,7 +157,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a admin.Actor
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
-	var req struct{ Email, Name, Role string }
+	var req apitypes.CreateUserRequest
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
@@ -187,14 +173,14 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, a admin.Acto
 }
 
 func (s *Server) setRackRole(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
-	var req struct{ Role string }
+	var req apitypes.SetRackRoleRequest
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
 	if err := s.Admin.SetRackRole(r.Context(), a, r.PathValue("email"), r.PathValue("rack"), req.Role); err != nil {
 		return nil, err
 	}
-	return map[string]string{"status": "ok"}, nil
+	return apitypes.Status{Status: "ok"}, nil
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
@@ -217,7 +203,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, a admin.Act
 	if err := s.Admin.RevokeToken(r.Context(), a, id); err != nil {
 		return nil, err
 	}
-	return map[string]string{"status": "revoked"}, nil
+	return apitypes.Status{Status: "revoked"}, nil
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {

@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"context"
@@ -16,12 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"golang.org/x/oauth2"
 )
-
-func init() {
-	register("login", "log in to a gateway in the browser and save the session", runLogin)
-}
 
 // claimInterval is how often the CLI asks whether the browser login is
 // done; tests shorten it. A Retry-After from the gateway (up to
@@ -42,18 +40,18 @@ is opened with xdg-open/open/rundll32, or with the command in
 $RACK_GATEWAY_BROWSER (run with the URL as last argument), unless
 --no-browser or RACK_GATEWAY_NO_BROWSER=1.`
 
-func runLogin(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "login", loginUsage)
+// Login is `rack-gateway login`.
+func Login(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "login", loginUsage)
 	name := fs.String("name", "", "name to save the login under (default: from the URL's host)")
 	noBrowser := fs.Bool("no-browser", false, "do not open a browser; only print the URL")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the browser login")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) > 1 || *timeout <= 0 {
-		fs.Usage()
-		return errUsage
+		return fs.Fail()
 	}
 	// Read the config first: a config we may not use fails before the
 	// browser opens.
@@ -75,8 +73,7 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 		}
 		r, ok := cfg.Racks[*name]
 		if *name == "" || !ok {
-			fs.Usage()
-			return errUsage
+			return fs.Fail()
 		}
 		gw = r.URL
 	}
@@ -115,13 +112,11 @@ func runLogin(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-// claimAnswer is the gateway's answer to a claim.
+// claimAnswer is the gateway's answer to a claim: a Status "pending"
+// (202), or the session.
 type claimAnswer struct {
-	Status    string `json:"status"`
-	Token     string `json:"token"`
-	Email     string `json:"email"`
-	Role      string `json:"role"`
-	ExpiresAt string `json:"expires_at"`
+	apitypes.Status
+	apitypes.ClaimResponse
 }
 
 // pollClaim asks the gateway for the session until the browser login is
@@ -140,7 +135,7 @@ func pollClaim(ctx context.Context, gw, name, request, verifier string, timeout 
 		}
 		var g *gatewayError
 		switch {
-		case err == nil && ans.Status == "pending":
+		case err == nil && ans.Status.Status == "pending":
 			started = true
 		case err == nil:
 			if ans.Token == "" {
@@ -203,7 +198,7 @@ func pollClaim(ctx context.Context, gw, name, request, verifier string, timeout 
 func claimOnce(ctx context.Context, gw, request, verifier string) (*claimAnswer, time.Duration, error) {
 	var ans claimAnswer
 	err := rawCall(ctx, gw, "", http.MethodPost, "/api/v1/cli/login/claim",
-		map[string]string{"request": request, "verifier": verifier}, &ans)
+		apitypes.ClaimRequest{Request: request, Verifier: verifier}, &ans)
 	if err != nil {
 		var g *gatewayError
 		if errors.As(err, &g) && g.Status == http.StatusTooManyRequests {
@@ -229,7 +224,7 @@ func cliVerificationCode(challenge string) string {
 // openBrowser opens url with $RACK_GATEWAY_BROWSER (a command, split on
 // spaces, given the URL as last argument) or the platform's opener. It
 // does not wait for the browser.
-func openBrowser(e *Env, u string) error {
+func openBrowser(e *cmdutil.Env, u string) error {
 	var argv []string
 	if b := strings.Fields(e.Getenv("RACK_GATEWAY_BROWSER")); len(b) > 0 {
 		argv = append(b, u)

@@ -1,4 +1,4 @@
-package cli
+package client
 
 // Client side of rack-gateway: the saved logins ("racks") of one person.
 //
@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // clientNow is the client's clock; tests may replace it.
@@ -59,7 +61,7 @@ func (c *clientConfig) known() string {
 }
 
 // clientConfigPath is where the saved logins live.
-func clientConfigPath(e *Env) (string, error) {
+func clientConfigPath(e *cmdutil.Env) (string, error) {
 	if d := e.Getenv("XDG_CONFIG_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "rack-gateway", "config.json"), nil
 	}
@@ -75,7 +77,7 @@ func clientConfigPath(e *Env) (string, error) {
 
 // loadClientConfig reads the saved logins; a missing file is an empty
 // config. It refuses a file that other users can access.
-func loadClientConfig(e *Env) (*clientConfig, string, error) {
+func loadClientConfig(e *cmdutil.Env) (*clientConfig, string, error) {
 	path, err := clientConfigPath(e)
 	if err != nil {
 		return nil, "", err
@@ -199,7 +201,7 @@ func rackFlag(fs *flag.FlagSet) *string {
 // resolveTarget picks the rack: the --rack flag; else, when allowCI,
 // RACK_GATEWAY_URL with RACK_GATEWAY_TOKEN (no config file read); else
 // $RACK_GATEWAY_RACK; else the current rack.
-func resolveTarget(e *Env, rackName string, allowCI bool) (*target, error) {
+func resolveTarget(e *cmdutil.Env, rackName string, allowCI bool) (*target, error) {
 	if rackName == "" && allowCI {
 		u, tok := e.Getenv("RACK_GATEWAY_URL"), e.Getenv("RACK_GATEWAY_TOKEN")
 		switch {
@@ -224,7 +226,7 @@ func resolveTarget(e *Env, rackName string, allowCI bool) (*target, error) {
 
 // pickRack finds a saved rack by name ("" for $RACK_GATEWAY_RACK, else the
 // current one).
-func pickRack(e *Env, cfg *clientConfig, name string) (*target, error) {
+func pickRack(e *cmdutil.Env, cfg *clientConfig, name string) (*target, error) {
 	if name == "" {
 		name = e.Getenv("RACK_GATEWAY_RACK")
 	}

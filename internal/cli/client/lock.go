@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // lockWait bounds how long a command waits for another one that is
@@ -50,7 +52,7 @@ func lockClientConfig(path string) (unlock func(), err error) {
 
 // updateClientConfig reads the saved logins, lets change modify them and
 // saves the result, all under the lock. Nothing is saved if change fails.
-func updateClientConfig(e *Env, change func(cfg *clientConfig) error) (*clientConfig, error) {
+func updateClientConfig(e *cmdutil.Env, change func(cfg *clientConfig) error) (*clientConfig, error) {
 	path, err := clientConfigPath(e)
 	if err != nil {
 		return nil, err

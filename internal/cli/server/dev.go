@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/devidp"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
@@ -18,10 +19,6 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
 )
-
-func init() {
-	register("dev", "run a local gateway with a simulated rack and demo users; no external services", runDev)
-}
 
 // DemoUsers are created by dev mode, one per built-in role.
 var DemoUsers = []struct{ Email, Role string }{
@@ -37,12 +34,13 @@ const devTokensFile = "dev-tokens.json"
 // built-in identity provider.
 const devClientID = "rack-gateway-dev"
 
-func runDev(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "dev", "dev [--data DIR] [--addr 127.0.0.1:8447]")
+// Dev is `rack-gateway dev`.
+func Dev(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "dev", "dev [--data DIR] [--addr 127.0.0.1:8447]")
 	data := fs.String("data", "./.rack-gateway", "data `dir` (SQLite database, dev tokens); reused across starts")
 	addr := fs.String("addr", "127.0.0.1:8447", "gateway listen `address`")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return errUsage
+	if _, err := fs.Parse(args); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
@@ -154,7 +152,7 @@ func ensureDemo(ctx context.Context, g *gateway.Gateway, file string) (map[strin
 	return out, nil
 }
 
-func printQuickStart(e *Env, addr, data string, tokens map[string]string) {
+func printQuickStart(e *cmdutil.Env, addr, data string, tokens map[string]string) {
 	w := e.Stdout
 	fmt.Fprintf(w, "\nrack-gateway dev is running on http://%s (data in %s)\n", addr, data)
 	fmt.Fprintf(w, "A simulated rack named \"dev\" is behind it. Demo users and their API tokens:\n\n")

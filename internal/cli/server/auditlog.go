@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
 	"github.com/rack-gateway/rack-gateway/internal/audit/verify"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -26,7 +27,7 @@ import (
 
 // openTrailAndStore loads the configuration's audit keys and anchors and
 // opens its database (the caller closes it).
-func openTrailAndStore(ctx context.Context, e *Env, db dbFlags, o trail.Options) (*trail.Trail, store.Store, error) {
+func openTrailAndStore(ctx context.Context, e *cmdutil.Env, db dbFlags, o trail.Options) (*trail.Trail, store.Store, error) {
 	cfg, err := db.load(e)
 	if err != nil {
 		return nil, nil, err
@@ -51,14 +52,18 @@ func openTrail(ctx context.Context, cfg *config.Config, o trail.Options) (*trail
 	return trail.Open(ctx, gateway.TrailConfig(cfg.Audit), o)
 }
 
-func auditVerify(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "audit verify", "audit verify [EXPORT.jsonl] [--config FILE | --data DIR] [--public-key FILE] [--anchor-dir DIR]")
+// AuditVerify is `rack-gateway audit verify`.
+func AuditVerify(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit verify", "audit verify [EXPORT.jsonl] [--config FILE | --data DIR] [--public-key FILE] [--anchor-dir DIR]")
 	db := addDBFlags(fs, e)
 	pub := fs.String("public-key", "", "checkpoint public key `file` (default: from the configuration)")
 	anchorDir := fs.String("anchor-dir", "", "read anchors from this `dir` instead of the configured store")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) > 1 {
-		return errUsage
+	pos, err := fs.Parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return fs.Fail()
 	}
 	cfg, err := db.load(e)
 	if err != nil {
@@ -124,8 +129,9 @@ func parseWhen(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-28T10:00:00Z), a date, or a duration ago (24h)", s)
 }
 
-func auditExport(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "audit export", "audit export [--format jsonl|csv] [--since T] [--until T] [--app A] [--actor X] [-o FILE]")
+// AuditExport is `rack-gateway audit export`.
+func AuditExport(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit export", "audit export [--format jsonl|csv] [--since T] [--until T] [--app A] [--actor X] [-o FILE]")
 	db := addDBFlags(fs, e)
 	format := fs.String("format", "jsonl", "jsonl (verifiable) or csv (for people)")
 	since := fs.String("since", "", "from this time (RFC 3339, date, or duration ago)")
@@ -133,8 +139,8 @@ func auditExport(ctx context.Context, e *Env, args []string) error {
 	app := fs.String("app", "", "only this app (the export can then not be chain-verified)")
 	actor := fs.String("actor", "", "only this actor (the export can then not be chain-verified)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
-		return errUsage
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
 	}
 	if *format != "jsonl" && *format != "csv" {
 		return fmt.Errorf("--format %q: want jsonl or csv", *format)
@@ -164,11 +170,12 @@ func auditExport(ctx context.Context, e *Env, args []string) error {
 	return export.Write(ctx, st, w, export.Options{Format: *format, Since: from, Until: to, App: *app, Actor: *actor})
 }
 
-func auditPubkey(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "audit pubkey", "audit pubkey [--config FILE | --data DIR]")
+// AuditPubkey is `rack-gateway audit pubkey`.
+func AuditPubkey(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit pubkey", "audit pubkey [--config FILE | --data DIR]")
 	db := addDBFlags(fs, e)
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
-		return errUsage
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
 	}
 	cfg, err := db.load(e)
 	if err != nil {
@@ -183,17 +190,21 @@ func auditPubkey(ctx context.Context, e *Env, args []string) error {
 	return err
 }
 
-func auditCheckValue(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "audit check-value", "audit check-value NAME [VALUE | --stdin] [--config FILE | --data DIR]")
+// AuditCheckValue is `rack-gateway audit check-value`.
+func AuditCheckValue(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit check-value", "audit check-value NAME [VALUE | --stdin] [--config FILE | --data DIR]")
 	db := addDBFlags(fs, e)
 	stdin := fs.Bool("stdin", false, "read VALUE from standard input (keeps it out of shell history)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) < 1 || len(pos) > 2 || (len(pos) == 2) == *stdin {
-		return errUsage
+	pos, err := fs.Parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 || (len(pos) == 2) == *stdin {
+		return fs.Fail()
 	}
 	name, value := pos[0], ""
 	if *stdin {
-		b, err := io.ReadAll(io.LimitReader(e.stdin(), 1<<20))
+		b, err := io.ReadAll(io.LimitReader(e.In(), 1<<20))
 		if err != nil {
 			return err
 		}
@@ -225,7 +236,7 @@ func auditCheckValue(ctx context.Context, e *Env, args []string) error {
 		if audit.CheckValueHash(tr.HMACKey, name, value, h) {
 			hits++
 			fmt.Fprintf(e.Stdout, "seq %d %s %s set %s to this value (app %s, rack %s, decision %s, status %d)\n",
-				ev.Seq, ev.Time.UTC().Format(time.RFC3339), ev.Actor, name, orDash(ev.App), orDash(ev.Rack), ev.Decision, ev.Status)
+				ev.Seq, ev.Time.UTC().Format(time.RFC3339), ev.Actor, name, cmdutil.OrDash(ev.App), cmdutil.OrDash(ev.Rack), ev.Decision, ev.Status)
 		}
 		return nil
 	})
@@ -239,12 +250,16 @@ func auditCheckValue(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-func auditKeygen(e *Env, args []string) error {
-	fs := newFlags(e, "audit keygen", "audit keygen --signing-key FILE --hmac-key FILE")
+// AuditKeygen is `rack-gateway audit keygen`.
+func AuditKeygen(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit keygen", "audit keygen --signing-key FILE --hmac-key FILE")
 	sk := fs.String("signing-key", "", "write a new Ed25519 checkpoint signing key to `file` (mode 0600)")
 	hk := fs.String("hmac-key", "", "write a new HMAC key for audited values to `file` (mode 0600)")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 || (*sk == "" && *hk == "") {
-		return errUsage
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
+	}
+	if *sk == "" && *hk == "" {
+		return fs.Fail()
 	}
 	for _, p := range []string{*sk, *hk} {
 		if p == "" {
@@ -271,12 +286,16 @@ func auditKeygen(e *Env, args []string) error {
 	return nil
 }
 
-func auditPrune(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "audit prune", "audit prune --through SEQ [--config FILE | --data DIR]")
+// AuditPrune is `rack-gateway audit prune`.
+func AuditPrune(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit prune", "audit prune --through SEQ [--config FILE | --data DIR]")
 	db := addDBFlags(fs, e)
 	through := fs.String("through", "", "delete events up to and including this seq (an anchored checkpoint's)")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 || *through == "" {
-		return errUsage
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
+	}
+	if *through == "" {
+		return fs.Fail()
 	}
 	seq, err := strconv.ParseInt(*through, 10, 64)
 	if err != nil || seq < 1 {

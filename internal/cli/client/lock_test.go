@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // Concurrent read-modify-writes of the credentials file (logins, logouts
@@ -15,7 +17,7 @@ import (
 // lost, and the file stays valid and private.
 func TestClientConfigConcurrentUpdates(t *testing.T) {
 	env := map[string]string{"XDG_CONFIG_HOME": t.TempDir()}
-	e := &Env{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(k string) string { return env[k] }}
+	e := &cmdutil.Env{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(k string) string { return env[k] }}
 	const n = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*n)
@@ -38,8 +40,8 @@ func TestClientConfigConcurrentUpdates(t *testing.T) {
 			})
 			if err == nil {
 				var out, errb syncBuffer
-				se := &Env{Stdout: &out, Stderr: &errb, Getenv: e.Getenv}
-				if err = runSwitch(t.Context(), se, []string{"base"}); err != nil {
+				se := &cmdutil.Env{Stdout: &out, Stderr: &errb, Getenv: e.Getenv}
+				if err = Switch(t.Context(), se, []string{"base"}); err != nil {
 					err = fmt.Errorf("switch: %v (%s)", err, errb.String())
 				}
 			}
@@ -77,7 +79,7 @@ func TestClientConfigConcurrentUpdates(t *testing.T) {
 // written.
 func TestClientConfigLockTimeout(t *testing.T) {
 	env := map[string]string{"XDG_CONFIG_HOME": t.TempDir()}
-	e := &Env{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(k string) string { return env[k] }}
+	e := &cmdutil.Env{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(k string) string { return env[k] }}
 	path, err := clientConfigPath(e)
 	if err != nil {
 		t.Fatal(err)

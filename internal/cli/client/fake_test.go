@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"context"
@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // fakeGateway implements the gateway's side of the CLI contract: the
@@ -301,8 +303,8 @@ type running struct {
 // start runs the command line in the background.
 func start(env map[string]string, args ...string) *running {
 	r := &running{done: make(chan int, 1)}
-	e := &Env{Stdout: &r.out, Stderr: &r.errb, Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader("")}
-	go func() { r.done <- Run(context.Background(), e, args) }()
+	e := &cmdutil.Env{Stdout: &r.out, Stderr: &r.errb, Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader("")}
+	go func() { r.done <- runLine(context.Background(), e, args) }()
 	return r
 }
 
@@ -400,15 +402,6 @@ func login(t *testing.T, env map[string]string, f *fakeGateway, extra ...string)
 		t.Fatalf("login exit %d: %s", code, r.errb.String())
 	}
 	return r.out.String()
-}
-
-// runExit is run for commands that may end the process (convox).
-func runExit(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb syncBuffer
-	e := &Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader("")}
-	code = Run(context.Background(), e, args)
-	return code, out.String(), errb.String()
 }
 
 // readConfig reads the saved config file directly.

@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"context"
@@ -7,24 +7,20 @@ import (
 	"net/http"
 	"strconv"
 	"text/tabwriter"
+
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
-func init() {
-	register("racks", "list the gateways you are logged in to", runRacks)
-	register("switch", "make a saved rack the current one", runSwitch)
-	register("logout", "end a rack's session and forget its credentials", runLogout)
-	register("whoami", "show who you are on a rack's gateway", runWhoami)
-}
-
-func runRacks(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "racks", "racks")
-	pos, err := parseInterspersed(fs, args)
+// Racks is `rack-gateway racks`.
+func Racks(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "racks", "racks\n\nLists the saved logins; * marks the current rack.")
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) != 0 {
-		fs.Usage()
-		return errUsage
+		return fs.Fail()
 	}
 	cfg, _, err := loadClientConfig(e)
 	if err != nil {
@@ -47,19 +43,19 @@ func runRacks(ctx context.Context, e *Env, args []string) error {
 	return tw.Flush()
 }
 
-func runSwitch(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "switch", "switch NAME")
-	rack := rackFlag(fs)
-	pos, err := parseInterspersed(fs, args)
+// Switch is `rack-gateway switch`.
+func Switch(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "switch", "switch NAME")
+	rack := rackFlag(fs.FlagSet)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) == 1 && *rack == "" {
 		*rack = pos[0]
 	}
 	if *rack == "" || len(pos) > 1 {
-		fs.Usage()
-		return errUsage
+		return fs.Fail()
 	}
 	var r *rackLogin
 	if _, err := updateClientConfig(e, func(cfg *clientConfig) error {
@@ -80,25 +76,19 @@ func runSwitch(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
-// sessionInfo is the part of the gateway's SessionView the client needs.
-type sessionInfo struct {
-	ID      int64 `json:"id"`
-	Current bool  `json:"current"`
-}
-
-func runLogout(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "logout", "logout [NAME] [--rack NAME]")
-	rack := rackFlag(fs)
-	pos, err := parseInterspersed(fs, args)
+// Logout is `rack-gateway logout`.
+func Logout(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "logout", "logout [NAME] [--rack NAME]")
+	rack := rackFlag(fs.FlagSet)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(pos) == 1 && *rack == "" {
 		*rack = pos[0]
 	}
 	if len(pos) > 1 {
-		fs.Usage()
-		return errUsage
+		return fs.Fail()
 	}
 	cfg, _, err := loadClientConfig(e)
 	if err != nil {
@@ -136,7 +126,7 @@ func runLogout(ctx context.Context, e *Env, args []string) error {
 // endSession revokes the target's own session on the gateway. A session
 // the gateway no longer accepts counts as ended.
 func endSession(ctx context.Context, t *target) error {
-	var list []sessionInfo
+	var list []apitypes.Session
 	err := rawCall(ctx, t.URL, t.Token, http.MethodGet, "/api/v1/sessions", nil, &list)
 	var g *gatewayError
 	if errors.As(err, &g) && g.Status == http.StatusUnauthorized {
@@ -157,20 +147,13 @@ func endSession(ctx context.Context, t *target) error {
 	return errors.New("the gateway did not show this session")
 }
 
-// meInfo is the gateway's GET /api/v1/me.
-type meInfo struct {
-	Email string `json:"email"`
-	Kind  string `json:"kind"`
-	Role  string `json:"role"`
-	Token string `json:"token"`
-}
-
-func runWhoami(ctx context.Context, e *Env, args []string) error {
+// Whoami is `rack-gateway whoami`.
+func Whoami(ctx context.Context, e *cmdutil.Env, args []string) error {
 	t, err := clientTargetNoArgs(e, "whoami", "whoami [--rack NAME]", args)
 	if err != nil {
 		return err
 	}
-	var me meInfo
+	var me apitypes.Me
 	if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/me", &me); err != nil {
 		return err
 	}

@@ -1,11 +1,15 @@
-package cli
+package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"strings"
 
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -13,20 +17,22 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
 )
 
-func init() {
-	register("serve", "run the gateway (config from RGW_* variables and/or --config FILE)", runServe)
-	register("migrate", "apply database migrations and exit", runMigrate)
-	register("version", "print the version", func(ctx context.Context, e *Env, args []string) error {
-		fmt.Fprintln(e.Stdout, "rack-gateway", gateway.Version)
-		return nil
-	})
+// Version is `rack-gateway version`.
+func Version(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "version", "version")
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.Stdout, "rack-gateway", gateway.Version)
+	return nil
 }
 
-func runServe(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "serve", "serve [--config FILE]")
+// Serve is `rack-gateway serve`.
+func Serve(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "serve", "serve [--config FILE]")
 	file := fs.String("config", e.Getenv("RGW_CONFIG"), "JSON config `file` (RGW_CONFIG); RGW_* variables override it")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return errUsage
+	if _, err := fs.Parse(args); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*file, e.Getenv)
 	if err != nil {
@@ -54,12 +60,13 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	return g.Serve(ctx, ln)
 }
 
-func runMigrate(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "migrate", "migrate [--grant-runtime ROLE] [--config FILE | --data DIR]")
+// Migrate is `rack-gateway migrate`.
+func Migrate(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "migrate", "migrate [--grant-runtime ROLE] [--config FILE | --data DIR]")
 	db := addDBFlags(fs, e)
 	grant := fs.String("grant-runtime", "", "PostgreSQL: grant `ROLE` (the gateway's runtime role) what serve needs, with only SELECT and INSERT on the audit log; run as the tables' owner")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
-		return errUsage
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
 	}
 	st, err := db.open(ctx, e)
 	if err != nil {
@@ -78,4 +85,19 @@ func runMigrate(ctx context.Context, e *Env, args []string) error {
 		fmt.Fprintf(e.Stdout, "granted %s: read/write on users, role bindings, tokens, settings; SELECT, INSERT on audit_events; INSERT and UPDATE (anchored_at) on audit_checkpoints\n", *grant)
 	}
 	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }

@@ -1,4 +1,12 @@
-package cli
+// Package client is the rack-gateway command line of one person: the
+// saved logins (login, logout, racks, switch, whoami), running the convox
+// CLI through a gateway (convox, env) and administering a gateway through
+// its HTTP API (users, sessions, tokens).
+//
+// It talks to gateways only over HTTP, with the wire types of
+// internal/apitypes, and imports no server package (a test checks that):
+// the client stays small, and its contract with the server is the API.
+package client
 
 import (
 	"bytes"
@@ -12,6 +20,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 )
 
 // clientHTTP talks to gateways; tests may replace it.
@@ -88,10 +98,7 @@ func rawCall(ctx context.Context, base, token, method, path string, in, out any)
 
 func decodeGatewayError(status int, data []byte) *gatewayError {
 	g := &gatewayError{Status: status}
-	var b struct {
-		Error  string `json:"error"`
-		Reason string `json:"reason"`
-	}
+	var b apitypes.Error
 	if json.Unmarshal(data, &b) == nil {
 		g.Reason, g.Msg = b.Reason, strings.TrimSpace(b.Error)
 	}

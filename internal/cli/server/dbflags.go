@@ -1,11 +1,11 @@
-package cli
+package server
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"path/filepath"
 
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
@@ -18,7 +18,7 @@ type dbFlags struct {
 	config, data *string
 }
 
-func addDBFlags(fs *flag.FlagSet, e *Env) dbFlags {
+func addDBFlags(fs *cmdutil.Flags, e *cmdutil.Env) dbFlags {
 	return dbFlags{
 		config: fs.String("config", e.Getenv("RGW_CONFIG"), "JSON config `file`, as for serve"),
 		data:   fs.String("data", "", "use the database of a 'rack-gateway dev' data `dir`"),
@@ -27,14 +27,14 @@ func addDBFlags(fs *flag.FlagSet, e *Env) dbFlags {
 
 // load returns the configuration: serve's (--config, RGW_*), or that of a
 // dev data directory (--data): its database, keys and anchor directory.
-func (d dbFlags) load(e *Env) (*config.Config, error) {
+func (d dbFlags) load(e *cmdutil.Env) (*config.Config, error) {
 	if *d.data != "" {
 		return &config.Config{DatabaseURL: devDSN(*d.data), Audit: config.DevAudit(*d.data)}, nil
 	}
 	return config.Load(*d.config, e.Getenv)
 }
 
-func (d dbFlags) open(ctx context.Context, e *Env) (store.Store, error) {
+func (d dbFlags) open(ctx context.Context, e *cmdutil.Env) (store.Store, error) {
 	cfg, err := d.load(e)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"context"
@@ -10,20 +10,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"github.com/rack-gateway/rack-gateway/internal/simrack"
 )
 
-func init() {
-	register("simrack", "run the simulated Convox rack alone (for trying the convox CLI or load tests)", runSimrack)
-}
-
-func runSimrack(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "simrack", "simrack [--addr 127.0.0.1:5443] [--password PW] [--request-log N]")
+// Simrack is `rack-gateway simrack`.
+func Simrack(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "simrack", "simrack [--addr 127.0.0.1:5443] [--password PW] [--request-log N]")
 	addr := fs.String("addr", "127.0.0.1:5443", "listen `address` (loopback)")
 	password := fs.String("password", e.Getenv("RGW_SIMRACK_PASSWORD"), "rack password (RGW_SIMRACK_PASSWORD; default: random, printed)")
 	keep := fs.Int("request-log", 10000, "keep about this many recent requests in memory (0: all)")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return errUsage
+	if _, err := fs.Parse(args); err != nil {
+		return err
 	}
 	if *password == "" {
 		*password = randomHex(24)

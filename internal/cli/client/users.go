@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"context"
@@ -9,59 +9,58 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // These commands administer the gateway through its API with your login
 // session (or CI token): the server authorizes every call, so they work
 // only for roles that may do the thing. `admin` and `token` are the local
 // bootstrap verbs that write to the database directly.
-func init() {
-	register("users", "list and manage gateway users through the gateway (admin)", runUsers)
-	register("sessions", "list and revoke login sessions through the gateway", runSessions)
-	register("tokens", "list, create and revoke API tokens through the gateway", runTokens)
-}
+//
+// Their sub-verbs share one flag set, so flags may come before the sub-verb
+// (`users --rack prod add EMAIL --role ops`).
 
 // gatewayCallBody is gatewayCall with a JSON body.
 func gatewayCallBody(ctx context.Context, t *target, method, path string, in, out any) error {
 	return explain(t, rawCall(ctx, t.URL, t.Token, method, path, in, out))
 }
 
-// clientTarget parses flags with --rack and resolves the gateway.
-func clientTarget(e *Env, name, usage string, args []string, setup func(fs *flag.FlagSet)) (*target, []string, error) {
-	fs := newFlags(e, name, usage)
-	rack := rackFlag(fs)
+// clientTarget parses flags with --rack and resolves the gateway; fs is
+// for fs.Fail when the arguments turn out wrong.
+func clientTarget(e *cmdutil.Env, name, usage string, args []string, setup func(fs *flag.FlagSet)) (t *target, pos []string, fs *cmdutil.Flags, err error) {
+	fs = cmdutil.NewFlags(e, name, usage)
+	rack := rackFlag(fs.FlagSet)
 	if setup != nil {
-		setup(fs)
+		setup(fs.FlagSet)
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return nil, nil, errUsage
+	if pos, err = fs.Parse(args); err != nil {
+		return nil, nil, nil, err
 	}
-	t, err := openTarget(e, *rack)
-	if err != nil {
-		return nil, nil, err
+	if t, err = openTarget(e, *rack); err != nil {
+		return nil, nil, nil, err
 	}
-	return t, pos, nil
+	return t, pos, fs, nil
 }
 
 // clientTargetNoArgs is clientTarget for commands that take only --rack.
-func clientTargetNoArgs(e *Env, name, usage string, args []string) (*target, error) {
-	fs := newFlags(e, name, usage)
-	rack := rackFlag(fs)
-	pos, err := parseInterspersed(fs, args)
+func clientTargetNoArgs(e *cmdutil.Env, name, usage string, args []string) (*target, error) {
+	fs := cmdutil.NewFlags(e, name, usage)
+	rack := rackFlag(fs.FlagSet)
+	pos, err := fs.Parse(args)
 	if err != nil {
-		return nil, errUsage
+		return nil, err
 	}
 	if len(pos) != 0 {
-		fs.Usage()
-		return nil, errUsage
+		return nil, fs.Fail()
 	}
 	return openTarget(e, *rack)
 }
 
 // openTarget resolves the rack a command talks to (CI variables allowed)
 // and refuses a saved session known to have expired.
-func openTarget(e *Env, rack string) (*target, error) {
+func openTarget(e *cmdutil.Env, rack string) (*target, error) {
 	t, err := resolveTarget(e, rack, true)
 	if err != nil {
 		return nil, err
@@ -75,11 +74,13 @@ func openTarget(e *Env, rack string) (*target, error) {
 const usersUsage = `users [--rack NAME]                          list users
 users add EMAIL --role ROLE [--name NAME]    add a user
 users set-role EMAIL ROLE [--on RACK]        change a role (globally, or on one rack; ROLE "" removes a rack role)
-users disable EMAIL | users enable EMAIL`
+users disable EMAIL                          disable a user
+users enable EMAIL                           enable a disabled user`
 
-func runUsers(ctx context.Context, e *Env, args []string) error {
+// Users is `rack-gateway users` and its sub-verbs.
+func Users(ctx context.Context, e *cmdutil.Env, args []string) error {
 	var role, name, on *string
-	t, pos, err := clientTarget(e, "users", usersUsage, args, func(f *flag.FlagSet) {
+	t, pos, fs, err := clientTarget(e, "users", usersUsage, args, func(f *flag.FlagSet) {
 		role = f.String("role", "", "role for users add")
 		name = f.String("name", "", "display name for users add")
 		on = f.String("on", "", "with set-role: the rack the role applies to")
@@ -89,14 +90,7 @@ func runUsers(ctx context.Context, e *Env, args []string) error {
 	}
 	switch {
 	case len(pos) == 0:
-		var users []struct {
-			Email       string            `json:"email"`
-			Name        string            `json:"name"`
-			Role        string            `json:"role"`
-			RackRoles   map[string]string `json:"rack_roles"`
-			Disabled    bool              `json:"disabled"`
-			LastLoginAt string            `json:"last_login_at"`
-		}
+		var users []apitypes.User
 		if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/users", &users); err != nil {
 			return err
 		}
@@ -112,35 +106,35 @@ func runUsers(ctx context.Context, e *Env, args []string) error {
 			if u.Disabled {
 				status = "disabled"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, orDash(u.Name), u.Role, orDash(strings.Join(rr, ",")), status, orDash(u.LastLoginAt))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Email, cmdutil.OrDash(u.Name), u.Role, cmdutil.OrDash(strings.Join(rr, ",")), status, cmdutil.OrDash(u.LastLoginAt))
 		}
 		return tw.Flush()
 	case pos[0] == "add" && len(pos) == 2 && *role != "":
-		if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/users", map[string]string{"email": pos[1], "name": *name, "role": *role}, nil); err != nil {
+		if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/users", apitypes.CreateUserRequest{Email: pos[1], Name: *name, Role: *role}, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.Stdout, "added %s as %s\n", pos[1], *role)
 	case pos[0] == "set-role" && len(pos) == 3:
 		path := "/api/v1/users/" + url.PathEscape(pos[1])
 		if *on != "" {
-			if err := gatewayCallBody(ctx, t, http.MethodPut, path+"/racks/"+url.PathEscape(*on), map[string]string{"role": pos[2]}, nil); err != nil {
+			if err := gatewayCallBody(ctx, t, http.MethodPut, path+"/racks/"+url.PathEscape(*on), apitypes.SetRackRoleRequest{Role: pos[2]}, nil); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.Stdout, "%s is now %s on rack %s (their login sessions were ended)\n", pos[1], orDash(pos[2]), *on)
+			fmt.Fprintf(e.Stdout, "%s is now %s on rack %s (their login sessions were ended)\n", pos[1], cmdutil.OrDash(pos[2]), *on)
 			return nil
 		}
-		if err := gatewayCallBody(ctx, t, http.MethodPatch, path, map[string]string{"role": pos[2]}, nil); err != nil {
+		if err := gatewayCallBody(ctx, t, http.MethodPatch, path, apitypes.UserChange{Role: &pos[2]}, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.Stdout, "%s is now %s (their login sessions were ended)\n", pos[1], pos[2])
 	case (pos[0] == "disable" || pos[0] == "enable") && len(pos) == 2:
-		if err := gatewayCallBody(ctx, t, http.MethodPatch, "/api/v1/users/"+url.PathEscape(pos[1]), map[string]bool{"disabled": pos[0] == "disable"}, nil); err != nil {
+		disabled := pos[0] == "disable"
+		if err := gatewayCallBody(ctx, t, http.MethodPatch, "/api/v1/users/"+url.PathEscape(pos[1]), apitypes.UserChange{Disabled: &disabled}, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.Stdout, "%sd %s\n", pos[0], pos[1])
 	default:
-		fmt.Fprintln(e.Stderr, "Usage: rack-gateway "+strings.ReplaceAll(usersUsage, "\n", "\n       rack-gateway "))
-		return errUsage
+		return fs.Fail()
 	}
 	return nil
 }
@@ -149,10 +143,11 @@ const sessionsUsage = `sessions [--user EMAIL | --all]   list login sessions (yo
 sessions revoke ID                 end one session
 sessions revoke-user EMAIL         end every session of a user (admin)`
 
-func runSessions(ctx context.Context, e *Env, args []string) error {
+// Sessions is `rack-gateway sessions` and its sub-verbs.
+func Sessions(ctx context.Context, e *cmdutil.Env, args []string) error {
 	var user *string
 	var all *bool
-	t, pos, err := clientTarget(e, "sessions", sessionsUsage, args, func(f *flag.FlagSet) {
+	t, pos, fs, err := clientTarget(e, "sessions", sessionsUsage, args, func(f *flag.FlagSet) {
 		user = f.String("user", "", "list this user's sessions (admin)")
 		all = f.Bool("all", false, "list everyone's sessions (admin)")
 	})
@@ -167,17 +162,7 @@ func runSessions(ctx context.Context, e *Env, args []string) error {
 		} else if *user != "" {
 			q = "?user=" + url.QueryEscape(*user)
 		}
-		var list []struct {
-			ID         int64  `json:"id"`
-			User       string `json:"user"`
-			Kind       string `json:"kind"`
-			Name       string `json:"name"`
-			SourceIP   string `json:"source_ip"`
-			LastSeenAt string `json:"last_seen_at"`
-			ExpiresAt  string `json:"expires_at"`
-			Revoked    bool   `json:"revoked"`
-			Current    bool   `json:"current"`
-		}
+		var list []apitypes.Session
 		if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/sessions"+q, &list); err != nil {
 			return err
 		}
@@ -191,7 +176,7 @@ func runSessions(ctx context.Context, e *Env, args []string) error {
 			if s.Current {
 				status += " (this session)"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.User, s.Kind, orDash(s.Name), orDash(s.SourceIP), s.LastSeenAt, s.ExpiresAt, status)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.User, s.Kind, cmdutil.OrDash(s.Name), cmdutil.OrDash(s.SourceIP), s.LastSeenAt, s.ExpiresAt, status)
 		}
 		return tw.Flush()
 	case pos[0] == "revoke" && len(pos) == 2:
@@ -200,16 +185,13 @@ func runSessions(ctx context.Context, e *Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, "revoked session %s\n", pos[1])
 	case pos[0] == "revoke-user" && len(pos) == 2:
-		var out struct {
-			Sessions int64 `json:"sessions"`
-		}
+		var out apitypes.RevokedSessions
 		if err := gatewayCall(ctx, t, http.MethodDelete, "/api/v1/users/"+url.PathEscape(pos[1])+"/sessions", &out); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.Stdout, "revoked %d session(s) of %s\n", out.Sessions, pos[1])
 	default:
-		fmt.Fprintln(e.Stderr, "Usage: rack-gateway "+strings.ReplaceAll(sessionsUsage, "\n", "\n       rack-gateway "))
-		return errUsage
+		return fs.Fail()
 	}
 	return nil
 }
@@ -218,10 +200,11 @@ const tokensUsage = `tokens [--all]                                           li
 tokens create NAME [--permissions P,...] [--expires 720h] [--owner EMAIL]   mint a token (shown once)
 tokens revoke ID`
 
-func runTokens(ctx context.Context, e *Env, args []string) error {
+// Tokens is `rack-gateway tokens` and its sub-verbs.
+func Tokens(ctx context.Context, e *cmdutil.Env, args []string) error {
 	var all *bool
 	var perms, expires, owner *string
-	t, pos, err := clientTarget(e, "tokens", tokensUsage, args, func(f *flag.FlagSet) {
+	t, pos, fs, err := clientTarget(e, "tokens", tokensUsage, args, func(f *flag.FlagSet) {
 		all = f.Bool("all", false, "everyone's tokens (admin)")
 		perms = f.String("permissions", "", "comma-separated scope (default: follow the owner's role)")
 		expires = f.String("expires", "", "lifetime like 720h (default: no expiry)")
@@ -236,16 +219,7 @@ func runTokens(ctx context.Context, e *Env, args []string) error {
 		if *all {
 			q = "?all=1"
 		}
-		var list []struct {
-			ID          int64    `json:"id"`
-			Name        string   `json:"name"`
-			Prefix      string   `json:"prefix"`
-			Owner       string   `json:"owner"`
-			Permissions []string `json:"permissions"`
-			ExpiresAt   string   `json:"expires_at"`
-			LastUsedAt  string   `json:"last_used_at"`
-			Revoked     bool     `json:"revoked"`
-		}
+		var list []apitypes.Token
 		if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/tokens"+q, &list); err != nil {
 			return err
 		}
@@ -260,23 +234,15 @@ func runTokens(ctx context.Context, e *Env, args []string) error {
 			if scope == "*" {
 				scope = "follows role"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.Name, tk.Prefix, tk.Owner, scope, orDash(tk.ExpiresAt), orDash(tk.LastUsedAt), status)
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.Name, tk.Prefix, tk.Owner, scope, cmdutil.OrDash(tk.ExpiresAt), cmdutil.OrDash(tk.LastUsedAt), status)
 		}
 		return tw.Flush()
 	case pos[0] == "create" && len(pos) == 2:
-		req := map[string]any{"name": pos[1]}
+		req := apitypes.TokenRequest{Name: pos[1], Owner: *owner, ExpiresIn: *expires}
 		if *perms != "" {
-			req["permissions"] = strings.Split(*perms, ",")
+			req.Permissions = strings.Split(*perms, ",")
 		}
-		if *expires != "" {
-			req["expires_in"] = *expires
-		}
-		if *owner != "" {
-			req["owner"] = *owner
-		}
-		var out struct {
-			Token string `json:"token"`
-		}
+		var out apitypes.CreatedToken
 		if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/tokens", req, &out); err != nil {
 			return err
 		}
@@ -288,8 +254,7 @@ func runTokens(ctx context.Context, e *Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, "revoked token %s\n", pos[1])
 	default:
-		fmt.Fprintln(e.Stderr, "Usage: rack-gateway "+strings.ReplaceAll(tokensUsage, "\n", "\n       rack-gateway "))
-		return errUsage
+		return fs.Fail()
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package cli
+package client
 
 import (
 	"context"
@@ -11,12 +11,9 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-)
 
-func init() {
-	register("convox", "run the convox CLI against a rack through its gateway", runConvox)
-	register("env", "print RACK_URL for a rack, for eval \"$(rack-gateway env)\"", runEnv)
-}
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
+)
 
 const convoxUsage = `convox [--rack NAME] [--] ARGS...
 
@@ -26,9 +23,10 @@ exit status through. Only a leading --rack is read here; everything else
 goes to convox. With RACK_GATEWAY_URL and RACK_GATEWAY_TOKEN set (CI), those
 are used and no config file is read.`
 
-func runConvox(ctx context.Context, e *Env, args []string) error {
-	fs := newFlags(e, "convox", convoxUsage)
-	rackFlag(fs)
+// Convox is `rack-gateway convox`.
+func Convox(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "convox", convoxUsage)
+	rackFlag(fs.FlagSet)
 	var rack string
 	// Read only our leading flags: convox has its own (-a, -r, ...).
 loop:
@@ -38,13 +36,12 @@ loop:
 		case a == "--":
 			args = args[1:]
 			break loop
-		case a == "-h" || a == "-help" || a == "--help":
-			fs.Usage()
-			return errUsage
+		case cmdutil.IsHelpArg(a):
+			fs.PrintUsage(e.Stdout)
+			return cmdutil.ErrHelp
 		case a == "--rack" || a == "-rack":
 			if len(args) < 2 {
-				fs.Usage()
-				return errUsage
+				return fs.Fail()
 			}
 			rack, args = args[1], args[2:]
 		case strings.HasPrefix(a, "--rack=") || strings.HasPrefix(a, "-rack="):
@@ -67,7 +64,7 @@ loop:
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = childEnv(os.Environ(), rackURL)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin(), e.Stdout, e.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.In(), e.Stdout, e.Stderr
 	// Not CommandContext: Ctrl-C reaches convox from the terminal, and
 	// convox decides how to stop; this process waits for it.
 	err = cmd.Run()
@@ -86,7 +83,7 @@ loop:
 		if code <= 0 {
 			code = 1
 		}
-		return exitStatus(code)
+		return cmdutil.ExitStatus(code)
 	default:
 		return fmt.Errorf("run %s: %v", bin, err)
 	}
@@ -94,7 +91,7 @@ loop:
 
 // findConvox finds the user's convox CLI: $RACK_GATEWAY_CONVOX, else
 // "convox" on PATH.
-func findConvox(e *Env) (string, error) {
+func findConvox(e *cmdutil.Env) (string, error) {
 	if p := e.Getenv("RACK_GATEWAY_CONVOX"); p != "" {
 		if _, err := exec.LookPath(p); err != nil {
 			return "", fmt.Errorf("RACK_GATEWAY_CONVOX=%s is not an executable file", p)
@@ -153,7 +150,8 @@ func sameEnvKey(a, b string) bool {
 	return a == b
 }
 
-func runEnv(ctx context.Context, e *Env, args []string) error {
+// RackEnv is `rack-gateway env`.
+func RackEnv(ctx context.Context, e *cmdutil.Env, args []string) error {
 	t, err := clientTargetNoArgs(e, "env", "env [--rack NAME]\n\nPrints `export RACK_URL='...'` for the rack, for eval \"$(rack-gateway env)\".", args)
 	if err != nil {
 		return err

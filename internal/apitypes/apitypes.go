@@ -1,0 +1,167 @@
+// Package apitypes holds the JSON shapes of the gateway's HTTP API for
+// people and programs (/api/v1/... and the CLI login claim): one named type
+// per request or response body, shared by the server (internal/web,
+// internal/admin) and the client (internal/cli/client).
+//
+// It is a leaf: standard library only, plain strings for roles,
+// permissions and times (RFC 3339, UTC), so the client can use it without
+// pulling in any server package. The JSON tags are the wire format; the
+// field order is the order in which the server writes the fields. Change
+// either only together with every client.
+package apitypes
+
+// Error is the body of every refusal (4xx, 5xx):
+//
+//	{"error": "human-readable message", "reason": "machine_reason"}
+//
+// Reason is one of the authz reasons (e.g. "missing_permission",
+// "session_expired") or an endpoint's own; it may be empty.
+type Error struct {
+	Error  string `json:"error"`
+	Reason string `json:"reason"`
+}
+
+// Status is the body of an answer that reports only an outcome:
+// {"status": "revoked"} (DELETE /api/v1/tokens/{id},
+// DELETE /api/v1/sessions/{id}), {"status": "ok"}
+// (PUT /api/v1/users/{email}/racks/{rack}), {"status": "pending"} (202 from
+// the CLI login claim while the browser login is not done).
+type Status struct {
+	Status string `json:"status"`
+}
+
+// Me is GET /api/v1/me: who the caller is.
+type Me struct {
+	Email string `json:"email"`
+	// Kind is "user" (a person's login session) or "token" (an API
+	// token).
+	Kind string `json:"kind"`
+	Role string `json:"role"`
+	// Token is the API token's name when Kind is "token".
+	Token string `json:"token,omitempty"`
+	// Permissions are the caller's effective permissions on the default
+	// rack, e.g. "app:read".
+	Permissions []string `json:"permissions"`
+}
+
+// Role is one entry of GET /api/v1/roles.
+type Role struct {
+	Name string `json:"name"`
+	// Extends names the role this one builds on, if any.
+	Extends     string   `json:"extends,omitempty"`
+	Description string   `json:"description"`
+	Permissions []string `json:"permissions"`
+}
+
+// User is a user as shown to administrators: GET /api/v1/users lists them;
+// POST /api/v1/users and PATCH /api/v1/users/{email} answer one.
+type User struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	// Role is the global role.
+	Role string `json:"role"`
+	// RackRoles are per-rack roles, rack name → role.
+	RackRoles   map[string]string `json:"rack_roles,omitempty"`
+	Disabled    bool              `json:"disabled"`
+	CreatedAt   string            `json:"created_at"`
+	LastLoginAt string            `json:"last_login_at,omitempty"`
+}
+
+// CreateUserRequest is the body of POST /api/v1/users.
+type CreateUserRequest struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// UserChange is the body of PATCH /api/v1/users/{email}: a partial update;
+// nil fields are left alone.
+type UserChange struct {
+	Role     *string `json:"role,omitempty"`
+	Disabled *bool   `json:"disabled,omitempty"`
+	Name     *string `json:"name,omitempty"`
+}
+
+// SetRackRoleRequest is the body of PUT /api/v1/users/{email}/racks/{rack}:
+// the user's role on that rack; "" removes it.
+type SetRackRoleRequest struct {
+	Role string `json:"role"`
+}
+
+// RevokedSessions is the answer of DELETE /api/v1/users/{email}/sessions:
+// how many sessions were ended. (The field order is the server's.)
+type RevokedSessions struct {
+	Sessions int64  `json:"sessions"`
+	Status   string `json:"status"` // "revoked"
+}
+
+// Session is a login session as shown to its owner and to admins
+// (GET /api/v1/sessions).
+type Session struct {
+	ID   int64  `json:"id"`
+	User string `json:"user"`
+	// Kind is "web" or "cli".
+	Kind string `json:"kind"`
+	// Name is a CLI session's name (the saved rack name).
+	Name       string `json:"name,omitempty"`
+	UserAgent  string `json:"user_agent,omitempty"`
+	SourceIP   string `json:"source_ip,omitempty"`
+	CreatedAt  string `json:"created_at"`
+	LastSeenAt string `json:"last_seen_at"`
+	ExpiresAt  string `json:"expires_at"`
+	Revoked    bool   `json:"revoked"`
+	// Current marks the session making this request.
+	Current bool `json:"current,omitempty"`
+}
+
+// Token is an API token as listed (GET /api/v1/tokens); never the secret.
+type Token struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Prefix string `json:"prefix"`
+	Owner  string `json:"owner"`
+	// Permissions is the scope; ["*"] means "follows the owner's role".
+	Permissions []string `json:"permissions"`
+	CreatedAt   string   `json:"created_at"`
+	ExpiresAt   string   `json:"expires_at,omitempty"`
+	LastUsedAt  string   `json:"last_used_at,omitempty"`
+	Revoked     bool     `json:"revoked"`
+}
+
+// TokenRequest is the body of POST /api/v1/tokens.
+type TokenRequest struct {
+	Name string `json:"name"`
+	// Owner is the user the token acts as; default the caller. Creating a
+	// token for someone else needs gateway:tokens.
+	Owner string `json:"owner,omitempty"`
+	// Permissions is the token's scope; empty means whatever the owner's
+	// role grants (see admin.TokenRequest for the rules).
+	Permissions []string `json:"permissions,omitempty"`
+	// ExpiresIn is a duration like "720h"; empty means no expiry.
+	ExpiresIn string `json:"expires_in,omitempty"`
+}
+
+// CreatedToken is the answer of POST /api/v1/tokens: the secret, shown
+// only this once, and the token as listed.
+type CreatedToken struct {
+	Token  string `json:"token"`
+	Detail Token  `json:"detail"`
+}
+
+// ClaimRequest is the body of POST /api/v1/cli/login/claim: the CLI proves
+// it started the browser login by sending the PKCE verifier of its
+// challenge.
+type ClaimRequest struct {
+	Request  string `json:"request"`
+	Verifier string `json:"verifier"`
+}
+
+// ClaimResponse is the 200 answer of POST /api/v1/cli/login/claim: the CLI
+// session. (Until the browser login is done the answer is 202 with a
+// Status "pending"; refusals are an Error.)
+type ClaimResponse struct {
+	Token     string `json:"token"`
+	Email     string `json:"email"`
+	Role      string `json:"role"`
+	ExpiresAt string `json:"expires_at"` // RFC 3339
+}

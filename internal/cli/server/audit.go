@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// AuditTail is `rack-gateway audit tail`.
+func AuditTail(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "audit tail", "audit tail [-n N] [--follow] [--config FILE | --data DIR]")
+	db := addDBFlags(fs, e)
+	n := fs.Int("n", 20, "number of recent events")
+	follow := fs.Bool("follow", false, "keep printing new events")
+	if err := fs.ParseNoArgs(args); err != nil {
+		return err
+	}
+	st, err := db.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	evs, err := st.ListAudit(ctx, store.AuditFilter{Limit: *n})
+	if err != nil {
+		return err
+	}
+	var last int64
+	for i := len(evs) - 1; i >= 0; i-- {
+		printEvent(e.Stdout, &evs[i])
+		last = evs[i].ID
+	}
+	for *follow {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+		newer, err := st.ListAudit(ctx, store.AuditFilter{Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for i := len(newer) - 1; i >= 0; i-- {
+			if newer[i].ID > last {
+				printEvent(e.Stdout, &newer[i])
+				last = newer[i].ID
+			}
+		}
+	}
+	return nil
+}
+
+func printEvent(w io.Writer, ev *chain.Event) {
+	target := ev.Method + " " + ev.Path
+	if ev.Method == "" {
+		target = ev.Resource
+	}
+	fmt.Fprintf(w, "%d %s %-5s %-22s %-28s %s rack=%s status=%d reason=%s",
+		ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.Decision, ev.Action, ev.Actor, target, cmdutil.OrDash(ev.Rack), ev.Status, ev.Reason)
+	if ev.Details != "" {
+		fmt.Fprintf(w, " %s", ev.Details)
+	}
+	fmt.Fprintln(w)
+}
