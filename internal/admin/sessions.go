@@ -3,25 +3,14 @@ package admin
 import (
 	"context"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // SessionView is a login session as shown to its owner and to admins.
-type SessionView struct {
-	ID         int64  `json:"id"`
-	User       string `json:"user"`
-	Kind       string `json:"kind"` // web or cli
-	Name       string `json:"name,omitempty"`
-	UserAgent  string `json:"user_agent,omitempty"`
-	SourceIP   string `json:"source_ip,omitempty"`
-	CreatedAt  string `json:"created_at"`
-	LastSeenAt string `json:"last_seen_at"`
-	ExpiresAt  string `json:"expires_at"`
-	Revoked    bool   `json:"revoked"`
-	Current    bool   `json:"current,omitempty"` // the session making this request
-}
+type SessionView = apitypes.Session
 
 func (s *Service) sessionView(ss *store.Session, email string, a Actor) SessionView {
 	return SessionView{ID: ss.ID, User: email, Kind: ss.Kind, Name: ss.Name, UserAgent: ss.UserAgent, SourceIP: ss.SourceIP,

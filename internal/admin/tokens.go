@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
@@ -15,17 +16,7 @@ import (
 )
 
 // TokenView is an API token as listed (never the secret).
-type TokenView struct {
-	ID          int64    `json:"id"`
-	Name        string   `json:"name"`
-	Prefix      string   `json:"prefix"`
-	Owner       string   `json:"owner"`
-	Permissions []string `json:"permissions"`
-	CreatedAt   string   `json:"created_at"`
-	ExpiresAt   string   `json:"expires_at,omitempty"`
-	LastUsedAt  string   `json:"last_used_at,omitempty"`
-	Revoked     bool     `json:"revoked"`
-}
+type TokenView = apitypes.Token
 
 func ts(t time.Time) string {
 	if t.IsZero() {
@@ -39,27 +30,15 @@ func tokenView(t *store.APIToken, owner string) TokenView {
 		CreatedAt: ts(t.CreatedAt), ExpiresAt: ts(t.ExpiresAt), LastUsedAt: ts(t.LastUsedAt), Revoked: !t.RevokedAt.IsZero()}
 }
 
-// TokenRequest asks for a new API token.
-type TokenRequest struct {
-	Name string `json:"name"`
-	// Owner is the user the token acts as; default the caller. Creating a
-	// token for someone else needs gateway:tokens.
-	Owner string `json:"owner,omitempty"`
-	// Permissions is the token's scope; it must be a subset of the
-	// creator's and the owner's. Empty means "whatever the owner's role
-	// grants", following later role changes both ways, when the creator is
-	// the owner or holds every permission the owner has; otherwise it is a
-	// snapshot of what both share at creation.
-	Permissions []string `json:"permissions,omitempty"`
-	// ExpiresIn is a duration like "720h"; empty means no expiry.
-	ExpiresIn string `json:"expires_in,omitempty"`
-}
+// TokenRequest asks for a new API token. Its Permissions (the scope) must
+// be a subset of the creator's and the owner's. Empty means "whatever the
+// owner's role grants", following later role changes both ways, when the
+// creator is the owner or holds every permission the owner has; otherwise
+// it is a snapshot of what both share at creation.
+type TokenRequest = apitypes.TokenRequest
 
 // CreatedToken is returned once, with the secret.
-type CreatedToken struct {
-	Token  string    `json:"token"`
-	Detail TokenView `json:"detail"`
-}
+type CreatedToken = apitypes.CreatedToken
 
 // CreateToken mints an API token.
 func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*CreatedToken, error) {

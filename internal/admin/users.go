@@ -4,20 +4,13 @@ import (
 	"context"
 	"strings"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // UserView is a user as shown to administrators.
-type UserView struct {
-	Email       string            `json:"email"`
-	Name        string            `json:"name"`
-	Role        string            `json:"role"`
-	RackRoles   map[string]string `json:"rack_roles,omitempty"`
-	Disabled    bool              `json:"disabled"`
-	CreatedAt   string            `json:"created_at"`
-	LastLoginAt string            `json:"last_login_at,omitempty"`
-}
+type UserView = apitypes.User
 
 func view(u *store.User) UserView {
 	v := UserView{Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
@@ -86,11 +79,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, email, name, role str
 }
 
 // UserChange is a partial update; nil fields are left alone.
-type UserChange struct {
-	Role     *string `json:"role,omitempty"`
-	Disabled *bool   `json:"disabled,omitempty"`
-	Name     *string `json:"name,omitempty"`
-}
+type UserChange = apitypes.UserChange
 
 // UpdateUser changes a user's role, name or status. Changing one's own role
 // or disabling oneself is refused so an admin cannot lock everyone out.

@@ -135,7 +135,7 @@ type TokenRequest struct {
 	// token for someone else needs gateway:tokens.
 	Owner string `json:"owner,omitempty"`
 	// Permissions is the token's scope; empty means whatever the owner's
-	// role grants (see admin.TokenRequest for the rules).
+	// role grants (admin.TokenRequest states the rules).
 	Permissions []string `json:"permissions,omitempty"`
 	// ExpiresIn is a duration like "720h"; empty means no expiry.
 	ExpiresIn string `json:"expires_in,omitempty"`

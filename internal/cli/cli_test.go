@@ -109,7 +109,7 @@ func startDev(t *testing.T, data string) (context.CancelFunc, chan int, map[stri
 	for time.Now().Before(deadline) {
 		if m := rackURLLine.FindAllStringSubmatch(out.String(), -1); len(m) == 4 {
 			tokens := map[string]string{}
-			for i, u := range server.DemoUsers {
+			for i, u := range server.DemoUsers() {
 				tokens[u.Role] = m[i][1]
 			}
 			return cancel, done, tokens, m[0][2]

@@ -152,8 +152,10 @@ func explain(t *target, err error) error {
 		return fmt.Errorf("your account on %s has an unknown role: ask a gateway admin", t.URL)
 	case "missing_permission", "token_scope":
 		return fmt.Errorf("permission denied on %s%s", t.label(), detail)
-	case "audit_unavailable":
+	case "auth_unavailable":
 		return fmt.Errorf("the gateway at %s cannot check credentials right now: try again shortly", t.URL)
+	case "audit_unavailable":
+		return fmt.Errorf("the gateway at %s cannot record changes right now (its audit log is unavailable): try again shortly", t.URL)
 	}
 	switch g.Status {
 	case http.StatusUnauthorized:

@@ -325,7 +325,8 @@ func TestClientErrorMapping(t *testing.T) {
 		{"unauthenticated", "the gateway did not accept the saved session for rack 'prod': run " + relogin},
 		{"user_disabled", "your account is disabled on " + gw.URL() + ": ask a gateway admin"},
 		{"missing_permission", "permission denied on rack 'prod': refused: missing_permission"},
-		{"audit_unavailable", "the gateway at " + gw.URL() + " cannot check credentials right now: try again shortly"},
+		{"auth_unavailable", "the gateway at " + gw.URL() + " cannot check credentials right now: try again shortly"},
+		{"audit_unavailable", "the gateway at " + gw.URL() + " cannot record changes right now (its audit log is unavailable): try again shortly"},
 	}
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {

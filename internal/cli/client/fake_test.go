@@ -192,7 +192,7 @@ func (f *fakeGateway) auth(w http.ResponseWriter, r *http.Request) (s *fakeSessi
 		switch f.apiFail {
 		case "missing_permission", "token_scope":
 			status = http.StatusForbidden
-		case "audit_unavailable":
+		case "audit_unavailable", "auth_unavailable":
 			status = http.StatusServiceUnavailable
 		}
 		fakeJSON(w, status, map[string]string{"error": "refused: " + f.apiFail, "reason": f.apiFail})

@@ -20,12 +20,14 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
 )
 
-// DemoUsers are created by dev mode, one per built-in role.
-var DemoUsers = []struct{ Email, Role string }{
-	{"admin@example.com", authz.RoleAdmin},
-	{"deployer@example.com", authz.RoleDeployer},
-	{"ops@example.com", authz.RoleOps},
-	{"viewer@example.com", authz.RoleViewer},
+// DemoUsers returns the users dev mode creates, one per built-in role.
+func DemoUsers() []struct{ Email, Role string } {
+	return []struct{ Email, Role string }{
+		{"admin@example.com", authz.RoleAdmin},
+		{"deployer@example.com", authz.RoleDeployer},
+		{"ops@example.com", authz.RoleOps},
+		{"viewer@example.com", authz.RoleViewer},
+	}
 }
 
 const devTokensFile = "dev-tokens.json"
@@ -125,7 +127,7 @@ func ensureDemo(ctx context.Context, g *gateway.Gateway, file string) (map[strin
 		_ = json.Unmarshal(b, &saved)
 	}
 	out := map[string]string{}
-	for _, u := range DemoUsers {
+	for _, u := range DemoUsers() {
 		if _, err := g.Store.GetUserByEmail(ctx, u.Email); errors.Is(err, store.ErrNotFound) {
 			if _, err := svc.CreateUser(ctx, a, u.Email, "", u.Role); err != nil {
 				return nil, err
@@ -156,7 +158,7 @@ func printQuickStart(e *cmdutil.Env, addr, data string, tokens map[string]string
 	w := e.Stdout
 	fmt.Fprintf(w, "\nrack-gateway dev is running on http://%s (data in %s)\n", addr, data)
 	fmt.Fprintf(w, "A simulated rack named \"dev\" is behind it. Demo users and their API tokens:\n\n")
-	for _, u := range DemoUsers {
+	for _, u := range DemoUsers() {
 		fmt.Fprintf(w, "  %-9s %s\n    RACK_URL=http://convox:%s@%s/rack convox apps\n", u.Role, u.Email, tokens[u.Email], addr)
 	}
 	fmt.Fprintf(w, "\nWeb console: http://%s/  (sign in through the built-in dev identity provider as any demo user)\n", addr)

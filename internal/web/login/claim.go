@@ -9,25 +9,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // ClaimRequest is the CLI's claim body.
-type ClaimRequest struct {
-	Request  string `json:"request"`
-	Verifier string `json:"verifier"`
-}
+type ClaimRequest = apitypes.ClaimRequest
 
 // ClaimResponse is a claimed CLI session. Pending claims get 202 and
 // {"status":"pending"}; errors {"error": "...", "reason": "..."}.
-type ClaimResponse struct {
-	Token     string `json:"token"`
-	Email     string `json:"email"`
-	Role      string `json:"role"`
-	ExpiresAt string `json:"expires_at"` // RFC 3339
-}
+type ClaimResponse = apitypes.ClaimResponse
 
 // claim hands a completed CLI login's session to the CLI that proves it
 // holds the PKCE verifier of the challenge it started with.
