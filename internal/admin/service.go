@@ -65,6 +65,40 @@ const (
 
 func (e *Error) Error() string { return e.Msg }
 
+// Status is the HTTP status an error of this kind is answered with.
+func (k Kind) Status() int {
+	switch k {
+	case KindInvalid:
+		return 400
+	case KindForbidden:
+		return 403
+	case KindNotFound:
+		return 404
+	case KindConflict:
+		return 409
+	case KindUnavailable:
+		return 503
+	}
+	return 500
+}
+
+// String names the kind in audit details.
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "invalid"
+	case KindForbidden:
+		return "forbidden"
+	case KindNotFound:
+		return "not found"
+	case KindConflict:
+		return "conflict"
+	case KindUnavailable:
+		return "unavailable"
+	}
+	return "failed"
+}
+
 func invalid(format string, a ...any) error {
 	return &Error{Kind: KindInvalid, Reason: authz.ReasonBadRequest, Msg: fmt.Sprintf(format, a...)}
 }
@@ -115,15 +149,56 @@ func (s *Service) event(a Actor, action string, perm authz.Permission) *chain.Ev
 	return ev
 }
 
-// writeAhead durably records an allowed change before it is made; if the
-// audit log cannot take it, the change is refused.
-func (s *Service) writeAhead(ctx context.Context, ev *chain.Event, details map[string]any) error {
-	ev.Details = audit.Details(details)
-	if err := s.Audit.RecordSync(ctx, ev); err != nil {
-		return &Error{Kind: KindUnavailable, Reason: authz.ReasonAuditUnavailable,
+// change is an administrative change recorded ahead; finish records how
+// it ended, so a change that failed never looks done in the log.
+type change struct {
+	s       *Service
+	ev      chain.Event
+	details map[string]any
+}
+
+// writeAhead durably records an allowed change before it is made (phase
+// "attempt"); if the audit log cannot take it, the change is refused. The
+// caller makes the change and calls finish with its error.
+func (s *Service) writeAhead(ctx context.Context, ev *chain.Event, details map[string]any) (*change, error) {
+	attempt := *ev
+	attempt.Details = audit.Details(withPhase(details, "attempt"))
+	if err := s.Audit.RecordSync(ctx, &attempt); err != nil {
+		return nil, &Error{Kind: KindUnavailable, Reason: authz.ReasonAuditUnavailable,
 			Msg: "the audit log is unavailable, so changes are blocked; try again shortly"}
 	}
-	return nil
+	return &change{s: s, ev: *ev, details: details}, nil
+}
+
+// finish records the outcome of the change (phase "outcome"): status 200,
+// or the failure's status and reason with a short description, never a
+// database error's text. It returns err.
+func (c *change) finish(err error) error {
+	ev := c.ev
+	ev.Time = c.s.now()
+	d := withPhase(c.details, "outcome")
+	ev.Status = 200
+	if err != nil {
+		kind, reason := KindUnavailable, authz.ReasonStoreUnavailable
+		var ae *Error
+		if errors.As(err, &ae) {
+			kind, reason = ae.Kind, ae.Reason
+		}
+		ev.Status, ev.Reason = kind.Status(), string(reason)
+		d["error"] = kind.String()
+	}
+	ev.Details = audit.Details(d)
+	c.s.Audit.Record(&ev)
+	return err
+}
+
+func withPhase(d map[string]any, phase string) map[string]any {
+	out := make(map[string]any, len(d)+1)
+	for k, v := range d {
+		out[k] = v
+	}
+	out["phase"] = phase
+	return out
 }
 
 // recordRead audits an allowed read of administrative data (who listed
@@ -147,8 +222,11 @@ func normalizeEmail(email string) (string, error) {
 	return email, nil
 }
 
+// storeErr turns a store error into an admin Error (nil stays nil).
 func storeErr(err error, what string) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, store.ErrNotFound):
 		return &Error{Kind: KindNotFound, Reason: authz.ReasonBadRequest, Msg: what + " not found"}
 	case errors.Is(err, store.ErrConflict):

@@ -83,26 +83,33 @@ func (s *Service) RevokeSession(ctx context.Context, a Actor, id int64) error {
 			target = &all[i]
 		}
 	}
-	if target == nil {
-		return storeErr(store.ErrNotFound, "session")
-	}
+	// Someone else's session is ended only with gateway:users. Without it,
+	// another's session and an unknown id get the same answer, so session
+	// ids cannot be probed; the refusal is audited all the same.
 	perm := authz.GatewaySummary
-	if a.Principal == nil || a.Principal.UserID != target.UserID {
+	if target == nil || a.Principal == nil || a.Principal.UserID != target.UserID {
 		perm = authz.GatewayUsers
 	}
 	if err := s.authorize(ctx, a, perm, "session.revoke"); err != nil {
+		if target == nil || perm == authz.GatewayUsers {
+			return storeErr(store.ErrNotFound, "session")
+		}
 		return err
+	}
+	if target == nil {
+		return storeErr(store.ErrNotFound, "session")
 	}
 	ev := s.event(a, "session.revoke", perm)
 	u, _ := s.Store.GetUser(ctx, target.UserID)
 	if u != nil {
 		ev.Resource = u.Email
 	}
-	if err := s.writeAhead(ctx, ev, map[string]any{"session_id": id, "kind": target.Kind}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"session_id": id, "kind": target.Kind})
+	if err != nil {
 		return err
 	}
-	if err := s.Store.RevokeSession(ctx, id, s.now()); err != nil {
-		return storeErr(err, "session")
+	if err := ch.finish(storeErr(s.Store.RevokeSession(ctx, id, s.now()), "session")); err != nil {
+		return err
 	}
 	s.changed()
 	return nil
@@ -123,12 +130,14 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Actor, email string)
 	}
 	ev := s.event(a, "session.revoke-all", authz.GatewayUsers)
 	ev.Resource = email
-	if err := s.writeAhead(ctx, ev, map[string]any{"reason": "admin request"}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"reason": "admin request"})
+	if err != nil {
 		return 0, err
 	}
 	n, err := s.Store.RevokeUserSessions(ctx, u.ID, s.now())
-	if err != nil {
-		return 0, storeErr(err, "sessions")
+	ch.details["revoked"] = n
+	if err := ch.finish(storeErr(err, "sessions")); err != nil {
+		return 0, err
 	}
 	s.changed()
 	return n, nil

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -121,12 +122,13 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 		Permissions: perms, ExpiresAt: expires}
 	ev := s.event(a, "token.create", authz.TokenSelf)
 	ev.Resource = req.Name
-	if err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{
-		"name": t.Name, "owner": ownerEmail, "prefix": t.Prefix, "permissions": t.Permissions, "expires_at": ts(expires)}}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{
+		"name": t.Name, "owner": ownerEmail, "prefix": t.Prefix, "permissions": t.Permissions, "expires_at": ts(expires)}})
+	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.CreateToken(ctx, t); err != nil {
-		return nil, storeErr(err, "token")
+	if err := ch.finish(storeErr(s.Store.CreateToken(ctx, t), "token")); err != nil {
+		return nil, err
 	}
 	return &CreatedToken{Token: secret, Detail: tokenView(t, ownerEmail)}, nil
 }
@@ -172,12 +174,15 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		return err
 	}
 	t, err := s.Store.GetToken(ctx, id)
-	if err != nil {
-		return storeErr(err, "token "+strconv.FormatInt(id, 10))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return storeErr(err, "token")
 	}
-	if a.Principal != nil && t.UserID != a.Principal.UserID {
-		if err := s.authorize(ctx, a, authz.GatewayTokens, "token.revoke"); err != nil {
-			return err
+	// Someone else's token is revoked only with gateway:tokens. Without
+	// it, another's token and an unknown id get the same answer, so token
+	// ids cannot be probed; the refusal is audited all the same.
+	if err != nil || a.Principal != nil && t.UserID != a.Principal.UserID {
+		if aerr := s.authorize(ctx, a, authz.GatewayTokens, "token.revoke"); aerr != nil || err != nil {
+			return storeErr(store.ErrNotFound, "token "+strconv.FormatInt(id, 10))
 		}
 	}
 	if !t.RevokedAt.IsZero() {
@@ -185,11 +190,12 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	}
 	ev := s.event(a, "token.revoke", authz.TokenSelf)
 	ev.Resource = t.Name
-	if err := s.writeAhead(ctx, ev, map[string]any{"token_id": id, "prefix": t.Prefix}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"token_id": id, "prefix": t.Prefix})
+	if err != nil {
 		return err
 	}
-	if err := s.Store.RevokeToken(ctx, id, s.now()); err != nil {
-		return storeErr(err, "token")
+	if err := ch.finish(storeErr(s.Store.RevokeToken(ctx, id, s.now()), "token")); err != nil {
+		return err
 	}
 	s.changed()
 	return nil
@@ -216,11 +222,12 @@ func (s *Service) ExportAudit(ctx context.Context, a Actor, o export.Options, st
 		return err
 	}
 	ev := s.event(a, "audit.export", authz.GatewayAudit)
-	if err := s.writeAhead(ctx, ev, map[string]any{"format": o.Format, "app": o.App, "actor": o.Actor,
-		"since": ts(o.Since), "until": ts(o.Until)}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"format": o.Format, "app": o.App, "actor": o.Actor,
+		"since": ts(o.Since), "until": ts(o.Until)})
+	if err != nil {
 		return err
 	}
 	// Once the response has started, a failure can only cut it short; a
 	// truncated JSONL export then fails verification, which is the point.
-	return export.Write(ctx, s.Store, start(), o)
+	return ch.finish(export.Write(ctx, s.Store, start(), o))
 }

@@ -67,12 +67,13 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, email, name, role str
 	}
 	ev := s.event(a, "user.create", authz.GatewayUsers)
 	ev.Resource = email
-	if err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{"email": email, "name": name, "role": role}}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{"email": email, "name": name, "role": role}})
+	if err != nil {
 		return nil, err
 	}
 	u := &store.User{Email: email, Name: name, Role: role}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		return nil, storeErr(err, "user "+email)
+	if err := ch.finish(storeErr(s.Store.CreateUser(ctx, u), "user "+email)); err != nil {
+		return nil, err
 	}
 	v := view(u)
 	return &v, nil
@@ -119,11 +120,12 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, email string, ch User
 	after := view(u)
 	ev := s.event(a, "user.update", authz.GatewayUsers)
 	ev.Resource = email
-	if err := s.writeAhead(ctx, ev, map[string]any{"before": before, "after": after}); err != nil {
+	change, err := s.writeAhead(ctx, ev, map[string]any{"before": before, "after": after})
+	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
-		return nil, storeErr(err, "user "+email)
+	if err := change.finish(storeErr(s.Store.UpdateUser(ctx, u), "user "+email)); err != nil {
+		return nil, err
 	}
 	if before.Role != after.Role || after.Disabled && !before.Disabled {
 		// A role change or disabling ends the user's login sessions: they
@@ -164,12 +166,13 @@ func (s *Service) SetRackRole(ctx context.Context, a Actor, email, rack, role st
 	}
 	ev := s.event(a, "user.rack-role", authz.GatewayUsers)
 	ev.Resource, ev.Rack = email, rack
-	if err := s.writeAhead(ctx, ev, map[string]any{"rack": rack, "role": role,
-		"before": map[string]any{"role": before}, "after": map[string]any{"role": role}}); err != nil {
+	ch, err := s.writeAhead(ctx, ev, map[string]any{"rack": rack, "role": role,
+		"before": map[string]any{"role": before}, "after": map[string]any{"role": role}})
+	if err != nil {
 		return err
 	}
-	if err := s.Store.SetRoleBinding(ctx, store.RoleBinding{UserID: u.ID, Rack: rack, Role: role}); err != nil {
-		return storeErr(err, "role binding")
+	if err := ch.finish(storeErr(s.Store.SetRoleBinding(ctx, store.RoleBinding{UserID: u.ID, Rack: rack, Role: role}), "role binding")); err != nil {
+		return err
 	}
 	if before != role {
 		s.revokeAllSessions(ctx, a, u.ID, email, "rack role changed")

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -46,7 +47,6 @@ func TestAdminAPIAuthorizedOnServer(t *testing.T) {
 		{"PATCH", "/api/v1/users/ops@example.com", `{"role":"admin"}`, authz.GatewayUsers},
 		{"PUT", "/api/v1/users/ops@example.com/racks/dev", `{"role":"admin"}`, authz.GatewayUsers},
 		{"GET", "/api/v1/tokens?all=1", "", authz.GatewayTokens},
-		{"DELETE", "/api/v1/tokens/4", "", authz.GatewayTokens},
 		{"GET", "/api/v1/audit", "", authz.GatewayAudit},
 	}
 	for _, role := range []string{authz.RoleViewer, authz.RoleOps, authz.RoleDeployer} {
@@ -56,6 +56,16 @@ func TestAdminAPIAuthorizedOnServer(t *testing.T) {
 				t.Errorf("%s %s %s: %d %s, want 403", role, c.method, c.path, status, body)
 			}
 		}
+		// Another's token and an unknown id get the same answer (no id
+		// oracle), and nothing is revoked.
+		_, other := e.api("DELETE", "/api/v1/tokens/4", e.tokens[role], "")
+		_, unknown := e.api("DELETE", "/api/v1/tokens/999999", e.tokens[role], "")
+		if strings.Replace(unknown, "999999", "4", 1) != other || !strings.Contains(other, "not found") {
+			t.Errorf("%s: revoking another's token answered %s; an unknown one %s", role, other, unknown)
+		}
+	}
+	if status, _ := e.api("GET", "/api/v1/me", adminTok, ""); status != 200 {
+		t.Fatalf("the admin's token was revoked by a refused call: %d", status)
 	}
 	// Unauthenticated: 401.
 	if status, _ := e.api("GET", "/api/v1/users", "", ""); status != 401 {
@@ -86,8 +96,8 @@ func TestAdminAPIAuthorizedOnServer(t *testing.T) {
 	if s, _ := read(t, e.do("GET", "/rack/apps/myapp/processes", created.Token, nil, nil)); s != 403 {
 		t.Errorf("scoped token outside its scope: %d", s)
 	}
-	// The viewer may not revoke someone else's token.
-	if s, b := e.api("DELETE", "/api/v1/tokens/4", e.tokens[authz.RoleViewer], ""); s != 403 {
+	// The viewer may not revoke someone else's token (answered as unknown).
+	if s, b := e.api("DELETE", "/api/v1/tokens/4", e.tokens[authz.RoleViewer], ""); s != 404 {
 		t.Errorf("viewer revoking admin token: %d %s", s, b)
 	}
 
@@ -164,5 +174,54 @@ func TestAdminAPIAuthorizedOnServer(t *testing.T) {
 	}
 	if denied < 3*5+3 || updates < 1 {
 		t.Fatalf("audited %d admin denials and %d updates", denied, updates)
+	}
+}
+
+// Admin changes are audited honestly: an attempt before the change and its
+// outcome after, so a change that failed never looks done; request ids
+// are the gateway's own (a client's X-Request-Id is ignored); and the
+// caller's address is resolved through the trusted proxies like the
+// proxy's.
+func TestAdminAuditHonesty(t *testing.T) {
+	e := newEnv(t, func(c *configT) { c.TrustedProxies = []string{"127.0.0.0/8"} })
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/users", strings.NewReader(`{"email":"viewer@example.com","role":"admin"}`))
+	req.Header.Set("Authorization", "Bearer "+e.tokens[authz.RoleAdmin])
+	req.Header.Set("Content-Type", "application/json")
+	clientID := strings.Repeat("x", 60000)
+	req.Header.Set("X-Request-Id", clientID)
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 409 {
+		t.Fatalf("creating an existing user: %d, want 409", resp.StatusCode)
+	}
+	gotID := resp.Header.Get("X-Request-Id")
+	if len(gotID) != 24 {
+		t.Fatalf("X-Request-Id %q, want the gateway's 24 hex digits", gotID)
+	}
+	var phases []string
+	for _, ev := range e.audit() {
+		if ev.Action != "user.create" || ev.Actor != "admin@example.com" {
+			continue
+		}
+		var d map[string]any
+		_ = json.Unmarshal([]byte(ev.Details), &d)
+		phases = append(phases, fmt.Sprint(d["phase"]))
+		if ev.RequestID != gotID {
+			t.Errorf("event request id %q, want %q (the client's was %d bytes)", ev.RequestID, gotID, len(clientID))
+		}
+		if ev.SourceIP != "203.0.113.9" {
+			t.Errorf("event source %q, want the client behind the trusted proxy", ev.SourceIP)
+		}
+		if d["phase"] == "outcome" && (ev.Status != 409 || d["error"] != "conflict") {
+			t.Errorf("outcome of the failed change: status %d details %s", ev.Status, ev.Details)
+		}
+	}
+	if strings.Join(phases, ",") != "attempt,outcome" {
+		t.Errorf("user.create phases %v, want attempt then outcome", phases)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -100,7 +101,11 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	// force until the MFA and deploy-approval features switch them on.
 	g.Policy = &authz.Policy{StepUpWindow: 10 * time.Minute}
 	hk := tr.HMACKey
-	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Policy: g.Policy, Audit: g.Audit,
+	ips, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Policy: g.Policy, Audit: g.Audit, ClientIP: ips,
 		Metrics: proxy.NewMetrics(reg), Logger: log,
 		ValueHash: func(name, value string) string { return audit.ValueHash(hk, name, value) }})
 	if err != nil {
@@ -115,19 +120,19 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 	}
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
-	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, Proxy: p, Racks: racks,
+	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, ClientIP: ips, Proxy: p, Racks: racks,
 		Secure: secure, Version: Version, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log,
+	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
 		Version: Version}
 	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in
 		srv.Console = con
 		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		lh, err := login.New(dctx, login.Options{PublicURL: cfg.PublicURL, OIDC: cfg.OIDC, Store: st,
-			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: p.ClientIP, ProviderName: cfg.OIDC.ProviderName})
+			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: ips.IP, ProviderName: cfg.OIDC.ProviderName})
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +182,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       g.Config.IdleTimeout.D(),
 		MaxHeaderBytes:    g.Config.MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ConnContext:       proxy.ConnContext,
+		ConnContext:       clientip.ConnContext,
 		ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

@@ -2,13 +2,11 @@ package proxy
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/routes"
@@ -54,11 +52,11 @@ type call struct {
 // is known before any stage has run.
 func (h *Handler) newCall(w http.ResponseWriter, r *http.Request, rackName, prefix string) *call {
 	c := &call{w: w, r: r, start: time.Now(), rack: rackName, prefix: prefix, actor: "anonymous"}
-	reqID := newRequestID()
+	reqID := audit.NewRequestID()
 	w.Header()["X-Request-Id"] = []string{reqID}
 	c.ev = chain.Event{
 		Time: c.start, RequestID: reqID, Rack: rackName, ActorType: "anonymous", Actor: "anonymous",
-		SourceIP: h.clientIP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
+		SourceIP: h.clientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
 	}
 	return c
 }
@@ -74,16 +72,6 @@ func (c *call) addDetails(d map[string]any) {
 	for k, v := range d {
 		c.details[k] = v
 	}
-}
-
-// newRequestID returns 24 hex digits. Request ids only correlate records,
-// so they come from the runtime's fast per-thread generator (ChaCha8,
-// seeded from the OS), not from crypto/rand.
-func newRequestID() string {
-	var b [12]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint32(b[8:], rand.Uint32())
-	return hex.EncodeToString(b[:])
 }
 
 type callKey struct{}

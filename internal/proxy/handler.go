@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/routes"
 	"github.com/rack-gateway/rack-gateway/internal/secrets"
@@ -33,7 +33,7 @@ type Handler struct {
 	metrics     *Metrics
 	log         *slog.Logger
 	valueHash   func(name, value string) string
-	trusted     []netip.Prefix
+	clientIP    *clientip.Resolver
 	publicHost  string // host of the configured public URL, for the cross-site check
 	stages      []stage
 
@@ -55,6 +55,9 @@ type Options struct {
 	// ValueHash, if set, records keyed hashes of env values that a call
 	// sets (audit.ValueHash with the audit HMAC key).
 	ValueHash func(name, value string) string
+	// ClientIP resolves callers' addresses; nil builds one from
+	// Config.TrustedProxies.
+	ClientIP *clientip.Resolver
 }
 
 // New builds the handler and one upstream per configured rack.
@@ -70,6 +73,7 @@ func New(o Options) (*Handler, error) {
 		metrics:     o.Metrics,
 		log:         o.Logger,
 		valueHash:   o.ValueHash,
+		clientIP:    o.ClientIP,
 
 		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
 	}
@@ -86,12 +90,12 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h.stages = h.pipeline()
-	for _, p := range o.Config.TrustedProxies {
-		pfx, err := netip.ParsePrefix(p)
+	if h.clientIP == nil {
+		r, err := clientip.New(o.Config.TrustedProxies)
 		if err != nil {
 			return nil, err
 		}
-		h.trusted = append(h.trusted, pfx)
+		h.clientIP = r
 	}
 	for _, rc := range o.Config.Racks {
 		up, err := NewUpstream(rc, h)
@@ -192,55 +196,6 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// ClientIP is the caller's address: the peer, or the client named in
-// X-Forwarded-For when the peer is a trusted proxy (RGW_TRUSTED_PROXIES).
-func (h *Handler) ClientIP(r *http.Request) string { return h.clientIP(r) }
-
-// clientIP is the peer address, or the first address before a trusted proxy
-// in X-Forwarded-For.
-func (h *Handler) clientIP(r *http.Request) string {
-	var (
-		ip  netip.Addr
-		str string // ip.String(), when already known
-	)
-	if p, ok := r.Context().Value(peerKey{}).(*peer); ok { // parsed per connection (ConnContext)
-		ip, str = p.addr, p.str
-	} else {
-		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil {
-			return r.RemoteAddr
-		}
-		ip = ap.Addr().Unmap()
-	}
-	if len(h.trusted) == 0 || !h.isTrusted(ip) {
-		if str == "" {
-			str = ip.String()
-		}
-		return str
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		ip = a.Unmap()
-		if !h.isTrusted(ip) {
-			break
-		}
-	}
-	return ip.String()
-}
-
-func (h *Handler) isTrusted(ip netip.Addr) bool {
-	for _, p := range h.trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // proxyError turns transport failures into a clear 502.

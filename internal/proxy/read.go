@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+
+	"github.com/rack-gateway/rack-gateway/internal/clientip"
 )
 
 // maxReadBody bounds a rack answer read by Read.
@@ -46,11 +48,9 @@ func (h *Handler) Read(ctx context.Context, q RackRead) (RackAnswer, error) {
 		return RackAnswer{}, err
 	}
 	if q.For != nil {
-		// The connection's parsed peer (ConnContext) travels in the
-		// original request's context; keep it for clientIP.
-		if p, ok := q.For.Context().Value(peerKey{}).(*peer); ok {
-			req = req.WithContext(context.WithValue(ctx, peerKey{}, p))
-		}
+		// The connection's parsed peer (clientip.ConnContext) travels in
+		// the original request's context; keep it.
+		req = req.WithContext(clientip.WithPeerOf(ctx, q.For))
 		req.RemoteAddr = q.For.RemoteAddr
 		req.Header.Set("User-Agent", q.For.UserAgent())
 		if xff := q.For.Header.Values("X-Forwarded-For"); len(xff) > 0 {

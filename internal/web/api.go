@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -77,27 +77,18 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusUnauthorized, apitypes.Error{Error: "authentication required", Reason: string(res.Reason)})
 			return
 		}
-		a := admin.Actor{Principal: res.Principal, SourceIP: peerIP(r), UserAgent: r.UserAgent(),
-			RequestID: r.Header.Get("X-Request-Id")}
+		// The request id is the gateway's own: a client's X-Request-Id is
+		// not trusted (unbounded, and it could collide with other records).
+		a := admin.Actor{Principal: res.Principal, SourceIP: s.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256),
+			RequestID: audit.NewRequestID()}
+		w.Header().Set("X-Request-Id", a.RequestID)
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		out, err := f(w, r, a)
 		if err != nil {
 			status, reason := http.StatusInternalServerError, authz.ReasonBadRequest
 			var ae *admin.Error
 			if errors.As(err, &ae) {
-				reason = ae.Reason
-				switch ae.Kind {
-				case admin.KindInvalid:
-					status = http.StatusBadRequest
-				case admin.KindForbidden:
-					status = http.StatusForbidden
-				case admin.KindNotFound:
-					status = http.StatusNotFound
-				case admin.KindConflict:
-					status = http.StatusConflict
-				case admin.KindUnavailable:
-					status = http.StatusServiceUnavailable
-				}
+				status, reason = ae.Kind.Status(), ae.Reason
 			}
 			writeJSON(w, status, apitypes.Error{Error: err.Error(), Reason: string(reason)})
 			return
@@ -121,11 +112,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func peerIP(r *http.Request) string {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().String()
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
 	}
-	return r.RemoteAddr
+	return s
 }
 
 func decode(r *http.Request, v any) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -38,6 +39,8 @@ type Server struct {
 	Console http.Handler
 	// Clock times the readiness cache (nil: the system clock).
 	Clock clock.Clock
+	// ClientIP resolves callers' addresses (nil: the peer's).
+	ClientIP *clientip.Resolver
 
 	mux    *http.ServeMux
 	rackMu sync.Mutex

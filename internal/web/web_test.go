@@ -409,7 +409,6 @@ func TestAdminAPIViewer(t *testing.T) {
 		{"PATCH", "/api/v1/users/viewer@example.com", `{"role":"admin"}`},
 		{"PUT", "/api/v1/users/viewer@example.com/racks/dev", `{"role":"admin"}`},
 		{"GET", "/api/v1/tokens?all=1", ""},
-		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", adminTokID), ""},
 		{"GET", "/api/v1/audit", ""},
 		{"POST", "/api/v1/tokens", `{"name":"x","permissions":["env:read"]}`},
 		{"POST", "/api/v1/tokens", `{"name":"x","permissions":["app:read","gateway:users"]}`},
@@ -421,6 +420,10 @@ func TestAdminAPIViewer(t *testing.T) {
 			t.Errorf("viewer %s %s %s: %d %s, want 403", c.method, c.path, c.body, status, body)
 		}
 		checkSecurityHeaders(t, c.method+" "+c.path, h)
+	}
+	// Another's token is refused as if it did not exist (no id oracle).
+	if status, body, _ := e.api("DELETE", fmt.Sprintf("/api/v1/tokens/%d", adminTokID), viewer, ""); status != http.StatusNotFound {
+		t.Errorf("viewer revoking the admin's token: %d %s, want 404", status, body)
 	}
 	ctx := context.Background()
 	if _, err := e.st.GetUserByEmail(ctx, "new@example.com"); err == nil {
@@ -757,10 +760,29 @@ func TestAdminChangesAudited(t *testing.T) {
 		t.Fatalf("viewer create user: %d", s)
 	}
 
+	// Changes are recorded twice: an attempt before they are made and
+	// their outcome after; byAction holds the attempts (and refusals),
+	// outcomes the outcomes.
 	byAction := map[string][]chain.Event{}
+	outcomes := map[string][]chain.Event{}
 	for _, ev := range e.auditEvents() {
 		if ev.Actor == "admin@example.com" || ev.Actor == "viewer@example.com" {
+			if strings.Contains(ev.Details, `"phase":"outcome"`) {
+				outcomes[ev.Action] = append(outcomes[ev.Action], ev)
+				continue
+			}
 			byAction[ev.Action] = append(byAction[ev.Action], ev)
+		}
+	}
+	for action, n := range map[string]int{"user.create": 1, "user.update": 2, "token.create": 1, "token.revoke": 1, "user.rack-role": 1} {
+		evs := outcomes[action]
+		if len(evs) != n {
+			t.Errorf("%s: %d outcomes, want %d", action, len(evs), n)
+		}
+		for _, ev := range evs {
+			if ev.Status != 200 || ev.Decision != "allow" {
+				t.Errorf("%s outcome: status %d %s", action, ev.Status, ev.Decision)
+			}
 		}
 	}
 	// Admin events carry who did it, from where, and under which role.

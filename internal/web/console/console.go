@@ -8,18 +8,19 @@
 package console
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/web/websession"
 )
@@ -31,6 +32,8 @@ type Options struct {
 	// Policy decides what pages show (nil: roles only); the services
 	// behind them decide again, with the same policy.
 	Policy *authz.Policy
+	// ClientIP resolves callers' addresses (nil: the peer's).
+	ClientIP *clientip.Resolver
 	// Proxy serves the rack reads behind the overview, so the same policy,
 	// filters and audit apply.
 	Proxy *proxy.Handler
@@ -107,10 +110,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("/", c.notFound)
 
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.renderError(w, r, nil, http.StatusForbidden, "Cross-site request refused",
-			"This request came from another site, so it was not carried out. Use the forms on this console.")
-	}))
+	cop.SetDenyHandler(http.HandlerFunc(c.crossSiteRefused))
 	inner := cop.Handler(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -161,8 +161,8 @@ func (c *console) authenticate(w http.ResponseWriter, r *http.Request, returnTo 
 	if name := r.URL.Query().Get("rack"); name != "" && slices.Contains(c.o.Racks, name) {
 		q.rack = name
 	}
-	q.actor = admin.Actor{Principal: res.Principal, SourceIP: peerIP(r), UserAgent: truncate(r.UserAgent(), 256),
-		RequestID: newRequestID()}
+	q.actor = admin.Actor{Principal: res.Principal, SourceIP: c.o.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256),
+		RequestID: audit.NewRequestID()}
 	w.Header().Set("X-Request-Id", q.actor.RequestID)
 	return q
 }
@@ -197,22 +197,27 @@ func (c *console) action(back string, f handlerFunc) http.HandlerFunc {
 	}
 }
 
+// crossSiteRefused answers and audits a form post from another site's
+// page. Such a post carries no session cookie (SameSite=Lax), so the
+// refusal names the caller only when it does.
+func (c *console) crossSiteRefused(w http.ResponseWriter, r *http.Request) {
+	ev := &chain.Event{Time: time.Now(), RequestID: audit.NewRequestID(), ActorType: "anonymous", Actor: "anonymous",
+		SourceIP: c.o.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
+		Path: truncate(r.URL.Path, 512), Action: "console.form", Decision: "deny",
+		Reason: string(authz.ReasonCrossOrigin), Status: http.StatusForbidden}
+	if res, err := websession.Authenticate(r.Context(), c.o.Authn, r); err == nil && res.Principal != nil {
+		p := res.Principal
+		ev.ActorType, ev.Actor, ev.ActorID, ev.Role = string(p.Kind), p.Email, p.UserID, p.Role
+	}
+	c.o.Admin.Audit.Record(ev)
+	w.Header().Set("X-Request-Id", ev.RequestID)
+	c.renderError(w, r, nil, http.StatusForbidden, "Cross-site request refused",
+		"This request came from another site, so it was not carried out. Use the forms on this console.")
+}
+
 func (c *console) notFound(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	c.renderError(w, r, nil, http.StatusNotFound, "Not found", "There is no console page at this address.")
-}
-
-func peerIP(r *http.Request) string {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap().String()
-	}
-	return r.RemoteAddr
-}
-
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func truncate(s string, n int) string {

@@ -183,6 +183,16 @@ func (e *env) flush() {
 	}
 }
 
+// flashText decodes the flash message a response sets.
+func flashText(t *testing.T, h http.Header) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(flashCookie(h).Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func flashCookie(h http.Header) *http.Cookie {
 	for _, c := range (&http.Response{Header: h}).Cookies() {
 		if c.Name == "rgw_flash" && c.Value != "" {
@@ -318,8 +328,15 @@ func TestViewerCannotAdminister(t *testing.T) {
 	if err != nil || len(adminSessions) == 0 {
 		t.Fatal(err)
 	}
-	if r := e.post(fmt.Sprintf("/account/sessions/%d/revoke", adminSessions[0].ID), viewer, url.Values{}); r.status != 403 {
-		t.Errorf("viewer revoking the admin's session: %d", r.status)
+	// Another's session is refused as if it did not exist (no id oracle).
+	other := e.post(fmt.Sprintf("/account/sessions/%d/revoke", adminSessions[0].ID), viewer, url.Values{})
+	unknown := e.post("/account/sessions/99999999/revoke", viewer, url.Values{})
+	if other.status != 303 || unknown.status != 303 || flashCookie(other.header) == nil ||
+		flashCookie(other.header).Value != flashCookie(unknown.header).Value {
+		t.Errorf("viewer revoking the admin's session: %d, an unknown one: %d; want the same answer", other.status, unknown.status)
+	}
+	if s, _ := e.st.ListSessions(ctx, e.userIDs["admin"]); len(s) == 0 || !s[0].RevokedAt.IsZero() {
+		t.Errorf("the admin's session was revoked by the viewer")
 	}
 	// Nothing changed.
 	if _, err := e.st.GetUserByEmail(ctx, "new@example.com"); !errors.Is(err, store.ErrNotFound) {
@@ -476,8 +493,11 @@ func TestTokenShownOnceAndWorks(t *testing.T) {
 	if m == nil {
 		t.Fatal("no revoke button")
 	}
-	if r := e.post("/tokens/"+m[1]+"/revoke", e.sessions["viewer"], url.Values{}); r.status != 403 {
-		t.Errorf("viewer revoking another's token: %d", r.status)
+	other := e.post("/tokens/"+m[1]+"/revoke", e.sessions["viewer"], url.Values{})
+	unknown := e.post("/tokens/99999999/revoke", e.sessions["viewer"], url.Values{})
+	if other.status != 303 || flashCookie(other.header) == nil || flashCookie(unknown.header) == nil ||
+		strings.ReplaceAll(flashText(t, unknown.header), "99999999", m[1]) != flashText(t, other.header) {
+		t.Errorf("viewer revoking another's token: %d; want the answer an unknown token gets", other.status)
 	}
 	if r := e.post("/tokens/"+m[1]+"/revoke", dep, url.Values{}); r.status != 303 {
 		t.Fatalf("revoke: %d", r.status)
@@ -717,6 +737,25 @@ func TestCrossSitePostRefused(t *testing.T) {
 	}
 	if mustUser(t, e, "viewer@example.com").Role != "viewer" {
 		t.Error("cross-site POST changed a role")
+	}
+	// Every refusal is audited, under the session's owner when the post
+	// carried the cookie.
+	e.flush()
+	evs, err := e.st.ListAudit(context.Background(), store.AuditFilter{Decision: "deny", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused int
+	for _, ev := range evs {
+		if ev.Reason == string(authz.ReasonCrossOrigin) {
+			refused++
+			if ev.Actor != "admin@example.com" || ev.Status != http.StatusForbidden || ev.Action != "console.form" || ev.Path == "" {
+				t.Errorf("cross-site refusal audited as %+v", ev)
+			}
+		}
+	}
+	if refused != 4 {
+		t.Errorf("%d cross-site refusals audited, want 4", refused)
 	}
 	// Same-origin requests from the browser are fine.
 	r = e.do("POST", "/users", e.sessions["admin"], url.Values{"email": {"ok@example.com"}, "role": {"viewer"}},

@@ -363,7 +363,7 @@ func userAgent(r *http.Request) string {
 // until the identity is known.
 func (h *Handler) event(r *http.Request, action string) *chain.Event {
 	return &chain.Event{
-		Time: h.now(), RequestID: r.Header.Get("X-Request-Id"), ActorType: "anonymous",
+		Time: h.now(), RequestID: audit.NewRequestID(), ActorType: "anonymous",
 		SourceIP: h.sourceIP(r), UserAgent: userAgent(r), Method: r.Method, Path: r.URL.Path,
 		Action: action, Decision: "allow", Reason: string(authz.ReasonAllowed),
 	}
