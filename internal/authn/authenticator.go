@@ -34,7 +34,14 @@ type Authenticator struct {
 	log   *slog.Logger
 
 	mu    sync.RWMutex
-	cache map[[32]byte]cacheEntry
+	cache map[[32]byte]cacheEntry // known credentials, good or refused
+	// unknown caches credentials the store does not know, apart from the
+	// others and bounded: a flood of random tokens fills and churns this
+	// map only, never evicting the entries of real credentials.
+	unknown map[[32]byte]time.Time // → until
+
+	hooksMu      sync.Mutex
+	onInvalidate []func()
 
 	usedMu sync.Mutex
 	used   map[int64]time.Time
@@ -59,7 +66,7 @@ func New(s store.Store, ttl time.Duration, log *slog.Logger) *Authenticator {
 		log = slog.Default()
 	}
 	return &Authenticator{store: s, ttl: ttl, now: time.Now, log: log,
-		cache: map[[32]byte]cacheEntry{}, used: map[int64]time.Time{}, seen: map[int64]time.Time{}, dirty: map[int64]time.Time{},
+		cache: map[[32]byte]cacheEntry{}, unknown: map[[32]byte]time.Time{}, used: map[int64]time.Time{}, seen: map[int64]time.Time{}, dirty: map[int64]time.Time{},
 		policy: DefaultSessionPolicy()}
 }
 
@@ -81,6 +88,27 @@ func (a *Authenticator) Authenticate(ctx context.Context, authorization string) 
 
 // AuthenticateToken checks a raw token.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Result, error) {
+	return a.authenticate(ctx, token, false)
+}
+
+// Recheck is Authenticate from the store, never from the cache (which it
+// refreshes): for credentials behind long-lived streams, whose revocation
+// on another replica must be seen within one check.
+func (a *Authenticator) Recheck(ctx context.Context, authorization string) (Result, error) {
+	cred, err := Credential(authorization)
+	if err != nil {
+		if errors.Is(err, ErrNoCredentials) {
+			return Result{Reason: authz.ReasonUnauthenticated}, nil
+		}
+		return Result{Reason: authz.ReasonInvalidCredential}, nil
+	}
+	return a.authenticate(ctx, cred, true)
+}
+
+// maxUnknown bounds the cache of unknown credentials.
+const maxUnknown = 10_000
+
+func (a *Authenticator) authenticate(ctx context.Context, token string, fresh bool) (Result, error) {
 	hash := HashToken(token)
 	var key [32]byte
 	copy(key[:], hash)
@@ -88,8 +116,12 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Re
 
 	a.mu.RLock()
 	e, ok := a.cache[key]
+	unknownUntil, isUnknown := a.unknown[key]
 	a.mu.RUnlock()
-	if !ok || now.After(e.until) {
+	if !fresh && isUnknown && !now.After(unknownUntil) {
+		return Result{Reason: authz.ReasonInvalidCredential}, nil
+	}
+	if fresh || !ok || now.After(e.until) {
 		var err error
 		e, err = a.load(ctx, hash, now, token)
 		if err != nil {
@@ -97,10 +129,21 @@ func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (Re
 		}
 		if a.ttl > 0 {
 			a.mu.Lock()
-			if len(a.cache) > 100_000 { // bound memory under credential stuffing
-				clear(a.cache)
+			if e.principal == nil && e.holder == nil { // unknown to the store
+				delete(a.cache, key)
+				if len(a.unknown) >= maxUnknown {
+					for k := range a.unknown { // evict arbitrary entries (map order)
+						delete(a.unknown, k)
+						if len(a.unknown) < maxUnknown*9/10 {
+							break
+						}
+					}
+				}
+				a.unknown[key] = e.until
+			} else {
+				delete(a.unknown, key)
+				a.cache[key] = e
 			}
-			a.cache[key] = e
 			a.mu.Unlock()
 		}
 	}
@@ -209,11 +252,34 @@ func (a *Authenticator) holder(ctx context.Context, userID int64) *authz.Princip
 }
 
 // Invalidate drops every cached entry; call it after any change to users,
-// role bindings or tokens made through this process.
+// role bindings or tokens made through this process. The functions given
+// to OnInvalidate run after it (e.g. the proxy rechecking its open
+// streams at once).
 func (a *Authenticator) Invalidate() {
 	a.mu.Lock()
 	clear(a.cache)
+	clear(a.unknown)
 	a.mu.Unlock()
+	a.hooksMu.Lock()
+	hooks := append([]func(){}, a.onInvalidate...)
+	a.hooksMu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+}
+
+// UnknownCached is how many unknown credentials the cache holds.
+func (a *Authenticator) UnknownCached() int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.unknown)
+}
+
+// OnInvalidate registers f to run after every Invalidate; f must not block.
+func (a *Authenticator) OnInvalidate(f func()) {
+	a.hooksMu.Lock()
+	a.onInvalidate = append(a.onInvalidate, f)
+	a.hooksMu.Unlock()
 }
 
 func (a *Authenticator) markUsed(id int64, at time.Time) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -549,5 +550,80 @@ func TestFlushLastUsedStoreClosed(t *testing.T) {
 	_ = f.st.Close()
 	if err := a.FlushLastUsed(ctx); err == nil {
 		t.Error("FlushLastUsed with the store closed returned nil")
+	}
+}
+
+// countingStore counts token lookups that reach the database.
+type countingStore struct {
+	store.Store
+	lookups atomic.Int64
+}
+
+func (s *countingStore) GetTokenByHash(ctx context.Context, hash []byte) (*store.APIToken, error) {
+	s.lookups.Add(1)
+	return s.Store.GetTokenByHash(ctx, hash)
+}
+
+// A flood of random tokens cannot push real credentials out of the cache
+// (it used to clear the whole cache past 100,000 entries), and memory for
+// unknown tokens stays bounded.
+func TestCacheResistsRandomTokenFlood(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	u := f.user("flood@example.com", authz.RoleViewer)
+	tok, _ := f.token(u, "real", []string{"app:read"}, nil)
+	cs := &countingStore{Store: f.st}
+	a := authn.New(cs, time.Hour, nil)
+	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal == nil {
+		t.Fatal("not valid")
+	}
+	for range 3 * 10_000 {
+		junk, _ := authn.NewToken()
+		if res, err := a.AuthenticateToken(ctx, junk); err != nil || res.Principal != nil || res.Reason != authz.ReasonInvalidCredential {
+			t.Fatalf("random token: %+v %v", res, err)
+		}
+	}
+	before := cs.lookups.Load()
+	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal == nil {
+		t.Fatal("the real token stopped working")
+	}
+	if cs.lookups.Load() != before {
+		t.Error("the flood evicted the real token's cache entry: it went back to the database")
+	}
+	if n := a.UnknownCached(); n > 10_000 {
+		t.Errorf("%d unknown tokens cached, want at most 10000", n)
+	}
+}
+
+// Recheck reads the store even when the cache holds the credential, so a
+// revocation made elsewhere (another replica) is seen at once.
+func TestRecheckBypassesCache(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	u := f.user("recheck@example.com", authz.RoleOps)
+	tok, at := f.token(u, "t", []string{"app:read"}, nil)
+	a := authn.New(f.st, time.Hour, nil)
+	if res, _ := a.Authenticate(ctx, bearer(tok)); res.Principal == nil {
+		t.Fatal("not valid")
+	}
+	if err := f.st.RevokeToken(ctx, at.ID, time.Time{}); err != nil { // as another replica would
+		t.Fatal(err)
+	}
+	if res, _ := a.Authenticate(ctx, bearer(tok)); res.Principal == nil {
+		t.Fatal("setup: the cached entry should still be served")
+	}
+	res, err := a.Recheck(ctx, bearer(tok))
+	if err != nil || res.Principal != nil || res.Reason != authz.ReasonTokenRevoked {
+		t.Fatalf("Recheck after revocation: %+v %v", res, err)
+	}
+	// The cache now holds the fresh answer too.
+	if res, _ := a.Authenticate(ctx, bearer(tok)); res.Principal != nil {
+		t.Error("Recheck did not refresh the cache")
+	}
+	var calls int
+	a.OnInvalidate(func() { calls++ })
+	a.Invalidate()
+	if calls != 1 {
+		t.Errorf("OnInvalidate hook ran %d times", calls)
 	}
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// call (RGW_REQUEST_TIMEOUT). Once it answers, streams (logs, exec,
 	// uploads, downloads) are not bounded. Default 5m.
 	RequestTimeout Duration `json:"request_timeout"`
+	// StreamRecheckInterval is how often open websockets and streams are
+	// decided again from the database, so that a revoked token or
+	// session, a disabled user or a lowered role ends them on every
+	// replica (RGW_STREAM_RECHECK_INTERVAL, default 5s, at least 1s).
+	// Changes made through this gateway end its own streams at once.
+	StreamRecheckInterval Duration `json:"stream_recheck_interval"`
 	// ShutdownTimeout is how long graceful shutdown waits for in-flight
 	// requests and streams (RGW_SHUTDOWN_TIMEOUT). Default 30s.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`

@@ -98,6 +98,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	}
 	dur("RGW_REQUEST_TIMEOUT", &c.RequestTimeout)
 	dur("RGW_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	dur("RGW_STREAM_RECHECK_INTERVAL", &c.StreamRecheckInterval)
 	dur("RGW_TOKEN_CACHE_TTL", &c.TokenCacheTTL)
 	str("RGW_PUBLIC_URL", &c.PublicURL)
 	o := &c.OIDC
@@ -221,6 +222,9 @@ func (c *Config) SetDefaults(addr string) {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = Duration(5 * time.Minute)
+	}
+	if c.StreamRecheckInterval == 0 {
+		c.StreamRecheckInterval = Duration(5 * time.Second)
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = Duration(30 * time.Second)

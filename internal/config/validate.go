@@ -84,6 +84,9 @@ func (c *Config) Validate() error {
 			bad("trusted_proxies (RGW_TRUSTED_PROXIES)", "%q is not a CIDR", p)
 		}
 	}
+	if c.StreamRecheckInterval.D() < time.Second || c.StreamRecheckInterval.D() > time.Hour {
+		bad("stream_recheck_interval (RGW_STREAM_RECHECK_INTERVAL)", "must be between 1s and 1h")
+	}
 	if c.MaxHeaderBytes < 4096 || c.MaxHeaderBytes > 1<<20 {
 		bad("max_header_bytes (RGW_MAX_HEADER_BYTES)", "must be between 4096 and 1048576")
 	}

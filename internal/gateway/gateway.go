@@ -152,6 +152,10 @@ func (g *Gateway) Start() {
 		g.stopWorkers = cancel
 		go g.Audit.Run()
 		go g.Authn.RunLastUsedFlusher(ctx, flushInterval(g.Config.Sessions))
+		// Open streams are decided again on a schedule (revocations on
+		// other replicas) and at once after a change made here.
+		g.Authn.OnInvalidate(g.Proxy.Kick)
+		go g.Proxy.RunStreamRechecks(ctx, g.Config.StreamRecheckInterval.D())
 		g.workers.Add(2)
 		go func() { defer g.workers.Done(); g.Checkpoints.Run(ctx) }()
 		go func() { defer g.workers.Done(); g.Verifier.Run(ctx) }()

@@ -46,6 +46,8 @@ type call struct {
 	// exit code; audited with the outcome.
 	session *session
 	watch   *watched // the wait for the rack's headers (headerWatch)
+	// cut ends a live stream (RecheckStreams); nil for plain calls.
+	cut context.CancelCauseFunc
 }
 
 // newCall starts a call: a request id, and an audit event that names what

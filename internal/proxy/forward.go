@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -17,7 +18,15 @@ func (h *Handler) forward(c *call) {
 		c.session = newSession()
 	}
 	hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-	ctx, watch := h.headers.watch(withCall(r.Context(), c), hasBody)
+	base := withCall(r.Context(), c)
+	if streamsCallFor(c) {
+		var cancel context.CancelCauseFunc
+		base, cancel = context.WithCancelCause(base)
+		defer cancel(nil)
+		c.cut = cancel
+		h.track(c)
+	}
+	ctx, watch := h.headers.watch(base, hasBody)
 	defer watch.release()
 	c.watch = watch
 	out := r.WithContext(ctx)
@@ -33,6 +42,9 @@ func (h *Handler) forward(c *call) {
 		defer h.streams.Done()
 	}
 	c.up.proxy.ServeHTTP(sw, out)
+	if c.cut != nil {
+		h.untrack(c)
+	}
 
 	c.ev.Status = sw.status
 	if sw.status == 0 {

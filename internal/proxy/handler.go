@@ -40,6 +40,8 @@ type Handler struct {
 	headers *headerWatch // bounds the wait for the rack's headers (RequestTimeout)
 
 	streams sync.WaitGroup // websockets in flight, for graceful shutdown
+	live    liveStreams    // streams re-decided while they run (streams.go)
+	kick    chan struct{}  // asks RunStreamRechecks for a recheck now
 }
 
 // Options configure a Handler.
@@ -76,6 +78,7 @@ func New(o Options) (*Handler, error) {
 		clientIP:    o.ClientIP,
 
 		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
+		kick:    make(chan struct{}, 1),
 	}
 	if h.policy == nil {
 		h.policy = &authz.Policy{}
