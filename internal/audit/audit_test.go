@@ -16,6 +16,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 func TestDetails(t *testing.T) {
@@ -88,7 +89,7 @@ func TestAuditorRecordFlushOrder(t *testing.T) {
 	a := audit.New(st, quiet, reg)
 	go a.Run()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 		defer cancel()
 		_ = a.Close(ctx)
 	})
@@ -98,7 +99,7 @@ func TestAuditorRecordFlushOrder(t *testing.T) {
 		a.Record(&chain.Event{RequestID: fmt.Sprintf("req-%04d", i), Action: "AppList", Decision: "allow",
 			Actor: "alice@example.com", ActorType: "token", Status: 200})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if err := a.Flush(ctx); err != nil {
 		t.Fatalf("Flush: %v", err)
@@ -140,9 +141,12 @@ func TestAuditorRecordFlushOrder(t *testing.T) {
 func TestAuditorConcurrentRecordSync(t *testing.T) {
 	st := openStore(t)
 	a := audit.New(st, quiet, nil)
+	// The write-ahead timeout is not under test: a loaded machine must not
+	// turn a slow commit into a refused call.
+	a.SyncTimeout = testutil.Patience
 	go a.Run()
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 		defer cancel()
 		_ = a.Close(ctx)
 	}()
@@ -197,7 +201,7 @@ func TestAuditorRecordSyncStoreClosed(t *testing.T) {
 			st := openStore(t)
 			reg := prometheus.NewRegistry()
 			a := audit.New(st, quiet, reg)
-			a.SyncTimeout = 2 * time.Second
+			a.SyncTimeout = testutil.Patience // the first write is not about timeouts
 			if running {
 				go a.Run()
 				defer func() {
@@ -212,6 +216,9 @@ func TestAuditorRecordSyncStoreClosed(t *testing.T) {
 			if err := st.Close(); err != nil {
 				t.Fatal(err)
 			}
+			// Set after the first write returned, which the write-ahead
+			// writer's next read of it follows (through its channel).
+			a.SyncTimeout = 2 * time.Second
 			start := time.Now()
 			err := a.RecordSync(context.Background(), &chain.Event{RequestID: "after", Action: "AppDelete"})
 			if err == nil {
@@ -245,7 +252,7 @@ func TestAuditorCloseFlushesQueue(t *testing.T) {
 	for i := 0; i < n; i++ {
 		a.Record(&chain.Event{RequestID: fmt.Sprintf("q-%05d", i), Action: "AppGet"})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if err := a.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -289,7 +296,7 @@ func TestAuditorFlushHonoursContext(t *testing.T) {
 		t.Error("Flush returned nil with an event still queued")
 	}
 	go a.Run()
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel2()
 	if err := a.Close(ctx2); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,8 +26,6 @@ type Auditor struct {
 
 	mu     sync.RWMutex // guards closed and syncCh against sends on a closed channel
 	closed bool
-
-	pending atomic.Int64 // queued or being written
 
 	// syncCh feeds the group-commit writer for write-ahead events; nil
 	// until Run starts it.
@@ -51,6 +48,11 @@ const (
 	queueSize = 16384
 	batchMax  = 512
 	batchWait = 50 * time.Millisecond
+
+	// A failed batch write is retried after retryFirst, doubling up to
+	// retryMax.
+	retryFirst = 100 * time.Millisecond
+	retryMax   = 5 * time.Second
 )
 
 // New returns an auditor; call Run in a goroutine and Close at shutdown.
@@ -85,11 +87,10 @@ func (a *Auditor) Record(ev *chain.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	a.pending.Add(1)
+	sanitize(ev)
 	if a.q.put(ev) {
 		return
 	}
-	a.pending.Add(-1)
 	// Late events (streams cut at shutdown) are written directly, once.
 	_ = a.RecordSync(context.Background(), ev)
 }
@@ -109,6 +110,7 @@ func (a *Auditor) RecordSync(ctx context.Context, ev *chain.Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
+	sanitize(ev)
 	ctx, cancel := context.WithTimeout(ctx, a.SyncTimeout)
 	defer cancel()
 	a.mu.RLock()
@@ -221,36 +223,32 @@ func (a *Auditor) Run() {
 
 // writeBatch retries with backoff until the store takes the batch; events
 // are never dropped, and the queue backs up (and is visible in metrics) while
-// the database is down.
+// the database is down. The backoff waits on the runtime's timers, so a test
+// in a testing/synctest bubble sees the retries at their exact fake times
+// without waiting for real.
 func (a *Auditor) writeBatch(batch []*chain.Event) {
-	backoff := 100 * time.Millisecond
+	backoff := retryFirst
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := a.append(ctx, batch)
 		cancel()
 		if err == nil {
 			a.written.Add(float64(len(batch)))
-			a.pending.Add(-int64(len(batch)))
+			a.q.done(len(batch))
 			return
 		}
 		a.failures.Inc()
-		a.log.Error("audit batch write failed; retrying", "err", err, "events", len(batch), "attempt", attempt)
+		a.log.Error("audit batch write failed; retrying", "err", err, "events", len(batch), "attempt", attempt,
+			"retry_in", backoff.String())
 		time.Sleep(backoff)
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, retryMax)
 	}
 }
 
 // Flush waits until every event recorded before the call is written, or ctx
-// ends.
+// ends. Events recorded after the call do not hold it up.
 func (a *Auditor) Flush(ctx context.Context) error {
-	for a.pending.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
-		}
-	}
-	return nil
+	return a.q.waitWritten(ctx)
 }
 
 // Close stops accepting events and waits (up to ctx) for queued events to be

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"sync"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
@@ -17,6 +18,11 @@ type queue struct {
 	notFull sync.Cond // Record waits on it while the queue is full
 	buf     []*chain.Event
 	closed  bool
+
+	// queued counts the events ever queued and written those ever
+	// written; the queue is FIFO, so written >= n means the first n are.
+	queued, written uint64
+	progress        chan struct{} // closed when written grows; nil if no one waits
 
 	nonEmpty chan struct{} // capacity 1: the queue went from empty to not
 	full     chan struct{} // capacity 1: a full batch waits, or the queue closed
@@ -47,6 +53,7 @@ func (q *queue) put(ev *chain.Event) bool {
 		return false
 	}
 	q.buf = append(q.buf, ev)
+	q.queued++
 	n := len(q.buf)
 	q.mu.Unlock()
 	switch n {
@@ -80,6 +87,39 @@ func (q *queue) state() (int, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.buf), q.closed
+}
+
+// done records that n more taken events are written.
+func (q *queue) done(n int) {
+	q.mu.Lock()
+	q.written += uint64(n)
+	if q.progress != nil {
+		close(q.progress)
+		q.progress = nil
+	}
+	q.mu.Unlock()
+}
+
+// waitWritten waits until every event queued before the call is written,
+// or ctx ends.
+func (q *queue) waitWritten(ctx context.Context) error {
+	q.mu.Lock()
+	target := q.queued
+	for q.written < target {
+		if q.progress == nil {
+			q.progress = make(chan struct{})
+		}
+		ch := q.progress
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		q.mu.Lock()
+	}
+	q.mu.Unlock()
+	return nil
 }
 
 // close refuses further events; those already queued stay to be taken.

@@ -2,35 +2,65 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
+// The tests of the batch writer run in testing/synctest bubbles: time is
+// fake and moves only when every goroutine of the test is blocked, and
+// synctest.Wait returns once they all are. So "the writer is stalled and
+// Record blocks" and "nothing is sent before batchWait" are observed
+// exactly, with no real waiting and no dependence on the machine's speed.
+
 // batchStore records the batches the writer appends; gate, if set, holds
-// each append until it receives.
+// each append until it receives; fail, if set, is asked first whether an
+// attempt fails.
 type batchStore struct {
 	store.Store // nil: only AppendAudit is called
 	mu          sync.Mutex
 	batches     [][]string
+	attempts    []time.Time
 	gate        chan struct{}
+	openGate    sync.Once
+	fail        func(attempt int) error
+}
+
+// open lets every append through from now on.
+func (s *batchStore) open() {
+	s.openGate.Do(func() {
+		if s.gate != nil {
+			close(s.gate)
+		}
+	})
 }
 
 func (s *batchStore) AppendAudit(_ context.Context, evs []*chain.Event) error {
 	if s.gate != nil {
 		<-s.gate
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts = append(s.attempts, time.Now())
+	if s.fail != nil {
+		if err := s.fail(len(s.attempts)); err != nil {
+			return err
+		}
+	}
 	ids := make([]string, len(evs))
 	for i, e := range evs {
 		ids[i] = e.RequestID
 	}
-	s.mu.Lock()
 	s.batches = append(s.batches, ids)
-	s.mu.Unlock()
 	return nil
 }
 
@@ -44,99 +74,230 @@ func (s *batchStore) written() (all []string, sizes []int) {
 	return all, sizes
 }
 
-// Routine events are written in batches of at most batchMax, in order, and
-// a burst goes out in a few commits rather than one per event.
-func TestQueueBatches(t *testing.T) {
-	st := &batchStore{}
-	a := New(st, nil, nil)
-	go a.Run()
-	const n = 3*batchMax + 7
-	for i := range n {
-		a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	all, sizes := st.written()
-	if len(all) != n {
-		t.Fatalf("%d events written, want %d", len(all), n)
-	}
-	for i, id := range all {
-		if id != fmt.Sprint(i) {
-			t.Fatalf("event %d is %s: order lost", i, id)
-		}
-	}
-	for _, sz := range sizes {
-		if sz > batchMax {
-			t.Fatalf("a batch of %d, more than %d", sz, batchMax)
-		}
-	}
-	if len(sizes) > 8 {
-		t.Errorf("%d batches for %d events recorded at once: %v", len(sizes), n, sizes)
-	}
+func (s *batchStore) attemptTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.attempts...)
 }
 
-// A lone event is written after about batchWait, not held until more come.
-func TestQueueLoneEventWritten(t *testing.T) {
-	st := &batchStore{}
-	a := New(st, nil, nil)
-	go a.Run()
-	defer a.Close(context.Background()) //nolint:errcheck
-	a.Record(&chain.Event{RequestID: "lone"})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if all, _ := st.written(); len(all) == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a lone event was not written within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
+var quietLog = slog.New(slog.DiscardHandler)
+
+// counterValue reads one counter.
+func counterValue(t *testing.T, c prometheus.Collector) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 {
+		t.Fatalf("gather: %v, %d families", err, len(mfs))
 	}
+	return mfs[0].GetMetric()[0].GetCounter().GetValue()
 }
 
-// When the store stalls, Record blocks once queueSize events wait: callers
-// slow down, and no event is dropped.
-func TestQueueBackpressure(t *testing.T) {
-	st := &batchStore{gate: make(chan struct{})}
-	a := New(st, nil, nil)
+// start returns a running auditor writing to st. When the test ends, even
+// by failing, st's gate opens and the auditor is closed, so that no
+// goroutine is left blocked in the bubble.
+func start(t *testing.T, st *batchStore) *Auditor {
+	a := New(st, quietLog, nil)
 	go a.Run()
-	recorded := make(chan int, 1)
-	go func() {
-		i := 0
-		for ; i < queueSize+2*batchMax; i++ {
-			a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
-			if i == queueSize+batchMax { // cannot fit while the store stalls
-				recorded <- i
-			}
-		}
-		close(recorded)
-	}()
-	select {
-	case i := <-recorded:
-		t.Fatalf("Record accepted event %d while the store was stalled and the queue full", i)
-	case <-time.After(300 * time.Millisecond):
-	}
-	if n, _ := a.q.state(); n != queueSize {
-		t.Errorf("queue holds %d events while stalled, want %d", n, queueSize)
-	}
-	close(st.gate) // the store recovers
-	for range recorded {
-	}
+	t.Cleanup(func() {
+		st.open()
+		closeAuditor(t, a)
+	})
+	return a
+}
+
+func closeAuditor(t *testing.T, a *Auditor) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := st.written()
-	if len(all) != queueSize+2*batchMax {
-		t.Fatalf("%d events written, want %d", len(all), queueSize+2*batchMax)
-	}
-	for i, id := range all {
-		if id != fmt.Sprint(i) {
-			t.Fatalf("event %d is %s: order lost", i, id)
+}
+
+// Routine events are written in batches of at most batchMax, in order, and
+// a burst goes out in a few commits rather than one per event.
+func TestQueueBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &batchStore{}
+		a := start(t, st)
+		const n = 3*batchMax + 7
+		for i := range n {
+			a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
 		}
-	}
+		closeAuditor(t, a)
+		all, sizes := st.written()
+		if len(all) != n {
+			t.Fatalf("%d events written, want %d", len(all), n)
+		}
+		for i, id := range all {
+			if id != fmt.Sprint(i) {
+				t.Fatalf("event %d is %s: order lost", i, id)
+			}
+		}
+		for _, sz := range sizes {
+			if sz > batchMax {
+				t.Fatalf("a batch of %d, more than %d", sz, batchMax)
+			}
+		}
+		if len(sizes) > 8 {
+			t.Errorf("%d batches for %d events recorded at once: %v", len(sizes), n, sizes)
+		}
+	})
+}
+
+// A lone event is written after batchWait, not held until more come — and
+// not before: the writer gives a batch that long to fill.
+func TestQueueLoneEventWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &batchStore{}
+		a := start(t, st)
+		begin := time.Now()
+		a.Record(&chain.Event{RequestID: "lone"})
+		time.Sleep(batchWait - time.Nanosecond)
+		synctest.Wait()
+		if all, _ := st.written(); len(all) != 0 {
+			t.Fatalf("a lone event was written after %v, before batchWait (%v)", time.Since(begin), batchWait)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if all, _ := st.written(); len(all) != 1 {
+			t.Fatalf("a lone event was not written after batchWait (%v)", batchWait)
+		}
+	})
+}
+
+// When the store stalls, Record blocks once queueSize events wait: callers
+// slow down, and no event is dropped.
+//
+// This test used to wait 300ms of real time and then expect the queue to be
+// full; on a loaded machine under -race, the recording goroutine had not
+// filled it yet (it held 6670 of 16384). It now waits, with synctest.Wait,
+// until the writer is blocked in the stalled store and the recorder is
+// blocked in Record: the state the test is about, however slow the machine.
+func TestQueueBackpressure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &batchStore{gate: make(chan struct{})}
+		a := start(t, st)
+		recorded := make(chan int, 1)
+		go func() {
+			i := 0
+			for ; i < queueSize+2*batchMax; i++ {
+				a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
+				if i == queueSize+batchMax { // cannot fit while the store stalls
+					recorded <- i
+				}
+			}
+			close(recorded)
+		}()
+		synctest.Wait() // every goroutine is blocked: the store stalls, Record waits
+		select {
+		case i := <-recorded:
+			t.Fatalf("Record accepted event %d while the store was stalled and the queue full", i)
+		default:
+		}
+		if n, _ := a.q.state(); n != queueSize {
+			t.Errorf("queue holds %d events while stalled, want %d", n, queueSize)
+		}
+		if all, _ := st.written(); len(all) != 0 {
+			t.Errorf("%d events written while the store stalled", len(all))
+		}
+		st.open() // the store recovers
+		for range recorded {
+		}
+		closeAuditor(t, a)
+		all, _ := st.written()
+		if len(all) != queueSize+2*batchMax {
+			t.Fatalf("%d events written, want %d", len(all), queueSize+2*batchMax)
+		}
+		for i, id := range all {
+			if id != fmt.Sprint(i) {
+				t.Fatalf("event %d is %s: order lost", i, id)
+			}
+		}
+	})
+}
+
+// A batch the store refuses is retried, after 100ms, then twice as long
+// each time up to 5s, until it is written; nothing is dropped, and Flush
+// returns once it is written.
+func TestWriteBatchRetriesWithBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const failures = 8
+		st := &batchStore{fail: func(attempt int) error {
+			if attempt <= failures {
+				return errors.New("database is down")
+			}
+			return nil
+		}}
+		a := start(t, st)
+		begin := time.Now()
+		a.Record(&chain.Event{RequestID: "r1"})
+		a.Record(&chain.Event{RequestID: "r2"})
+		if err := a.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if all, sizes := st.written(); fmt.Sprint(all, sizes) != "[r1 r2] [2]" {
+			t.Fatalf("written %v in batches %v, want [r1 r2] in one", all, sizes)
+		}
+		at := st.attemptTimes()
+		if len(at) != failures+1 {
+			t.Fatalf("%d attempts, want %d", len(at), failures+1)
+		}
+		if at[0].Sub(begin) != batchWait {
+			t.Errorf("first attempt after %v, want batchWait %v", at[0].Sub(begin), batchWait)
+		}
+		want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
+			800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 5 * time.Second, 5 * time.Second}
+		for i := 1; i < len(at); i++ {
+			if got := at[i].Sub(at[i-1]); got != want[i-1] {
+				t.Errorf("retry %d after %v, want %v", i, got, want[i-1])
+			}
+		}
+		if got := counterValue(t, a.failures); got != failures {
+			t.Errorf("failure counter %v, want %d", got, failures)
+		}
+		if got := counterValue(t, a.written); got != 2 {
+			t.Errorf("written counter %v, want 2", got)
+		}
+	})
+}
+
+// Flush waits for the events recorded before it is called, and only for
+// those: a steady stream of later events does not hold it up.
+func TestFlushWaitsForEarlierEventsOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &batchStore{gate: make(chan struct{})}
+		a := start(t, st)
+		a.Record(&chain.Event{RequestID: "before"})
+		flushed := make(chan error, 1)
+		go func() { flushed <- a.Flush(context.Background()) }()
+		time.Sleep(batchWait) // the writer takes [before] and stalls in the store
+		synctest.Wait()
+		select {
+		case err := <-flushed:
+			t.Fatalf("Flush returned (%v) before the event was written", err)
+		default:
+		}
+		a.Record(&chain.Event{RequestID: "after"})
+		st.gate <- struct{}{} // the store takes [before]
+		synctest.Wait()
+		select {
+		case err := <-flushed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatal("Flush still waits although every event recorded before it is written")
+		}
+		if all, _ := st.written(); fmt.Sprint(all) != "[before]" {
+			t.Fatalf("written %v", all)
+		}
+		st.open()
+		closeAuditor(t, a)
+		if all, _ := st.written(); fmt.Sprint(all) != "[before after]" {
+			t.Fatalf("written %v", all)
+		}
+	})
 }

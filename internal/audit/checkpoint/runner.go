@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -37,6 +38,10 @@ type Runner struct {
 	Interval time.Duration // default 60s
 	Poll     time.Duration // how often the head is read; default 1s
 	Log      *slog.Logger
+	// Clock tells the time for the interval, the anchoring backoff and the
+	// lag metrics; nil is the system clock. (Run's ticker and the
+	// statements' times, Signer.Now, do not use it.)
+	Clock clock.Clock
 
 	mu       sync.Mutex
 	lastMade time.Time
@@ -69,6 +74,7 @@ func (r *Runner) init() {
 		if r.Log == nil {
 			r.Log = slog.Default()
 		}
+		r.Clock = clock.Or(r.Clock)
 		r.checkpoints = prometheus.NewCounter(prometheus.CounterOpts{Name: "rgw_audit_checkpoints_total", Help: "Signed audit checkpoints made by this process."})
 		r.anchored = prometheus.NewCounter(prometheus.CounterOpts{Name: "rgw_audit_anchors_total", Help: "Checkpoints this process wrote (or found) in the anchor store."})
 		r.errs = prometheus.NewCounter(prometheus.CounterOpts{Name: "rgw_audit_anchor_errors_total", Help: "Failed attempts to write an anchor."})
@@ -121,8 +127,9 @@ func (r *Runner) Tick(ctx context.Context, force bool) error {
 }
 
 func (r *Runner) maybeCheckpoint(ctx context.Context, force bool) error {
+	now := r.Clock.Now()
 	if r.lastMade.IsZero() {
-		r.lastMade = time.Now() // the interval counts from start
+		r.lastMade = now // the interval counts from start
 	}
 	head, _, err := r.Store.AuditHead(ctx)
 	if err != nil {
@@ -139,7 +146,7 @@ func (r *Runner) maybeCheckpoint(ctx context.Context, force bool) error {
 	if head <= last {
 		return nil
 	}
-	if !force && head-last < r.Every && time.Since(r.lastMade) < r.Interval {
+	if !force && head-last < r.Every && now.Sub(r.lastMade) < r.Interval {
 		return nil
 	}
 	c, err := r.Store.AddCheckpoint(ctx, r.Signer.Make)
@@ -149,7 +156,7 @@ func (r *Runner) maybeCheckpoint(ctx context.Context, force bool) error {
 		}
 		return fmt.Errorf("make checkpoint: %w", err)
 	}
-	r.lastMade = time.Now()
+	r.lastMade = r.Clock.Now()
 	if c != nil {
 		r.checkpoints.Inc()
 	}
@@ -167,12 +174,13 @@ func (r *Runner) anchorPending(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	now := r.Clock.Now()
 	defer func() {
 		var pending, oldest int
 		for _, c := range cs {
 			if c.AnchoredAt.IsZero() {
 				if pending == 0 {
-					oldest = int(time.Since(c.CreatedAt).Seconds())
+					oldest = int(r.Clock.Now().Sub(c.CreatedAt).Seconds())
 				}
 				pending++
 			}
@@ -181,7 +189,7 @@ func (r *Runner) anchorPending(ctx context.Context) error {
 		r.lagSeconds.Set(float64(oldest))
 		r.lagEvents.Set(float64(head - r.anchoredThrough))
 	}()
-	if !r.retryAt.IsZero() && time.Now().Before(r.retryAt) {
+	if !r.retryAt.IsZero() && now.Before(r.retryAt) {
 		return nil
 	}
 	for i := range cs {
@@ -190,14 +198,14 @@ func (r *Runner) anchorPending(ctx context.Context) error {
 			if err := r.anchor(ctx, c); err != nil {
 				r.errs.Inc()
 				r.backoff = min(max(2*r.backoff, time.Second), time.Minute)
-				r.retryAt = time.Now().Add(r.backoff)
+				r.retryAt = r.Clock.Now().Add(r.backoff)
 				r.lastErr = err
 				r.Log.Warn("audit anchor store unreachable; checkpoints are kept and will be anchored in order",
 					"anchors", r.Anchors.Describe(), "checkpoint_seq", c.Seq, "unanchored_events", head-r.anchoredThrough,
 					"retry_in", r.backoff.String(), "err", err)
 				return fmt.Errorf("anchor checkpoint %d: %w", c.Seq, err)
 			}
-			c.AnchoredAt = time.Now()
+			c.AnchoredAt = r.Clock.Now()
 			r.anchored.Inc()
 			if r.lastErr != nil {
 				r.Log.Info("audit anchor store reachable again", "anchors", r.Anchors.Describe(), "checkpoint_seq", c.Seq)

@@ -19,9 +19,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // attempt is one POST the test server saw.
@@ -32,19 +35,62 @@ type attempt struct {
 	status  int
 }
 
-// recvServer is a webhook receiver on loopback. respond decides each
-// attempt's status (n counts attempts from 1) and may set response headers.
+// recvServer is a webhook receiver: on loopback (newRecv), or in memory
+// (newMemRecv), where the sink's POSTs call the handler directly through
+// its transport. respond decides each attempt's status (n counts attempts
+// from 1) and may set response headers.
+//
+// The in-memory receiver lets a test run in a testing/synctest bubble: no
+// network, so every goroutine of the sink blocks only on channels and
+// timers, time is fake (backoffs, Retry-After and flush intervals pass at
+// once, exactly), and synctest.Wait says when the sink has done all it will
+// do without time passing. Tests that are about real connections (TLS,
+// refused connections) use newRecv.
 type recvServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	attempts []attempt
-	respond  func(n int, w http.ResponseWriter) int
+	*httptest.Server                   // nil in memory
+	URL              string            // what to configure as the webhook URL
+	transport        http.RoundTripper // in memory: to set as the sink's transport
+	mu               sync.Mutex
+	attempts         []attempt
+	respond          func(n int, w http.ResponseWriter) int
+}
+
+// handlerTransport serves requests with a handler, in the caller's
+// goroutine.
+type handlerTransport struct{ h http.Handler }
+
+func (ht handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	ht.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// newMemRecv returns an in-memory receiver (see recvServer). Its URL is
+// https:// on a host that does not resolve: only its transport reaches it.
+func newMemRecv(t *testing.T, respond func(n int, w http.ResponseWriter) int) *recvServer {
+	t.Helper()
+	rs := &recvServer{respond: respond, URL: "https://siem.invalid/ingest"}
+	rs.transport = handlerTransport{rs.handler(t)}
+	return rs
 }
 
 func newRecv(t *testing.T, tlsServer bool, respond func(n int, w http.ResponseWriter) int) *recvServer {
 	t.Helper()
 	rs := &recvServer{respond: respond}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if tlsServer {
+		rs.Server = httptest.NewTLSServer(rs.handler(t))
+	} else {
+		rs.Server = httptest.NewServer(rs.handler(t))
+	}
+	rs.URL = rs.Server.URL
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+func (rs *recvServer) handler(t *testing.T) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var recs []Record
 		sc := bufio.NewScanner(bytes.NewReader(body))
@@ -71,13 +117,6 @@ func newRecv(t *testing.T, tlsServer bool, respond func(n int, w http.ResponseWr
 		rs.mu.Unlock()
 		w.WriteHeader(status)
 	})
-	if tlsServer {
-		rs.Server = httptest.NewTLSServer(h)
-	} else {
-		rs.Server = httptest.NewServer(h)
-	}
-	t.Cleanup(rs.Close)
-	return rs
 }
 
 // delivered returns the seqs of records in 2xx-answered attempts, in order.
@@ -109,20 +148,10 @@ func seqRange(from, to int64) []int64 {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// startWebhook builds a Webhook with fast backoff and starts it; it is
-// closed at cleanup.
-func startWebhook(t *testing.T, cfg WebhookConfig, logger *slog.Logger) *Webhook {
+// startWebhook builds a Webhook with fast backoff, posting to rs (in
+// memory if rs is, or to cfg.URL if rs is nil), and starts it; it is closed
+// at cleanup.
+func startWebhook(t *testing.T, rs *recvServer, cfg WebhookConfig, logger *slog.Logger) *Webhook {
 	t.Helper()
 	w, err := newWebhook(cfg, logger)
 	if err != nil {
@@ -130,6 +159,9 @@ func startWebhook(t *testing.T, cfg WebhookConfig, logger *slog.Logger) *Webhook
 	}
 	w.backoffBase = time.Millisecond
 	w.backoffCap = 10 * time.Millisecond
+	if rs != nil && rs.transport != nil {
+		w.client.Transport = rs.transport
+	}
 	w.run()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -141,7 +173,7 @@ func startWebhook(t *testing.T, cfg WebhookConfig, logger *slog.Logger) *Webhook
 
 func closeNow(t *testing.T, w *Webhook) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Patience)
 	defer cancel()
 	if err := w.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -149,11 +181,22 @@ func closeNow(t *testing.T, w *Webhook) {
 }
 
 func TestWebhookBatchBySize(t *testing.T) {
-	rs := newRecv(t, false, nil)
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 10, FlushInterval: time.Hour}, nil)
+	synctest.Test(t, testWebhookBatchBySize)
+}
+
+func testWebhookBatchBySize(t *testing.T) {
+	rs := newMemRecv(t, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 10, FlushInterval: time.Hour}, nil)
 	w.Send(events(1, 25))
-	waitFor(t, "two full batches", func() bool { return len(rs.delivered()) == 20 })
-	time.Sleep(50 * time.Millisecond)
+	synctest.Wait() // the sink is idle: it sent all it sends without a timer
+	if got := rs.delivered(); len(got) != 20 {
+		t.Fatalf("%d events sent at once, want the two full batches (20)", len(got))
+	}
+	// The partial batch waits for the interval: not sent even a moment
+	// before it ends (and every goroutine of the sink is blocked, so none
+	// is about to send it).
+	time.Sleep(time.Hour - time.Nanosecond)
+	synctest.Wait()
 	if got := rs.delivered(); len(got) != 20 {
 		t.Fatalf("partial batch sent before interval/close: %d events", len(got))
 	}
@@ -182,12 +225,28 @@ func TestWebhookBatchBySize(t *testing.T) {
 }
 
 func TestWebhookBatchByInterval(t *testing.T) {
-	rs := newRecv(t, false, nil)
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 500, FlushInterval: 30 * time.Millisecond}, nil)
+	synctest.Test(t, testWebhookBatchByInterval)
+}
+
+func testWebhookBatchByInterval(t *testing.T) {
+	rs := newMemRecv(t, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 500, FlushInterval: 30 * time.Millisecond}, nil)
 	w.Send(events(1, 3))
-	waitFor(t, "interval flush", func() bool { return len(rs.delivered()) == 3 })
+	synctest.Wait()
+	if n := len(rs.delivered()); n != 0 {
+		t.Fatalf("%d events sent before the interval", n)
+	}
+	time.Sleep(30 * time.Millisecond)
+	synctest.Wait()
+	if n := len(rs.delivered()); n != 3 {
+		t.Fatalf("interval flush: %d events sent, want 3", n)
+	}
 	w.Send(events(4, 2))
-	waitFor(t, "second interval flush", func() bool { return len(rs.delivered()) == 5 })
+	time.Sleep(30 * time.Millisecond)
+	synctest.Wait()
+	if n := len(rs.delivered()); n != 5 {
+		t.Fatalf("second interval flush: %d events sent, want 5", n)
+	}
 	if got := rs.delivered(); !slices.Equal(got, seqRange(1, 5)) {
 		t.Fatalf("delivered %v", got)
 	}
@@ -207,45 +266,53 @@ func TestWebhookRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := newRecv(t, false, func(n int, _ http.ResponseWriter) int {
-				if n <= len(tt.statuses) {
-					return tt.statuses[n-1]
+			synctest.Test(t, func(t *testing.T) {
+				rs := newMemRecv(t, func(n int, _ http.ResponseWriter) int {
+					if n <= len(tt.statuses) {
+						return tt.statuses[n-1]
+					}
+					return 200
+				})
+				w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 4, FlushInterval: time.Hour}, nil)
+				w.Send(events(1, 10))
+				closeNow(t, w)
+				if got := rs.delivered(); !slices.Equal(got, seqRange(1, 10)) {
+					t.Fatalf("delivered %v, want 1..10 exactly once", got)
 				}
-				return 200
+				s := w.Stats()
+				if s.Retries != int64(len(tt.statuses)) || s.Sent != 10 || s.Dropped != 0 || s.Lag != 0 {
+					t.Fatalf("stats %+v", s)
+				}
+				if !strings.Contains(s.LastError, "HTTP "+strconv.Itoa(tt.statuses[len(tt.statuses)-1])) {
+					t.Fatalf("LastError %q", s.LastError)
+				}
 			})
-			w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 4, FlushInterval: time.Hour}, nil)
-			w.Send(events(1, 10))
-			closeNow(t, w)
-			if got := rs.delivered(); !slices.Equal(got, seqRange(1, 10)) {
-				t.Fatalf("delivered %v, want 1..10 exactly once", got)
-			}
-			s := w.Stats()
-			if s.Retries != int64(len(tt.statuses)) || s.Sent != 10 || s.Dropped != 0 || s.Lag != 0 {
-				t.Fatalf("stats %+v", s)
-			}
-			if !strings.Contains(s.LastError, "HTTP "+strconv.Itoa(tt.statuses[len(tt.statuses)-1])) {
-				t.Fatalf("LastError %q", s.LastError)
-			}
 		})
 	}
 }
 
+// Retry-After is obeyed; in the bubble the second attempt comes exactly 1s
+// (fake) after the first, where it used to take a real second.
 func TestWebhookRetryAfter(t *testing.T) {
-	rs := newRecv(t, false, func(n int, w http.ResponseWriter) int {
+	synctest.Test(t, testWebhookRetryAfter)
+}
+
+func testWebhookRetryAfter(t *testing.T) {
+	rs := newMemRecv(t, func(n int, w http.ResponseWriter) int {
 		if n == 1 {
 			w.Header().Set("Retry-After", "1")
 			return http.StatusTooManyRequests
 		}
 		return 200
 	})
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 2, FlushInterval: time.Hour}, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 2, FlushInterval: time.Hour}, nil)
 	w.Send(events(1, 4))
 	closeNow(t, w)
 	at := rs.snapshot()
 	if len(at) != 3 {
 		t.Fatalf("%d attempts, want 3", len(at))
 	}
-	if gap := at[1].at.Sub(at[0].at); gap < 950*time.Millisecond {
+	if gap := at[1].at.Sub(at[0].at); gap < 950*time.Millisecond || gap != time.Second {
 		t.Fatalf("retried after %s, Retry-After was 1s (backoff would be ~1ms)", gap)
 	}
 	if got := rs.delivered(); !slices.Equal(got, seqRange(1, 4)) {
@@ -257,14 +324,18 @@ func TestWebhookRetryAfter(t *testing.T) {
 }
 
 func TestWebhookRejectedBatchDropped(t *testing.T) {
+	synctest.Test(t, testWebhookRejectedBatchDropped)
+}
+
+func testWebhookRejectedBatchDropped(t *testing.T) {
 	var logBuf syncBuffer
-	rs := newRecv(t, false, func(n int, _ http.ResponseWriter) int {
+	rs := newMemRecv(t, func(n int, _ http.ResponseWriter) int {
 		if n == 1 {
 			return http.StatusBadRequest
 		}
 		return 200
 	})
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 5, FlushInterval: time.Hour},
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 5, FlushInterval: time.Hour},
 		slog.New(slog.NewTextHandler(&logBuf, nil)))
 	w.Send(events(1, 12))
 	closeNow(t, w)
@@ -294,16 +365,27 @@ func TestWebhookRejectedBatchDropped(t *testing.T) {
 }
 
 func TestWebhookQueueOverflow(t *testing.T) {
+	synctest.Test(t, testWebhookQueueOverflow)
+}
+
+func testWebhookQueueOverflow(t *testing.T) {
 	release := make(chan struct{})
-	rs := newRecv(t, false, func(n int, _ http.ResponseWriter) int {
+	rs := newMemRecv(t, func(n int, _ http.ResponseWriter) int {
 		if n == 1 {
 			<-release
 		}
 		return 200
 	})
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 10, MaxQueue: 20, FlushInterval: time.Hour}, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 10, MaxQueue: 20, FlushInterval: time.Hour}, nil)
+	// Released by the test, or before the sink is closed if the test fails
+	// first (the handler does not watch the request's context).
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce)
 	w.Send(events(1, 10)) // first batch, held by the server
-	waitFor(t, "first batch in flight", func() bool { return w.Stats().Lag == 10 && len(w.queueSnapshot()) == 0 })
+	synctest.Wait()
+	if lag, q := w.Stats().Lag, w.queueSnapshot(); lag != 10 || len(q) != 0 {
+		t.Fatalf("first batch not in flight: lag %d, queued %v", lag, q)
+	}
 	sendDone := make(chan struct{})
 	go func() {
 		defer close(sendDone)
@@ -311,15 +393,16 @@ func TestWebhookQueueOverflow(t *testing.T) {
 			w.Send(events(s, 5))
 		}
 	}()
+	synctest.Wait() // the sender has returned, or is blocked for good
 	select {
 	case <-sendDone:
-	case <-time.After(5 * time.Second):
+	default:
 		t.Fatal("Send blocked while the receiver was stalled")
 	}
 	if s := w.Stats(); s.Dropped != 30 || s.Lag != 30 {
 		t.Fatalf("stats while stalled %+v", s)
 	}
-	close(release)
+	releaseOnce()
 	closeNow(t, w)
 	want := append(seqRange(1, 10), seqRange(41, 60)...)
 	if got := rs.delivered(); !slices.Equal(got, want) {
@@ -349,8 +432,12 @@ func (w *Webhook) queueSnapshot() []int64 {
 }
 
 func TestWebhookCloseFlushes(t *testing.T) {
-	rs := newRecv(t, false, nil)
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 1000, FlushInterval: time.Hour}, nil)
+	synctest.Test(t, testWebhookCloseFlushes)
+}
+
+func testWebhookCloseFlushes(t *testing.T) {
+	rs := newMemRecv(t, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 1000, FlushInterval: time.Hour}, nil)
 	w.Send(events(1, 7))
 	w.Send(events(8, 3))
 	closeNow(t, w)
@@ -366,9 +453,17 @@ func TestWebhookCloseFlushes(t *testing.T) {
 	}
 }
 
+// Close gives up at its deadline. In the bubble the deadline is exactly
+// 200ms of fake time, in which the sink retries many times; on a real
+// clock a loaded machine could let the deadline pass before the first
+// attempt.
 func TestWebhookCloseDeadline(t *testing.T) {
-	rs := newRecv(t, false, func(int, http.ResponseWriter) int { return 503 })
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 5, FlushInterval: time.Hour}, nil)
+	synctest.Test(t, testWebhookCloseDeadline)
+}
+
+func testWebhookCloseDeadline(t *testing.T) {
+	rs := newMemRecv(t, func(int, http.ResponseWriter) int { return 503 })
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 5, FlushInterval: time.Hour}, nil)
 	w.Send(events(1, 12))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -417,7 +512,7 @@ func TestWebhookHeadersNotLogged(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	w := startWebhook(t, WebhookConfig{
+	w := startWebhook(t, rs, WebhookConfig{
 		URL:       rs.URL + "/ingest?token=" + urlSecret,
 		Headers:   map[string]string{"Authorization": "Bearer " + secret, "X-Tenant": "t1"},
 		BatchSize: 3, FlushInterval: time.Hour,
@@ -437,11 +532,13 @@ func TestWebhookHeadersNotLogged(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	w2 := startWebhook(t, WebhookConfig{
-		URL:     "http://" + addr + "/x?token=" + urlSecret,
-		Headers: map[string]string{"Authorization": "Bearer " + secret},
+	w2 := startWebhook(t, nil, WebhookConfig{
+		URL:       "http://" + addr + "/x?token=" + urlSecret,
+		Headers:   map[string]string{"Authorization": "Bearer " + secret},
+		BatchSize: 2, // a full batch: sent at once, not at the interval
 	}, logger)
 	w2.Send(events(1, 2))
+	testutil.Eventually(t, "a refused attempt", func() bool { return w2.Stats().Retries > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_ = w2.Close(ctx)
@@ -469,7 +566,7 @@ func TestWebhookTLSWithCAFile(t *testing.T) {
 	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, CAFile: caFile, BatchSize: 2, FlushInterval: time.Hour}, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, CAFile: caFile, BatchSize: 2, FlushInterval: time.Hour}, nil)
 	w.Send(events(1, 3))
 	closeNow(t, w)
 	if got := rs.delivered(); !slices.Equal(got, seqRange(1, 3)) {
@@ -477,9 +574,9 @@ func TestWebhookTLSWithCAFile(t *testing.T) {
 	}
 
 	// Without the CA the server's certificate is not trusted.
-	w2 := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 1}, nil)
+	w2 := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 1}, nil)
 	w2.Send(events(1, 1))
-	waitFor(t, "TLS failure", func() bool { return w2.Stats().Retries > 0 })
+	testutil.Eventually(t, "TLS failure", func() bool { return w2.Stats().Retries > 0 })
 	if s := w2.Stats(); !strings.Contains(s.LastError, "certificate") {
 		t.Fatalf("LastError %q", s.LastError)
 	}
@@ -592,8 +689,12 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestCollectors(t *testing.T) {
-	rs := newRecv(t, false, nil)
-	w := startWebhook(t, WebhookConfig{URL: rs.URL, BatchSize: 1}, nil)
+	synctest.Test(t, testCollectors)
+}
+
+func testCollectors(t *testing.T) {
+	rs := newMemRecv(t, nil)
+	w := startWebhook(t, rs, WebhookConfig{URL: rs.URL, BatchSize: 1}, nil)
 	w.Send(events(1, 3))
 	closeNow(t, w)
 	reg := prometheus.NewRegistry()
