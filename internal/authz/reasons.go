@@ -24,6 +24,7 @@ const (
 	ReasonProtectedEnvKey   Reason = "protected_env_key"
 	ReasonBadRequest        Reason = "bad_request"
 	ReasonCrossOrigin       Reason = "cross_origin" // a request from another site's page
+	ReasonRateLimited       Reason = "rate_limited" // too many failed requests from one address
 	ReasonAuditUnavailable  Reason = "audit_unavailable"
 	ReasonAuthUnavailable   Reason = "auth_unavailable"  // credentials could not be checked (store outage)
 	ReasonStoreUnavailable  Reason = "store_unavailable" // the gateway's database failed an operation

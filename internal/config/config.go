@@ -56,6 +56,8 @@ type Config struct {
 	// replica (RGW_STREAM_RECHECK_INTERVAL, default 5s, at least 1s).
 	// Changes made through this gateway end its own streams at once.
 	StreamRecheckInterval Duration `json:"stream_recheck_interval"`
+	// Limits protect the gateway from floods.
+	Limits Limits `json:"limits"`
 	// ShutdownTimeout is how long graceful shutdown waits for in-flight
 	// requests and streams (RGW_SHUTDOWN_TIMEOUT). Default 30s.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
@@ -250,6 +252,26 @@ type Rack struct {
 	// certificate's SubjectPublicKeyInfo (RGW_RACK_PIN_PUBKEY_SHA256), as
 	// in HPKP. It survives a new certificate for the same key.
 	PinPublicKeySHA256 string `json:"pin_pubkey_sha256"`
+}
+
+// Limits protect the gateway from floods.
+type Limits struct {
+	// FailuresPerMinute is each client address's budget of failing
+	// requests made without a good credential (bad or unknown tokens,
+	// unknown routes, non-canonical paths), refilled over a minute, with
+	// FailureBurst at once; past it the address gets 429 with Retry-After,
+	// and those refusals are audited as one counted event per address per
+	// minute (RGW_LIMIT_FAILURES_PER_MINUTE, default 60, -1 disables;
+	// RGW_LIMIT_FAILURE_BURST, default 30). Callers with a good credential
+	// spend nothing.
+	FailuresPerMinute int `json:"failures_per_minute"`
+	FailureBurst      int `json:"failure_burst"`
+	// MaxConns caps open connections in all, MaxConnsPerIP from one peer
+	// address (the trusted proxies are exempt from the latter)
+	// (RGW_LIMIT_MAX_CONNS, default 10000; RGW_LIMIT_MAX_CONNS_PER_IP,
+	// default 256).
+	MaxConns      int `json:"max_conns"`
+	MaxConnsPerIP int `json:"max_conns_per_ip"`
 }
 
 // Duration is a time.Duration that reads "30s"-style strings from JSON.

@@ -89,13 +89,21 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	list("RGW_SECRET_ENV_PATTERNS", &c.SecretEnvPatterns)
 	list("RGW_PROTECTED_ENV_KEYS", &c.ProtectedEnvKeys)
 	list("RGW_TRUSTED_PROXIES", &c.TrustedProxies)
-	if v := getenv("RGW_MAX_HEADER_BYTES"); v != "" {
-		n, e := strconv.Atoi(v)
-		if e != nil {
-			return fmt.Errorf("RGW_MAX_HEADER_BYTES: %q is not a number", v)
+	num := func(name string, dst *int) {
+		if v := getenv(name); v != "" && err == nil {
+			n, e := strconv.Atoi(v)
+			if e != nil {
+				err = fmt.Errorf("%s: %q is not a number", name, v)
+				return
+			}
+			*dst = n
 		}
-		c.MaxHeaderBytes = n
 	}
+	num("RGW_MAX_HEADER_BYTES", &c.MaxHeaderBytes)
+	num("RGW_LIMIT_FAILURES_PER_MINUTE", &c.Limits.FailuresPerMinute)
+	num("RGW_LIMIT_FAILURE_BURST", &c.Limits.FailureBurst)
+	num("RGW_LIMIT_MAX_CONNS", &c.Limits.MaxConns)
+	num("RGW_LIMIT_MAX_CONNS_PER_IP", &c.Limits.MaxConnsPerIP)
 	dur("RGW_REQUEST_TIMEOUT", &c.RequestTimeout)
 	dur("RGW_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("RGW_STREAM_RECHECK_INTERVAL", &c.StreamRecheckInterval)
@@ -222,6 +230,18 @@ func (c *Config) SetDefaults(addr string) {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = Duration(5 * time.Minute)
+	}
+	if c.Limits.FailuresPerMinute == 0 {
+		c.Limits.FailuresPerMinute = 60
+	}
+	if c.Limits.FailureBurst == 0 {
+		c.Limits.FailureBurst = 30
+	}
+	if c.Limits.MaxConns == 0 {
+		c.Limits.MaxConns = 10000
+	}
+	if c.Limits.MaxConnsPerIP == 0 {
+		c.Limits.MaxConnsPerIP = 256
 	}
 	if c.StreamRecheckInterval == 0 {
 		c.StreamRecheckInterval = Duration(5 * time.Second)

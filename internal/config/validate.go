@@ -84,6 +84,9 @@ func (c *Config) Validate() error {
 			bad("trusted_proxies (RGW_TRUSTED_PROXIES)", "%q is not a CIDR", p)
 		}
 	}
+	if l := c.Limits; l.FailuresPerMinute < -1 || l.FailureBurst < 1 || l.MaxConns < 1 || l.MaxConnsPerIP < 1 {
+		bad("limits (RGW_LIMIT_*)", "failures_per_minute must be -1 (off) or positive; failure_burst, max_conns and max_conns_per_ip positive")
+	}
 	if c.StreamRecheckInterval.D() < time.Second || c.StreamRecheckInterval.D() > time.Hour {
 		bad("stream_recheck_interval (RGW_STREAM_RECHECK_INTERVAL)", "must be between 1s and 1h")
 	}

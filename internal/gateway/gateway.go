@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/limits"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/web"
@@ -44,8 +46,10 @@ type Gateway struct {
 	Audit  *audit.Auditor
 	// Policy is the one access policy every decision goes through.
 	Policy *authz.Policy
-	Proxy  *proxy.Handler
-	Admin  *admin.Service
+	// Failures limits each address's failing requests (rate limits).
+	Failures *limits.FailureLimiter
+	Proxy    *proxy.Handler
+	Admin    *admin.Service
 	// Trail holds the audit signing key, HMAC key and anchor store;
 	// Checkpoints signs and anchors the chain; Verifier checks it on a
 	// schedule.
@@ -105,8 +109,10 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	g.Failures = limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute, cfg.Limits.FailureBurst, nil)
 	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Policy: g.Policy, Audit: g.Audit, ClientIP: ips,
-		Metrics: proxy.NewMetrics(reg), Logger: log,
+		Failures: g.Failures,
+		Metrics:  proxy.NewMetrics(reg), Logger: log,
 		ValueHash: func(name, value string) string { return audit.ValueHash(hk, name, value) }})
 	if err != nil {
 		return nil, err
@@ -126,7 +132,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		return nil, err
 	}
 	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
-		Version: Version}
+		Failures: g.Failures,
+		Version:  Version}
 	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in
 		srv.Console = con
 		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -156,6 +163,7 @@ func (g *Gateway) Start() {
 		// other replicas) and at once after a change made here.
 		g.Authn.OnInvalidate(g.Proxy.Kick)
 		go g.Proxy.RunStreamRechecks(ctx, g.Config.StreamRecheckInterval.D())
+		go g.Proxy.RunRateLimitReports(ctx, time.Minute)
 		g.workers.Add(2)
 		go func() { defer g.workers.Done(); g.Checkpoints.Run(ctx) }()
 		go func() { defer g.workers.Done(); g.Verifier.Run(ctx) }()
@@ -178,6 +186,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	g.Start()
 	defer g.stopWorkers()
 
+	ln = g.limitConns(ln)
 	base, cutStreams := context.WithCancel(context.Background())
 	defer cutStreams()
 	hs := &http.Server{
@@ -245,4 +254,16 @@ func flushInterval(s config.Sessions) time.Duration {
 		}
 	}
 	return d
+}
+
+// limitConns caps the listener's open connections, in all and per peer
+// address; the trusted proxies count towards the total only.
+func (g *Gateway) limitConns(ln net.Listener) net.Listener {
+	l := &limits.Listener{Listener: ln, Total: g.Config.Limits.MaxConns, PerAddr: g.Config.Limits.MaxConnsPerIP}
+	for _, p := range g.Config.TrustedProxies {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			l.Exempt = append(l.Exempt, pfx)
+		}
+	}
+	return l
 }

@@ -1,12 +1,15 @@
 package gateway_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
@@ -250,5 +253,61 @@ func TestEarlyRefusalsAttributed(t *testing.T) {
 		if len(actors) != 2 || actors[0] != "viewer@example.com" || actors[1] != "anonymous" {
 			t.Errorf("%s refusals attributed to %q, want the viewer then anonymous", p.reason, actors)
 		}
+	}
+}
+
+// A flood of bad credentials from one address spends that address's
+// budget of failures; after it the address gets 429 with Retry-After
+// without a credential lookup or an audit row each (the refusals are
+// audited as one counted event), while a caller whose credential is known
+// good goes on being served from the same address.
+func TestFailureFloodLimited(t *testing.T) {
+	e := newEnv(t, func(c *configT) {
+		c.Limits.FailuresPerMinute, c.Limits.FailureBurst = 1, 30
+		c.TokenCacheTTL = config.Duration(time.Minute) // the good token stays known through the test
+	})
+	good := e.tokens[authz.RoleViewer]
+	if status, _ := read(t, e.do("GET", "/rack/apps", good, nil, nil)); status != 200 {
+		t.Fatal("warm-up")
+	}
+	statuses := map[int]int{}
+	var retryAfter string
+	for i := range 200 {
+		resp := e.do("GET", "/rack/apps", fmt.Sprintf("rgw_flood-%d", i), nil, nil)
+		read(t, resp)
+		statuses[resp.StatusCode]++
+		if resp.StatusCode == 429 {
+			retryAfter = resp.Header.Get("Retry-After")
+		}
+	}
+	// 30 at once, and at most one more refilled within the test's minute.
+	if statuses[401] < 30 || statuses[401] > 31 || statuses[429] != 200-statuses[401] {
+		t.Fatalf("answers %v, want 30 (or 31) 401s and the rest 429", statuses)
+	}
+	if n, err := strconv.Atoi(retryAfter); err != nil || n < 1 || n > 60 {
+		t.Errorf("Retry-After %q", retryAfter)
+	}
+	if status, _ := read(t, e.do("GET", "/rack/apps", good, nil, nil)); status != 200 {
+		t.Errorf("a known-good caller from the flooding address: %d", status)
+	}
+	// The admin API spends the same budget.
+	if status, _ := e.api("GET", "/api/v1/me", "rgw_flood-x", ""); status != 429 {
+		t.Errorf("admin API from the flooding address: %d, want 429", status)
+	}
+	e.gw.Proxy.RecordRateLimited()
+	var denied401, aggregated int
+	for _, ev := range e.audit() {
+		switch {
+		case ev.Status == 401:
+			denied401++
+		case ev.Reason == string(authz.ReasonRateLimited):
+			aggregated++
+			if !strings.Contains(ev.Details, fmt.Sprintf(`"refused":%d`, statuses[429])) || ev.SourceIP != "127.0.0.1" {
+				t.Errorf("aggregated event: %s from %s", ev.Details, ev.SourceIP)
+			}
+		}
+	}
+	if denied401 != statuses[401] || aggregated != 1 {
+		t.Errorf("audit rows: %d for the 401s (want %d), %d aggregated (want 1)", denied401, statuses[401], aggregated)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/limits"
 	"github.com/rack-gateway/rack-gateway/internal/routes"
 	"github.com/rack-gateway/rack-gateway/internal/secrets"
 )
@@ -34,6 +35,7 @@ type Handler struct {
 	log         *slog.Logger
 	valueHash   func(name, value string) string
 	clientIP    *clientip.Resolver
+	failures    *limits.FailureLimiter
 	publicHost  string // host of the configured public URL, for the cross-site check
 	stages      []stage
 
@@ -60,6 +62,9 @@ type Options struct {
 	// ClientIP resolves callers' addresses; nil builds one from
 	// Config.TrustedProxies.
 	ClientIP *clientip.Resolver
+	// Failures limits each address's failing calls without a good
+	// credential; nil limits nothing.
+	Failures *limits.FailureLimiter
 }
 
 // New builds the handler and one upstream per configured rack.
@@ -76,6 +81,7 @@ func New(o Options) (*Handler, error) {
 		log:         o.Logger,
 		valueHash:   o.ValueHash,
 		clientIP:    o.ClientIP,
+		failures:    o.Failures,
 
 		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
 		kick:    make(chan struct{}, 1),

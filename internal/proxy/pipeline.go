@@ -20,6 +20,7 @@ type stage struct {
 // the last one the call is forwarded (forward.go).
 func (h *Handler) pipeline() []stage {
 	return []stage{
+		{"rate-limit", h.rateLimit},      // an address past its budget of failures waits (ratelimit.go)
 		{"rack", h.findRack},             // the rack the URL names
 		{"path", h.checkPath},            // a canonical path; the CLI's probes are answered quietly
 		{"route", h.matchRoute},          // a route of the rack API table, or refused

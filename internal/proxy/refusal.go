@@ -20,6 +20,9 @@ type refusal struct {
 	// quiet refusals are answered with a bare 404 and neither audited nor
 	// counted: the CLI's probes, which it sends before every websocket.
 	quiet bool
+	// limited refusals (429) are counted per address and audited as one
+	// event per address and period (ratelimit.go), not one each.
+	limited bool
 }
 
 func refuse(status int, reason authz.Reason, msg string) *refusal {
@@ -33,8 +36,16 @@ func (h *Handler) refuse(c *call, f *refusal) {
 		return
 	}
 	writeError(c.w, f.status, f.reason, c.ev.RequestID, f.msg)
+	if f.limited {
+		h.failures.Refused(c.ev.SourceIP)
+		h.metrics.observe("unknown", "unmatched", "deny", f.status, time.Since(c.start))
+		return
+	}
 	if !c.authChecked {
 		h.attribute(c)
+	}
+	if c.ev.ActorType == "anonymous" && f.status != http.StatusServiceUnavailable {
+		h.failures.Failed(c.ev.SourceIP) // a failure without a good credential
 	}
 	c.ev.Decision, c.ev.Reason, c.ev.Status = "deny", string(f.reason), f.status
 	c.ev.Details = audit.Details(f.details)

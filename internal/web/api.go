@@ -67,19 +67,27 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, e
 func (s *Server) api(f apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		ip := s.ClientIP.IP(r)
+		if wait, blocked := s.Failures.Blocked(ip); blocked && !s.Authn.Known(r.Header.Get("Authorization")) {
+			w.Header().Set("Retry-After", strconv.Itoa(max(int((wait+time.Second-1)/time.Second), 1)))
+			writeJSON(w, http.StatusTooManyRequests, apitypes.Error{Error: "too many failed requests from your address; try again later",
+				Reason: string(authz.ReasonRateLimited)})
+			return
+		}
 		res, err := s.Authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, apitypes.Error{Error: "cannot check credentials right now", Reason: string(authz.ReasonAuthUnavailable)})
 			return
 		}
 		if res.Principal == nil {
+			s.Failures.Failed(ip)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="rack-gateway"`)
 			writeJSON(w, http.StatusUnauthorized, apitypes.Error{Error: "authentication required", Reason: string(res.Reason)})
 			return
 		}
 		// The request id is the gateway's own: a client's X-Request-Id is
 		// not trusted (unbounded, and it could collide with other records).
-		a := admin.Actor{Principal: res.Principal, SourceIP: s.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256),
+		a := admin.Actor{Principal: res.Principal, SourceIP: ip, UserAgent: truncate(r.UserAgent(), 256),
 			RequestID: audit.NewRequestID()}
 		w.Header().Set("X-Request-Id", a.RequestID)
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)

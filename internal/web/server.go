@@ -19,6 +19,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/clock"
+	"github.com/rack-gateway/rack-gateway/internal/limits"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -41,6 +42,8 @@ type Server struct {
 	Clock clock.Clock
 	// ClientIP resolves callers' addresses (nil: the peer's).
 	ClientIP *clientip.Resolver
+	// Failures limits each address's failing admin API calls (nil: none).
+	Failures *limits.FailureLimiter
 
 	mux    *http.ServeMux
 	rackMu sync.Mutex
