@@ -42,7 +42,11 @@ func NormalizeTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
-// Now returns the current time as the backends store it (see NormalizeTime).
+// Now returns the system clock's time as the backends store it (see
+// NormalizeTime).
+//
+// Deprecated: the stores take the time from their Options.Clock; use
+// NormalizeTime(c.Now()) with the clock you were given.
 func Now() time.Time {
 	return time.Now().UTC().Truncate(time.Microsecond)
 }

@@ -2,10 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
-
-	"github.com/jackc/pgx/v5"
 )
 
 var identName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -36,16 +35,31 @@ GRANT UPDATE (anchored_at) ON %[2]s.audit_checkpoints TO %[1]s;
 // GrantRuntime applies RuntimeGrants(role, current schema) as the caller,
 // who must own the tables.
 func (s *Store) GrantRuntime(ctx context.Context, role string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var schema string
-		if err := tx.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-			return wrap("grant runtime role", err)
-		}
-		q, err := RuntimeGrants(role, schema)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, q)
-		return wrap("grant runtime role", err)
-	})
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("postgres: grant runtime role: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := grantRuntime(ctx, tx, role); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("postgres: grant runtime role: %w", err)
+	}
+	return nil
+}
+
+func grantRuntime(ctx context.Context, tx *sql.Tx, role string) error {
+	var schema string
+	if err := tx.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("postgres: grant runtime role: %w", err)
+	}
+	q, err := RuntimeGrants(role, schema)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("postgres: grant runtime role: %w", err)
+	}
+	return nil
 }

@@ -1,5 +1,8 @@
-// Package postgres is the PostgreSQL backend of store.Store, built on
-// github.com/jackc/pgx/v5 and its connection pool.
+// Package postgres is the PostgreSQL backend of store.Store: the shared SQL
+// layer (package sqlstore) over database/sql with pgx's driver
+// (github.com/jackc/pgx/v5/stdlib). It holds what is particular to
+// PostgreSQL: connecting, the migrations, the Dialect, and the grants of
+// the runtime role.
 //
 // Times are stored as timestamptz (microsecond precision) and returned in
 // UTC; the zero time.Time is stored as NULL. Token permissions are text[].
@@ -7,13 +10,16 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/sqlstore"
 )
 
 const (
@@ -22,21 +28,27 @@ const (
 	minConns = 8
 	// connectTimeout bounds Open's first connection attempt.
 	connectTimeout = 10 * time.Second
+	// maxConnIdleTime closes connections idle for longer.
+	maxConnIdleTime = 5 * time.Minute
 )
 
 // Store is a store.Store backed by a PostgreSQL database.
 type Store struct {
-	pool *pgxpool.Pool
+	*sqlstore.Store
+	db *sql.DB
 }
 
 var _ store.Store = (*Store)(nil)
 
 // Open connects to the database at dsn (a postgres:// URL or a keyword/value
-// string, as accepted by pgx) and checks that it answers. Tables live in the
-// connection's current schema (the first schema of search_path, which a DSN
-// may set with search_path=... or options=-c search_path=...). Open does not
-// migrate; call Migrate. Errors never contain the DSN's password.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// string, as accepted by pgx, including pgxpool's pool_max_conns and
+// friends) and checks that it answers. Tables live in the connection's
+// current schema (the first schema of search_path, which a DSN may set with
+// search_path=... or options=-c search_path=...). Open does not migrate;
+// call Migrate. Errors never contain the DSN's password.
+func Open(ctx context.Context, dsn string, opts ...store.Option) (*Store, error) {
+	// pgxpool's parser knows the pool_* settings, which must not reach the
+	// server as run-time parameters; database/sql then applies them.
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors mask the password themselves.
@@ -51,34 +63,23 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if !strings.Contains(dsn, "pool_max_conns") && cfg.MaxConns < minConns {
 		cfg.MaxConns = minConns
 	}
-	cfg.MaxConnIdleTime = 5 * time.Minute
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open %s: %w", store.RedactDSN(dsn), err)
-	}
+	db := stdlib.OpenDB(*cfg.ConnConfig)
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
+	db.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	db.SetConnMaxIdleTime(maxConnIdleTime)
 	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", store.RedactDSN(dsn), err)
 	}
-	return &Store{pool: pool}, nil
+	o := store.ApplyOptions(opts...)
+	return &Store{db: db, Store: sqlstore.New(sqlstore.Config{
+		Dialect: Dialect{}, Write: db, Read: db, Clock: o.Clock,
+		Migrations: migrationFS, MigrationsDir: "migrations",
+	})}, nil
 }
 
-// Pool returns the underlying connection pool.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	return nil
-}
-
-// Close closes the pool, waiting for acquired connections to be released.
-// It is safe to call more than once.
-func (s *Store) Close() error {
-	s.pool.Close()
-	return nil
-}
+// DB returns the connection pool, for diagnostics and tests.
+func (s *Store) DB() *sql.DB { return s.db }

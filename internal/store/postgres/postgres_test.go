@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres/pgtest"
@@ -19,22 +20,15 @@ import (
 )
 
 // open returns a migrated store in a fresh schema, closed at cleanup.
-func open(t testing.TB) *postgres.Store {
+func open(t testing.TB, opts ...store.Option) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), pgtest.FreshSchema(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	s, err := postgres.Open(context.Background(), pgtest.FreshSchema(t), opts...)
+	return storetest.Migrated(t, s, err)
 }
 
 func TestConformance(t *testing.T) {
 	pgtest.DSN(t) // skip (or fail) once rather than in every subtest
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T, c clock.Clock) store.Store { return open(t, store.WithClock(c)) })
 }
 
 // Several processes' worth of pools migrating one schema at once must all
@@ -64,7 +58,7 @@ func TestConcurrentMigrateAcrossPools(t *testing.T) {
 		}
 	}
 	var rows, versions int
-	err := stores[0].Pool().QueryRow(t.Context(),
+	err := stores[0].DB().QueryRowContext(t.Context(),
 		`SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions)
 	if err != nil {
 		t.Fatal(err)
@@ -117,13 +111,7 @@ func BenchmarkAppendAudit(b *testing.B) {
 func TestAuditAppendOnly(t *testing.T) {
 	dsn := pgtest.FreshSchema(t)
 	ownerStore, err := postgres.Open(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ownerStore.Close() })
-	if err := ownerStore.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Migrated(t, ownerStore, err)
 	role := "rgw_rt_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_")
 	conn, err := pgx.Connect(t.Context(), dsn)
 	if err != nil {

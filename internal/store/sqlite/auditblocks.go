@@ -18,8 +18,31 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
-	"github.com/rack-gateway/rack-gateway/internal/store/internal/auditq"
+	"github.com/rack-gateway/rack-gateway/internal/store/sqlstore"
 )
+
+// blockIndex is the block index as the shared audit code's
+// sqlstore.AuditIndex.
+type blockIndex struct{}
+
+var _ sqlstore.AuditIndex = blockIndex{}
+
+// Add implements sqlstore.AuditIndex.
+func (blockIndex) Add(ctx context.Context, tx *sql.Tx, events []*chain.Event, ids []int64) error {
+	return writeBlocks(ctx, tx, events, ids)
+}
+
+// List implements sqlstore.AuditIndex: filters on actor, app, action and
+// time read only the blocks that can match; others (ok false) walk the log
+// newest first.
+func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, bool, error) {
+	c := newBlockCursor(read, f)
+	if c == nil {
+		return nil, false, nil
+	}
+	events, err := listByBlocks(ctx, f, c, query)
+	return events, true, err
+}
 
 // blockSize bounds the id span of a block, so a block that matches costs
 // at most this many rows to read.
@@ -28,9 +51,9 @@ const blockSize = 512
 // idRange is a block's ids, first <= last.
 type idRange struct{ first, last int64 }
 
-// writeBlocks records the blocks of events, whose ids are firstID,
-// firstID+1, ... and whose times are times (encoded as stored).
-func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, times []int64, firstID int64) error {
+// writeBlocks records the blocks of events, whose ids are ids and whose
+// Times are as stored. The ids are consecutive (the store numbers them).
+func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, ids []int64) error {
 	var (
 		posting []string
 		pArgs   []any
@@ -44,7 +67,7 @@ func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, times [
 		var order [][2]string // first appearance, for a stable statement
 		minAt, maxAt := int64(math.MaxInt64), int64(math.MinInt64)
 		for i := start; i < end; i++ {
-			e, id := events[i], firstID+int64(i)
+			e, id := events[i], ids[i]
 			for _, kv := range [...][2]string{{"actor", e.Actor}, {"app", e.App}, {"action", e.Action}} {
 				if kv[1] == "" { // "" never filters (store.AuditFilter)
 					continue
@@ -56,7 +79,8 @@ func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, times [
 				seen[kv] = &span{id, id}
 				order = append(order, kv)
 			}
-			minAt, maxAt = min(minAt, times[i]), max(maxAt, times[i])
+			at := e.Time.UnixMicro()
+			minAt, maxAt = min(minAt, at), max(maxAt, at)
 		}
 		for _, kv := range order {
 			sp := seen[kv]
@@ -64,7 +88,7 @@ func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, times [
 			pArgs = append(pArgs, kv[0], kv[1], sp.last, sp.first)
 		}
 		timed = append(timed, "(?, ?, ?, ?)")
-		tArgs = append(tArgs, firstID+int64(end-1), firstID+int64(start), minAt, maxAt)
+		tArgs = append(tArgs, ids[end-1], ids[start], minAt, maxAt)
 	}
 	if err := insertRows(ctx, tx, "INSERT INTO audit_blocks (kind, value, last_id, first_id) VALUES ", posting, pArgs); err != nil {
 		return err
@@ -118,10 +142,10 @@ func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 	case !f.Since.IsZero() || !f.Until.IsZero():
 		since, until := int64(math.MinInt64), int64(math.MaxInt64)
 		if !f.Since.IsZero() {
-			since = auditq.CeilMicro(f.Since).UnixMicro()
+			since = sqlstore.CeilMicro(f.Since).UnixMicro()
 		}
 		if !f.Until.IsZero() {
-			until = auditq.CeilMicro(f.Until).UnixMicro()
+			until = sqlstore.CeilMicro(f.Until).UnixMicro()
 		}
 		c.query, c.args = timeQuery, []any{since, until}
 	default:
@@ -170,9 +194,9 @@ func (c *blockCursor) next(ctx context.Context) ([]idRange, error) {
 
 // listByBlocks runs the listing over the blocks of c, newest first, a few
 // blocks per query, until the limit is reached.
-func (s *Store) listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor) ([]chain.Event, error) {
+func listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor, query sqlstore.AuditQuery) ([]chain.Event, error) {
 	limit := store.AuditLimit(f.Limit)
-	where, wargs := auditq.Where(f, func(int) string { return "?" }, encTime)
+	where, wargs := sqlstore.AuditWhere(f, Dialect{}.EncodeTime)
 	events := make([]chain.Event, 0, min(limit, 128))
 	const perQuery = 32
 	for len(events) < limit {
@@ -201,9 +225,9 @@ func (s *Store) listByBlocks(ctx context.Context, f store.AuditFilter, c *blockC
 			args = append(append(args, wargs...), limit-len(events))
 			conds := append(append([]string(nil), where...), "id BETWEEN blk.first_id AND blk.last_id")
 			q := "WITH blk(first_id, last_id) AS (VALUES " + strings.Join(values, ", ") + ") SELECT " +
-				auditq.SelectList + " FROM blk CROSS JOIN audit_events WHERE " + strings.Join(conds, " AND ") +
+				sqlstore.AuditSelectList + " FROM blk CROSS JOIN audit_events WHERE " + strings.Join(conds, " AND ") +
 				" ORDER BY id DESC LIMIT ?"
-			got, err := s.queryAudit(ctx, q, args...)
+			got, err := query(ctx, q, args...)
 			if err != nil {
 				return nil, err
 			}
@@ -211,26 +235,4 @@ func (s *Store) listByBlocks(ctx context.Context, f store.AuditFilter, c *blockC
 		}
 	}
 	return events, nil
-}
-
-// queryAudit runs a SELECT of auditq.SelectList and scans the events.
-func (s *Store) queryAudit(ctx context.Context, q string, args ...any) ([]chain.Event, error) {
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var events []chain.Event
-	for rows.Next() {
-		var (
-			e  chain.Event
-			at sql.NullInt64
-		)
-		if err := rows.Scan(auditq.ScanTargets(&e, &at)...); err != nil {
-			return nil, err
-		}
-		e.Time = decTime(at)
-		events = append(events, e)
-	}
-	return events, rows.Err()
 }

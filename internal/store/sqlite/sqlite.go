@@ -1,5 +1,7 @@
 // Package sqlite is the SQLite backend of store.Store, built on the pure-Go
-// driver modernc.org/sqlite (driver name "sqlite").
+// driver modernc.org/sqlite (driver name "sqlite") and the shared SQL layer
+// (package sqlstore). It holds what is particular to SQLite: opening the
+// file, the migrations, the Dialect, and the audit block index.
 //
 // The database runs in WAL mode with foreign keys enforced and synchronous=FULL
 // (a committed audit batch survives power loss). SQLite allows one writer at
@@ -14,20 +16,18 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/sqlstore"
 )
 
 // BusyTimeoutMS is how long a connection waits for a lock held by another
@@ -36,18 +36,10 @@ const BusyTimeoutMS = 5000
 
 // Store is a store.Store backed by one SQLite database file.
 type Store struct {
+	*sqlstore.Store
 	path  string
 	write *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	read  *sql.DB // query_only connections
-
-	tokenByHash lazyStmt
-	// auditInserts are multi-row INSERTs, one per size in auditChunks.
-	auditInserts [len(auditChunks)]lazyStmt
-	// auditHead reads the chain head and the last id before an append.
-	auditHead lazyStmt
-
-	closeOnce sync.Once
-	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,7 +50,7 @@ var _ store.Store = (*Store)(nil)
 //
 // path must name a file: in-memory databases and "file:" URIs are rejected
 // because the read and write pools must share one database.
-func Open(path string) (*Store, error) {
+func Open(path string, opts ...store.Option) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: want the path of a database file", path)
 	}
@@ -103,11 +95,12 @@ func Open(path string) (*Store, error) {
 	s.read.SetMaxIdleConns(n)
 	s.read.SetConnMaxLifetime(0)
 	s.read.SetConnMaxIdleTime(0)
-	s.tokenByHash = lazyStmt{db: s.read, query: selectToken + " WHERE hash = ?"}
-	for i, n := range auditChunks {
-		s.auditInserts[i] = lazyStmt{db: s.write, query: insertAuditRows(n)}
-	}
-	s.auditHead = lazyStmt{db: s.write, query: selectHeadAndLastID}
+
+	o := store.ApplyOptions(opts...)
+	s.Store = sqlstore.New(sqlstore.Config{
+		Dialect: Dialect{}, Write: s.write, Read: s.read, Clock: o.Clock,
+		Migrations: migrationFS, MigrationsDir: "migrations",
+	})
 	return s, nil
 }
 
@@ -132,78 +125,3 @@ func (s *Store) DB() *sql.DB { return s.write }
 
 // Path returns the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
-
-// Ping checks that both pools can reach the database.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
-	}
-	if err := s.read.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
-	}
-	return nil
-}
-
-// Close closes both pools. It is safe to call more than once.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() {
-		errs := []error{s.tokenByHash.close()}
-		errs = append(errs, s.auditHead.close())
-		for i := range s.auditInserts {
-			errs = append(errs, s.auditInserts[i].close())
-		}
-		s.closeErr = errors.Join(append(errs, s.read.Close(), s.write.Close())...)
-		if s.closeErr != nil {
-			s.closeErr = fmt.Errorf("sqlite: close: %w", s.closeErr)
-		}
-	})
-	return s.closeErr
-}
-
-// inTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it if
-// fn returns nil. fn must not use s.write: its only connection is busy.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// lazyStmt is a statement prepared on first use, so that Open works before
-// Migrate has created the tables it refers to.
-type lazyStmt struct {
-	db    *sql.DB
-	query string
-
-	mu   sync.Mutex
-	stmt *sql.Stmt
-}
-
-func (l *lazyStmt) get(ctx context.Context) (*sql.Stmt, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stmt == nil {
-		st, err := l.db.PrepareContext(ctx, l.query)
-		if err != nil {
-			return nil, err
-		}
-		l.stmt = st
-	}
-	return l.stmt, nil
-}
-
-func (l *lazyStmt) close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stmt == nil {
-		return nil
-	}
-	err := l.stmt.Close()
-	l.stmt = nil
-	return err
-}

@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -11,40 +10,28 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
 	"github.com/rack-gateway/rack-gateway/internal/store/storetest"
 )
 
 // open returns a migrated store in a new temporary file, closed at cleanup.
-func open(t testing.TB) *sqlite.Store {
+func open(t testing.TB, opts ...store.Option) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"), opts...)
+	return storetest.Migrated(t, s, err)
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T, c clock.Clock) store.Store { return open(t, store.WithClock(c)) })
 }
 
 func TestOpenCreatesPrivateFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state", "db")
 	path := filepath.Join(dir, "gw.db")
 	s, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Migrated(t, s, err)
 	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, filepath.Dir(dir): 0o700 | os.ModeDir, path: 0o600} {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -71,13 +58,7 @@ func TestOpenRejectsNonFiles(t *testing.T) {
 func TestOpenPathWithURICharacters(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "we?ird #dir%20", "g w.db")
 	s, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Migrated(t, s, err)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database not at the literal path: %v", err)
 	}
@@ -166,13 +147,7 @@ func BenchmarkAppendAudit(b *testing.B) {
 func TestAuditAppendOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gw.db")
 	s, err := sqlite.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Migrated(t, s, err)
 	if err := s.AppendAudit(t.Context(), []*chain.Event{{Action: "a"}, {Action: "b"}}); err != nil {
 		t.Fatal(err)
 	}

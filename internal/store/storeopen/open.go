@@ -67,9 +67,9 @@ func Parse(dsn string) (backend, target string, err error) {
 	return SQLite, target, nil
 }
 
-// Open opens the backend that dsn names (see Parse) and applies pending
-// migrations. On error nothing is left open.
-func Open(ctx context.Context, dsn string) (store.Store, error) {
+// Open opens the backend that dsn names (see Parse), with opts, and applies
+// pending migrations. On error nothing is left open.
+func Open(ctx context.Context, dsn string, opts ...store.Option) (store.Store, error) {
 	backend, target, err := Parse(dsn)
 	if err != nil {
 		return nil, err
@@ -77,9 +77,9 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 	var s store.Store
 	switch backend {
 	case SQLite:
-		s, err = openSQLite(target)
+		s, err = openSQLite(target, opts)
 	case Postgres:
-		s, err = openPostgres(ctx, target)
+		s, err = openPostgres(ctx, target, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -93,16 +93,16 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 
 // openSQLite and openPostgres return a nil interface, not a typed nil
 // pointer, on error.
-func openSQLite(path string) (store.Store, error) {
-	s, err := sqlite.Open(path)
+func openSQLite(path string, opts []store.Option) (store.Store, error) {
+	s, err := sqlite.Open(path, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
-	s, err := postgres.Open(ctx, dsn)
+func openPostgres(ctx context.Context, dsn string, opts []store.Option) (store.Store, error) {
+	s, err := postgres.Open(ctx, dsn, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres/pgtest"
 )
@@ -90,6 +92,29 @@ func TestOpenSQLite(t *testing.T) {
 	for _, sub := range []string{"a", "b", "c"} {
 		if _, err := os.Stat(filepath.Join(dir, sub, "gw.db")); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// Options reach the backend: the store takes its time from the clock given.
+func TestOpenWithClock(t *testing.T) {
+	at := time.Date(2001, 2, 3, 4, 5, 6, 7008, time.UTC)
+	dsns := []string{"sqlite:" + filepath.Join(t.TempDir(), "gw.db")}
+	if os.Getenv(pgtest.EnvDSN) != "" || os.Getenv(pgtest.EnvRequireAll) == "1" {
+		dsns = append(dsns, pgtest.FreshSchema(t))
+	}
+	for _, dsn := range dsns {
+		s, err := Open(t.Context(), dsn, store.WithClock(clock.NewFake(at)))
+		if err != nil {
+			t.Fatalf("Open(%s): %v", store.RedactDSN(dsn), err)
+		}
+		defer s.Close()
+		u := &store.User{Email: "clock@example.com"}
+		if err := s.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		if !u.CreatedAt.Equal(store.NormalizeTime(at)) {
+			t.Errorf("%s: CreatedAt %v, want the given clock's %v", store.RedactDSN(dsn), u.CreatedAt, at)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -51,13 +53,13 @@ func fullEvent(i int) *chain.Event {
 	}
 }
 
-func testAuditRoundTrip(t *testing.T, s store.Store) {
+func testAuditRoundTrip(t *testing.T, s store.Store, clk *clock.Fake) {
 	evs := []*chain.Event{fullEvent(0), {Decision: "allow"}, fullEvent(2)}
 	want := make([]chain.Event, len(evs))
 	for i, e := range evs {
 		want[i] = *e
 	}
-	before := time.Now()
+	clk.Advance(time.Minute)
 	must(t, "append", s.AppendAudit(ctx(t), evs))
 	for i, e := range evs {
 		if e.ID <= 0 || i > 0 && e.ID <= evs[i-1].ID {
@@ -67,7 +69,7 @@ func testAuditRoundTrip(t *testing.T, s store.Store) {
 		want[i].Time = store.NormalizeTime(want[i].Time)
 	}
 	// A zero Time is set to the time of the append.
-	checkRecent(t, "defaulted Time", evs[1].Time, before)
+	checkNow(t, "defaulted Time", evs[1].Time, clk)
 	want[1].Time = evs[1].Time
 	checkTime(t, "normalized Time", evs[0].Time, want[0].Time)
 
@@ -83,7 +85,7 @@ func testAuditRoundTrip(t *testing.T, s store.Store) {
 	}
 }
 
-func testAuditBatches(t *testing.T, s store.Store) {
+func testAuditBatches(t *testing.T, s store.Store, clk *clock.Fake) {
 	must(t, "nil batch", s.AppendAudit(ctx(t), nil))
 	must(t, "empty batch", s.AppendAudit(ctx(t), []*chain.Event{}))
 	bad := []*chain.Event{{Action: "first"}, nil}
@@ -121,7 +123,7 @@ func testAuditBatches(t *testing.T, s store.Store) {
 	}
 }
 
-func testAuditFilters(t *testing.T, s store.Store) {
+func testAuditFilters(t *testing.T, s store.Store, clk *clock.Fake) {
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var evs []*chain.Event
 	for i := range 30 {
@@ -204,7 +206,7 @@ func testAuditFilters(t *testing.T, s store.Store) {
 	}
 }
 
-func testAuditLimits(t *testing.T, s store.Store) {
+func testAuditLimits(t *testing.T, s store.Store, clk *clock.Fake) {
 	const total = store.MaxAuditLimit + 50
 	batch := make([]*chain.Event, total)
 	for i := range batch {
@@ -235,7 +237,7 @@ func testAuditLimits(t *testing.T, s store.Store) {
 	}
 }
 
-func testAuditPaging(t *testing.T, s store.Store) {
+func testAuditPaging(t *testing.T, s store.Store, clk *clock.Fake) {
 	var all []*chain.Event
 	for b := range 5 {
 		batch := make([]*chain.Event, 7)
@@ -281,7 +283,7 @@ func testAuditPaging(t *testing.T, s store.Store) {
 	}
 }
 
-func testAuditConcurrent(t *testing.T, s store.Store) {
+func testAuditConcurrent(t *testing.T, s store.Store, clk *clock.Fake) {
 	const writers, batches, size = 8, 20, 4
 	var (
 		wg   sync.WaitGroup

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -17,7 +19,7 @@ import (
 // actions (one actor rare), times out of order (a request's time is when it
 // started), every filter alone and combined, time bounds on event times,
 // paging from many points, and several limits.
-func testAuditFilterMatrix(t *testing.T, s store.Store) {
+func testAuditFilterMatrix(t *testing.T, s store.Store, clk *clock.Fake) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	actors := []string{"a@example.com", "b@example.com", "ci-token", "d@example.com"}
 	apps := []string{"", "web", "api", "worker"}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -48,7 +50,7 @@ func checkChain(t *testing.T, s store.Store, want int) {
 	}
 }
 
-func testAuditChain(t *testing.T, s store.Store) {
+func testAuditChain(t *testing.T, s store.Store, clk *clock.Fake) {
 	seq, hash, err := s.AuditHead(ctx(t))
 	must(t, "empty head", err)
 	if seq != 0 || hash != nil {
@@ -91,7 +93,7 @@ func testAuditChain(t *testing.T, s store.Store) {
 	}
 }
 
-func testCheckpoints(t *testing.T, s store.Store) {
+func testCheckpoints(t *testing.T, s store.Store, clk *clock.Fake) {
 	// No events: make sees an empty head and may decline.
 	c, err := s.AddCheckpoint(ctx(t), func(prev *store.Checkpoint, seq int64, hash []byte) (*store.Checkpoint, error) {
 		if prev != nil || seq != 0 || hash != nil {
@@ -121,10 +123,12 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	if c1.Seq != 2 || c1.CreatedAt.IsZero() || !c1.AnchoredAt.IsZero() {
 		t.Fatalf("checkpoint 1 = %+v", c1)
 	}
+	checkNow(t, "checkpoint CreatedAt", c1.CreatedAt, clk)
 	if _, err := s.AddCheckpoint(ctx(t), mk(2)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second checkpoint at the same seq: %v, want ErrConflict", err)
 	}
 	must(t, "append", s.AppendAudit(ctx(t), []*chain.Event{fullEvent(2)}))
+	clk.Advance(time.Minute)
 	c2, err := s.AddCheckpoint(ctx(t), mk(2))
 	must(t, "checkpoint 2", err)
 	if c2.Seq != 3 {
@@ -146,9 +150,17 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	if len(cs) != 1 || cs[0].Seq != 3 {
 		t.Fatalf("checkpoints from 3 = %+v", cs)
 	}
+	checkSame(t, "stored checkpoint 3", *c2, cs[0])
+	checkNow(t, "checkpoint 3 CreatedAt", cs[0].CreatedAt, clk)
+	// A zero anchoring time means now.
+	clk.Advance(time.Minute)
+	must(t, "anchor now", s.MarkAnchored(ctx(t), 3, time.Time{}))
+	cs, err = s.ListCheckpoints(ctx(t), 3)
+	must(t, "list from 3", err)
+	checkNow(t, "anchored at for a zero time", cs[0].AnchoredAt, clk)
 }
 
-func testPrune(t *testing.T, s store.Store) {
+func testPrune(t *testing.T, s store.Store, clk *clock.Fake) {
 	batch := make([]*chain.Event, 10)
 	for i := range batch {
 		batch[i] = fullEvent(i)

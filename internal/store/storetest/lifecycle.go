@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
@@ -17,7 +19,7 @@ var lifecycleTests = []subtest{
 	{"Close", testClose},
 }
 
-func testMigrateTwice(t *testing.T, s store.Store) {
+func testMigrateTwice(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "frank@example.com", "ops")
 	must(t, "setting", s.SetSetting(ctx(t), "k", "v"))
 	for range 2 {
@@ -35,7 +37,7 @@ func testMigrateTwice(t *testing.T, s store.Store) {
 	mustUser(t, s, "after@example.com", "ops")
 }
 
-func testMigrateConcurrent(t *testing.T, s store.Store) {
+func testMigrateConcurrent(t *testing.T, s store.Store, clk *clock.Fake) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
@@ -49,11 +51,11 @@ func testMigrateConcurrent(t *testing.T, s store.Store) {
 	mustUser(t, s, "x@example.com", "ops")
 }
 
-func testPing(t *testing.T, s store.Store) {
+func testPing(t *testing.T, s store.Store, clk *clock.Fake) {
 	must(t, "ping", s.Ping(ctx(t)))
 }
 
-func testCancelled(t *testing.T, s store.Store) {
+func testCancelled(t *testing.T, s store.Store, clk *clock.Fake) {
 	c, cancel := context.WithCancel(ctx(t))
 	cancel()
 	if _, err := s.ListUsers(c); err == nil {
@@ -69,7 +71,7 @@ func testCancelled(t *testing.T, s store.Store) {
 	mustUser(t, s, "c@example.com", "ops")
 }
 
-func testClose(t *testing.T, s store.Store) {
+func testClose(t *testing.T, s store.Store, clk *clock.Fake) {
 	must(t, "close", s.Close())
 	if err := s.Ping(context.Background()); err == nil {
 		t.Error("Ping after Close succeeded")

@@ -3,6 +3,8 @@ package storetest
 import (
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -11,7 +13,7 @@ var roleBindingTests = []subtest{
 	{"RoleBindings/Errors", testRoleBindingErrors},
 }
 
-func testRoleBindingUpsert(t *testing.T, s store.Store) {
+func testRoleBindingUpsert(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "carol@example.com", "viewer")
 	other := mustUser(t, s, "dan@example.com", "viewer")
 	must(t, "other's binding", s.SetRoleBinding(ctx(t), store.RoleBinding{UserID: other.ID, Rack: "prod", Role: "admin"}))
@@ -58,7 +60,7 @@ func testRoleBindingUpsert(t *testing.T, s store.Store) {
 	}
 }
 
-func testRoleBindingErrors(t *testing.T, s store.Store) {
+func testRoleBindingErrors(t *testing.T, s store.Store, clk *clock.Fake) {
 	err := s.SetRoleBinding(ctx(t), store.RoleBinding{UserID: 987654, Rack: "prod", Role: "admin"})
 	wantErr(t, "binding for a missing user", err, store.ErrNotFound)
 	got, err := s.ListRoleBindings(ctx(t), 987654)

@@ -3,6 +3,8 @@ package storetest
 import (
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -10,7 +12,7 @@ var settingTests = []subtest{
 	{"Settings", testSettings},
 }
 
-func testSettings(t *testing.T, s store.Store) {
+func testSettings(t *testing.T, s store.Store, clk *clock.Fake) {
 	_, err := s.GetSetting(ctx(t), "k")
 	wantErr(t, "unset key", err, store.ErrNotFound)
 	steps := []struct{ key, value string }{

@@ -1,5 +1,9 @@
 // Package storetest is the conformance suite every store.Store backend must
 // pass. A backend's tests call Run with a function that opens a fresh store.
+//
+// The store's clock is a clock.Fake that the tests move: "now" is exact and
+// time passes only when a test says so, so nothing sleeps or depends on
+// the speed of the machine.
 package storetest
 
 import (
@@ -10,14 +14,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
-// Run runs the whole suite, one parallel subtest per behaviour. open must
-// return a fresh, empty, migrated store for the given (sub)test and close
-// it at the test's cleanup; the suite may already have closed it by then,
-// so Close must tolerate being called twice.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// Opener opens a fresh, empty, migrated store for the given (sub)test that
+// reads the time from c (store.WithClock), and closes it at the test's
+// cleanup; the suite may already have closed it by then, so Close must
+// tolerate being called twice.
+type Opener func(t *testing.T, c clock.Clock) store.Store
+
+// Run runs the whole suite, one parallel subtest per behaviour, each on its
+// own store and fake clock.
+func Run(t *testing.T, open Opener) {
 	groups := [][]subtest{
 		userTests, roleBindingTests, tokenTests, auditTests, settingTests, lifecycleTests, sessionTests,
 	}
@@ -25,16 +34,21 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		for _, st := range g {
 			t.Run(st.name, func(t *testing.T) {
 				t.Parallel()
-				st.fn(t, open(t))
+				clk := clock.NewFake(Epoch)
+				st.fn(t, open(t, clk), clk)
 			})
 		}
 	}
 }
 
+// Epoch is where each subtest's fake clock starts: not UTC and not on a
+// microsecond, so that stores must normalize the clock's time too.
+var Epoch = time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.FixedZone("UTC+3", 3*3600))
+
 // subtest is one named check run on its own fresh store.
 type subtest struct {
 	name string
-	fn   func(t *testing.T, s store.Store)
+	fn   func(t *testing.T, s store.Store, clk *clock.Fake)
 }
 
 // ctx returns a context for store calls, cancelled when the test ends.
@@ -71,12 +85,13 @@ func checkTime(t *testing.T, what string, got, want time.Time) {
 	}
 }
 
-// checkRecent fails t unless got is a stored time in [before, now].
-func checkRecent(t *testing.T, what string, got, before time.Time) {
+// checkNow fails t unless got is the store's "now": the clock's time as
+// stored, in UTC with microsecond precision.
+func checkNow(t *testing.T, what string, got time.Time, clk clock.Clock) {
 	t.Helper()
-	if got.Before(before.Truncate(time.Microsecond)) || got.After(time.Now()) || got.Location() != time.UTC ||
-		got.Nanosecond()%1000 != 0 {
-		t.Errorf("%s = %v, want a UTC microsecond time between %v and now", what, got, before)
+	want := store.NormalizeTime(clk.Now())
+	if !got.Equal(want) || got.Location() != time.UTC || got.Nanosecond()%1000 != 0 {
+		t.Errorf("%s = %v, want the store's now, %v", what, got, want)
 	}
 }
 
@@ -118,4 +133,18 @@ func mustUser(t *testing.T, s store.Store, email, role string) *store.User {
 	u := &store.User{Email: email, Role: role}
 	must(t, "create user "+email, s.CreateUser(ctx(t), u))
 	return u
+}
+
+// Migrated is the tail of a backend's test opener: it fails t if Open
+// returned err, closes s when t ends, and migrates s.
+func Migrated[S store.Store](t testing.TB, s S, err error) S {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -44,17 +46,16 @@ func checkToken(t *testing.T, s store.Store, what string, want store.APIToken) {
 	checkSame(t, what+": GetTokenByHash", want, *got)
 }
 
-func testTokenCreateGet(t *testing.T, s store.Store) {
+func testTokenCreateGet(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "dave@example.com", "deployer")
-	exp := time.Now().Add(time.Hour)
+	exp := clk.Now().Add(time.Hour)
 	tok := &store.APIToken{Name: "ci", Prefix: "rgw_abcdef", Hash: hash("one"), UserID: u.ID,
 		Permissions: []string{"app:read", "build:create"}, ExpiresAt: exp}
-	before := time.Now()
 	must(t, "create", s.CreateToken(ctx(t), tok))
 	if tok.ID <= 0 {
 		t.Fatalf("ID = %d", tok.ID)
 	}
-	checkRecent(t, "CreatedAt", tok.CreatedAt, before)
+	checkNow(t, "CreatedAt", tok.CreatedAt, clk)
 	checkTime(t, "ExpiresAt", tok.ExpiresAt, exp)
 	checkToken(t, s, "created", *tok)
 
@@ -86,7 +87,7 @@ func testTokenCreateGet(t *testing.T, s store.Store) {
 	}
 }
 
-func testTokenPermissions(t *testing.T, s store.Store) {
+func testTokenPermissions(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "perm@example.com", "admin")
 	tests := []struct {
 		name  string
@@ -110,7 +111,7 @@ func testTokenPermissions(t *testing.T, s store.Store) {
 	}
 }
 
-func testTokenTimes(t *testing.T, s store.Store) {
+func testTokenTimes(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "times@example.com", "admin")
 	at := time.Date(2026, 2, 3, 4, 5, 6, 789123456, time.FixedZone("P", 8*3600))
 	var zero time.Time
@@ -138,7 +139,7 @@ func testTokenTimes(t *testing.T, s store.Store) {
 	}
 }
 
-func testTokenErrors(t *testing.T, s store.Store) {
+func testTokenErrors(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "err@example.com", "admin")
 	mustToken(t, s, "taken", u.ID)
 	tests := []struct {
@@ -159,7 +160,7 @@ func testTokenErrors(t *testing.T, s store.Store) {
 		{"GetToken(0)", func() error { _, err := s.GetToken(ctx(t), 0); return err }, store.ErrNotFound},
 		{"GetTokenByHash(missing)", func() error { _, err := s.GetTokenByHash(ctx(t), hash("nope")); return err }, store.ErrNotFound},
 		{"GetTokenByHash(nil)", func() error { _, err := s.GetTokenByHash(ctx(t), nil); return err }, store.ErrNotFound},
-		{"RevokeToken(missing)", func() error { return s.RevokeToken(ctx(t), 777777, time.Now()) }, store.ErrNotFound},
+		{"RevokeToken(missing)", func() error { return s.RevokeToken(ctx(t), 777777, clk.Now()) }, store.ErrNotFound},
 	}
 	for _, tt := range tests {
 		wantErr(t, tt.name, tt.call(), tt.target)
@@ -174,7 +175,7 @@ func testTokenErrors(t *testing.T, s store.Store) {
 	}
 }
 
-func testTokenList(t *testing.T, s store.Store) {
+func testTokenList(t *testing.T, s store.Store, clk *clock.Fake) {
 	all, err := s.ListTokens(ctx(t), 0)
 	must(t, "list empty", err)
 	if len(all) != 0 {
@@ -222,7 +223,7 @@ func testTokenList(t *testing.T, s store.Store) {
 	}
 }
 
-func testTokenRevoke(t *testing.T, s store.Store) {
+func testTokenRevoke(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "rev@example.com", "admin")
 	tok := mustToken(t, s, "rev", u.ID)
 	at := time.Date(2026, 4, 5, 6, 7, 8, 999999999, time.FixedZone("Q", 3600))
@@ -237,14 +238,14 @@ func testTokenRevoke(t *testing.T, s store.Store) {
 
 	// A zero time means now.
 	other := mustToken(t, s, "rev-now", u.ID)
-	before := time.Now()
+	clk.Advance(time.Hour)
 	must(t, "revoke now", s.RevokeToken(ctx(t), other.ID, time.Time{}))
 	got, err := s.GetToken(ctx(t), other.ID)
 	must(t, "get", err)
-	checkRecent(t, "RevokedAt for a zero time", got.RevokedAt, before)
+	checkNow(t, "RevokedAt for a zero time", got.RevokedAt, clk)
 }
 
-func testTokenTouch(t *testing.T, s store.Store) {
+func testTokenTouch(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "touch@example.com", "admin")
 	t1, t2, t3 := mustToken(t, s, "t1", u.ID), mustToken(t, s, "t2", u.ID), mustToken(t, s, "t3", u.ID)
 	base := time.Date(2026, 6, 1, 12, 0, 0, 123456789, time.FixedZone("Z", -3600))

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/clock"
+
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -17,7 +19,7 @@ var userTests = []subtest{
 	{"Users/List", testUserList},
 }
 
-func testUserCreate(t *testing.T, s store.Store) {
+func testUserCreate(t *testing.T, s store.Store, clk *clock.Fake) {
 	tests := []struct {
 		email, want string
 		user        store.User
@@ -29,7 +31,7 @@ func testUserCreate(t *testing.T, s store.Store) {
 	}
 	var lastID int64
 	for _, tt := range tests {
-		before := time.Now()
+		clk.Advance(time.Second)
 		u := tt.user
 		u.Email = tt.email
 		must(t, "create "+tt.email, s.CreateUser(ctx(t), &u))
@@ -40,7 +42,7 @@ func testUserCreate(t *testing.T, s store.Store) {
 		if u.Email != tt.want {
 			t.Errorf("created Email = %q, want %q", u.Email, tt.want)
 		}
-		checkRecent(t, "CreatedAt", u.CreatedAt, before)
+		checkNow(t, "CreatedAt", u.CreatedAt, clk)
 		checkTime(t, "UpdatedAt", u.UpdatedAt, u.CreatedAt)
 		checkTime(t, "LastLoginAt", u.LastLoginAt, tt.user.LastLoginAt)
 
@@ -59,7 +61,7 @@ func testUserCreate(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserConflict(t *testing.T, s store.Store) {
+func testUserConflict(t *testing.T, s store.Store, clk *clock.Fake) {
 	mustUser(t, s, "dup@example.com", "viewer")
 	for _, email := range []string{"dup@example.com", "DUP@example.com", " Dup@Example.Com "} {
 		err := s.CreateUser(ctx(t), &store.User{Email: email, Role: "admin"})
@@ -72,7 +74,7 @@ func testUserConflict(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserNotFound(t *testing.T, s store.Store) {
+func testUserNotFound(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "present@example.com", "viewer")
 	tests := []struct {
 		name string
@@ -90,12 +92,12 @@ func testUserNotFound(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserUpdate(t *testing.T, s store.Store) {
+func testUserUpdate(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "erin@example.com", "viewer")
 	created := u.CreatedAt
 	tests := []store.User{
 		{Name: "Erin", Role: "deployer", Disabled: true},
-		{Name: "", Role: "admin", Disabled: false, LastLoginAt: time.Now()},
+		{Name: "", Role: "admin", Disabled: false, LastLoginAt: clk.Now()},
 		{Name: "E", Role: "ops", Disabled: true, LastLoginAt: time.Time{}},
 	}
 	for i, tt := range tests {
@@ -103,17 +105,17 @@ func testUserUpdate(t *testing.T, s store.Store) {
 		upd.Name, upd.Role, upd.Disabled, upd.LastLoginAt = tt.Name, tt.Role, tt.Disabled, tt.LastLoginAt
 		upd.Email = "changed@example.com" // the email is not updatable
 		upd.CreatedAt = time.Time{}       // nor the creation time
-		before := time.Now()
+		clk.Advance(time.Minute)
 		must(t, "update", s.UpdateUser(ctx(t), &upd))
-		checkRecent(t, "UpdatedAt", upd.UpdatedAt, before)
+		checkNow(t, "UpdatedAt", upd.UpdatedAt, clk)
 		got, err := s.GetUser(ctx(t), u.ID)
 		must(t, "get", err)
 		want := store.User{ID: u.ID, Email: "erin@example.com", Name: tt.Name, Role: tt.Role, Disabled: tt.Disabled,
 			CreatedAt: created, UpdatedAt: upd.UpdatedAt, LastLoginAt: store.NormalizeTime(tt.LastLoginAt)}
 		checkSame(t, fmt.Sprintf("after update %d", i), want, *got)
 		checkSame(t, "updated struct", want, upd)
-		if got.UpdatedAt.Before(got.CreatedAt) {
-			t.Errorf("UpdatedAt %v before CreatedAt %v", got.UpdatedAt, got.CreatedAt)
+		if !got.UpdatedAt.After(got.CreatedAt) {
+			t.Errorf("UpdatedAt %v not after CreatedAt %v", got.UpdatedAt, got.CreatedAt)
 		}
 	}
 	if _, err := s.GetUserByEmail(ctx(t), "changed@example.com"); err == nil {
@@ -121,7 +123,7 @@ func testUserUpdate(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserLastLogin(t *testing.T, s store.Store) {
+func testUserLastLogin(t *testing.T, s store.Store, clk *clock.Fake) {
 	tests := []struct {
 		name string
 		at   time.Time
@@ -151,7 +153,7 @@ func testUserLastLogin(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserList(t *testing.T, s store.Store) {
+func testUserList(t *testing.T, s store.Store, clk *clock.Fake) {
 	users, err := s.ListUsers(ctx(t))
 	must(t, "list empty", err)
 	if len(users) != 0 {

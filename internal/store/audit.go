@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+)
+
+// AuditFilter selects audit events. Zero fields do not filter.
+type AuditFilter struct {
+	Actor    string
+	App      string
+	Action   string
+	Decision string
+	Rack     string
+	Since    time.Time
+	Until    time.Time
+	BeforeID int64 // for paging: events with ID < BeforeID
+	Limit    int   // default 100, newest first
+}
+
+// AuditAppender writes the audit log, the product's hot path.
+//
+// The audit tables are append-only: the backends refuse UPDATE and DELETE
+// of audit rows with triggers, for every writer of the database; only
+// AuditPruner removes events.
+type AuditAppender interface {
+	// AppendAudit durably inserts events in order, in one transaction. It
+	// sets a zero Time to now and normalizes the others, and links the
+	// events into the hash chain (package audit/chain): it sets Seq to the
+	// next gapless sequence numbers and Hash, reading the head inside the
+	// same serialized transaction, so several processes appending to one
+	// database form one chain. IDs are set only after the batch has
+	// committed, and increase in commit order. A nil event is an error and
+	// nothing is written.
+	AppendAudit(ctx context.Context, events []*chain.Event) error
+}
+
+// AuditReader reads the audit log.
+type AuditReader interface {
+	// ListAudit returns the events matching f, newest (highest ID) first,
+	// at most AuditLimit(f.Limit).
+	ListAudit(ctx context.Context, f AuditFilter) ([]chain.Event, error)
+	// AuditHead returns the newest chained event's Seq and Hash (after a
+	// prune that left no events, the newest checkpoint's); 0 and nil for
+	// an empty chain.
+	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
+	// ScanAudit calls fn for every chained event with Seq >= fromSeq, in
+	// storage (ID) order, which is the order they were appended. The event
+	// passed to fn is reused; fn must copy what it keeps. An error from fn
+	// stops the scan and is returned as is.
+	ScanAudit(ctx context.Context, fromSeq int64, fn func(*chain.Event) error) error
+}
+
+// AuditPruner removes old audit events behind an anchored checkpoint.
+type AuditPruner interface {
+	// PruneAudit deletes chained events with Seq <= throughSeq and older
+	// checkpoints, keeping the checkpoint at throughSeq, which must exist
+	// (else ErrNotFound) and be anchored. It returns the number of events
+	// deleted. Appends after it continue the chain from that checkpoint.
+	// On PostgreSQL it needs the owner of the tables.
+	PruneAudit(ctx context.Context, throughSeq int64) (int64, error)
+}

@@ -1,0 +1,155 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// AppendAudit implements store.AuditAppender. Every proxied call is
+// audited, so this is the hot path: the batch is written with a few
+// prepared multi-row INSERTs (AuditSQL.Chunks) in one transaction that
+// holds LockAudit, which also makes ids increase in commit order (without
+// it a reader paging with BeforeID could miss an event whose lower id
+// committed late).
+func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := s.now()
+	times := make([]time.Time, len(events))
+	for i, e := range events {
+		if e == nil {
+			return s.errorf("append audit: nil event")
+		}
+		times[i] = store.NormalizeTime(e.Time)
+		if times[i].IsZero() {
+			times[i] = now
+		}
+	}
+	// Prepare before the transaction: SQLite's write pool has one
+	// connection, which the transaction will hold.
+	plan := s.chunkPlan(len(events))
+	stmts := make([]*sql.Stmt, len(plan))
+	for i, k := range plan {
+		st, err := s.auditInserts[k].get(ctx)
+		if err != nil {
+			return s.wrap("append audit", err)
+		}
+		stmts[i] = st
+	}
+	tail, err := s.auditTail.get(ctx)
+	if err != nil {
+		return s.wrap("append audit", err)
+	}
+	ids := make([]int64, len(events))
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.Lock(ctx, tx, LockAudit); err != nil {
+			return err
+		}
+		// The lock is held, so neither the head nor the last id can move
+		// under us, in this process or another sharing the database.
+		var (
+			lastID   int64
+			headSeq  sql.NullInt64
+			headHash []byte
+		)
+		if err := tx.StmtContext(ctx, tail).QueryRowContext(ctx).Scan(&lastID, &headSeq, &headHash); err != nil {
+			return err
+		}
+		for i, e := range events {
+			e.Time = times[i]
+		}
+		chain.Link(headSeq.Int64, headHash, events)
+		if err := s.insertAudit(ctx, tx, events, plan, stmts, lastID, ids); err != nil {
+			return err
+		}
+		if s.audit.Index != nil {
+			return s.audit.Index.Add(ctx, tx, events, ids)
+		}
+		return nil
+	})
+	if err != nil {
+		return s.wrap("append audit", err)
+	}
+	for i, e := range events {
+		e.ID, e.Time = ids[i], times[i]
+	}
+	return nil
+}
+
+// chunkPlan returns the chunks (indexes into AuditSQL.Chunks) that write n
+// rows: as many of the largest as fit, then the next size, and so on.
+func (s *Store) chunkPlan(n int) []int {
+	var plan []int
+	for k, size := range s.audit.Chunks {
+		for ; n >= size; n -= size {
+			plan = append(plan, k)
+		}
+	}
+	return plan
+}
+
+// insertAudit writes the linked events in the planned chunks and fills
+// ids: numbered from lastID when the store numbers the rows, else read
+// back and matched by seq.
+func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, events []*chain.Event, plan []int, stmts []*sql.Stmt, lastID int64, ids []int64) error {
+	explicit := s.audit.LastID != ""
+	width := len(auditColumns)
+	if explicit {
+		width++
+	}
+	firstSeq := events[0].Seq
+	start := 0
+	for i, k := range plan {
+		end := start + s.audit.Chunks[k]
+		args := make([]any, 0, (end-start)*width)
+		for j := start; j < end; j++ {
+			if explicit {
+				ids[j] = lastID + int64(j) + 1
+				args = append(args, ids[j])
+			}
+			args = s.appendAuditValues(args, events[j])
+		}
+		st := tx.StmtContext(ctx, stmts[i])
+		if explicit {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return err
+			}
+		} else if err := readIDs(ctx, st, args, firstSeq, ids); err != nil {
+			return err
+		}
+		start = end
+	}
+	if !explicit {
+		for _, id := range ids {
+			if id == 0 {
+				return s.errorf("append audit: an inserted row returned no id")
+			}
+		}
+	}
+	return nil
+}
+
+// readIDs runs an INSERT ... RETURNING id, seq and stores each id at its
+// event's index, seq - firstSeq: RETURNING does not promise row order.
+func readIDs(ctx context.Context, st *sql.Stmt, args []any, firstSeq int64, ids []int64) error {
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return err
+		}
+		if i := seq - firstSeq; i >= 0 && i < int64(len(ids)) {
+			ids[i] = id
+		}
+	}
+	return rows.Err()
+}
