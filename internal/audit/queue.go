@@ -18,6 +18,10 @@ type queue struct {
 	notFull sync.Cond // Record waits on it while the queue is full
 	buf     []*chain.Event
 	closed  bool
+	// reserved is room promised to calls being served (reserve); it counts
+	// against size like queued events.
+	reserved int
+	size     int // how many events (and promises) the queue holds
 
 	// queued counts the events ever queued and written those ever
 	// written; the queue is FIFO, so written >= n means the first n are.
@@ -28,8 +32,8 @@ type queue struct {
 	full     chan struct{} // capacity 1: a full batch waits, or the queue closed
 }
 
-func newQueue() *queue {
-	q := &queue{nonEmpty: make(chan struct{}, 1), full: make(chan struct{}, 1)}
+func newQueue(size int) *queue {
+	q := &queue{size: size, nonEmpty: make(chan struct{}, 1), full: make(chan struct{}, 1)}
 	q.notFull.L = &q.mu
 	return q
 }
@@ -41,17 +45,23 @@ func signal(c chan struct{}) {
 	}
 }
 
-// put appends ev, blocking while queueSize events wait. It reports false,
+// put appends ev, blocking while size events wait. It reports false,
 // without queueing, once the queue is closed.
 func (q *queue) put(ev *chain.Event) bool {
 	q.mu.Lock()
-	for len(q.buf) >= queueSize && !q.closed {
+	for len(q.buf)+q.reserved >= q.size && !q.closed {
 		q.notFull.Wait()
 	}
 	if q.closed {
 		q.mu.Unlock()
 		return false
 	}
+	q.appendLocked(ev)
+	return true
+}
+
+// appendLocked queues ev and unlocks q.mu.
+func (q *queue) appendLocked(ev *chain.Event) {
 	q.buf = append(q.buf, ev)
 	q.queued++
 	n := len(q.buf)
@@ -62,7 +72,40 @@ func (q *queue) put(ev *chain.Event) bool {
 	case batchMax:
 		signal(q.full)
 	}
+}
+
+// reserve promises room for one event without waiting; false when the
+// queue (with what is promised) is full or closed.
+func (q *queue) reserve() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.buf)+q.reserved >= q.size {
+		return false
+	}
+	q.reserved++
 	return true
+}
+
+// putReserved queues ev in promised room, without waiting. It reports
+// false, without queueing, once the queue is closed.
+func (q *queue) putReserved(ev *chain.Event) bool {
+	q.mu.Lock()
+	q.reserved--
+	if q.closed {
+		q.mu.Unlock()
+		q.notFull.Broadcast()
+		return false
+	}
+	q.appendLocked(ev)
+	return true
+}
+
+// unreserve gives back promised room.
+func (q *queue) unreserve() {
+	q.mu.Lock()
+	q.reserved--
+	q.mu.Unlock()
+	q.notFull.Broadcast()
 }
 
 // take moves up to max events into dst and reports how many are left and

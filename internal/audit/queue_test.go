@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -33,6 +34,19 @@ type batchStore struct {
 	gate        chan struct{}
 	openGate    sync.Once
 	fail        func(attempt int) error
+	// refuse, if set, refuses any append holding an event it names (a
+	// database that answers but will not take that event).
+	refuse func(ev *chain.Event) bool
+	up     bool // Ping answers
+	setAs  []chain.Event
+}
+
+// Ping answers when the database is up.
+func (s *batchStore) Ping(context.Context) error {
+	if s.up {
+		return nil
+	}
+	return errors.New("database is down")
 }
 
 // open lets every append through from now on.
@@ -54,6 +68,16 @@ func (s *batchStore) AppendAudit(_ context.Context, evs []*chain.Event) error {
 	if s.fail != nil {
 		if err := s.fail(len(s.attempts)); err != nil {
 			return err
+		}
+	}
+	for _, e := range evs {
+		if s.refuse != nil && s.refuse(e) {
+			return errors.New(`invalid input value for "` + e.RequestID + `"`)
+		}
+	}
+	for _, e := range evs {
+		if e.Action == "audit.set_aside" {
+			s.setAs = append(s.setAs, *e)
 		}
 	}
 	ids := make([]string, len(evs))
@@ -297,6 +321,62 @@ func TestFlushWaitsForEarlierEventsOnly(t *testing.T) {
 		st.open()
 		closeAuditor(t, a)
 		if all, _ := st.written(); fmt.Sprint(all) != "[before after]" {
+			t.Fatalf("written %v", all)
+		}
+	})
+}
+
+// An event the store refuses while the database answers (retrying cannot
+// help) is set aside after a few attempts: the others are written, in
+// order, and the refused one is recorded as audit.set_aside naming it, so
+// one bad event cannot stop the log. Time is synctest's.
+func TestRefusedEventSetAside(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &batchStore{up: true, refuse: func(e *chain.Event) bool { return e.RequestID == "poison" && e.Action != "audit.set_aside" }}
+		a := start(t, st)
+		for _, id := range []string{"r1", "r2", "poison", "r3", "r4"} {
+			a.Record(&chain.Event{RequestID: id, Action: "AppList", Actor: "mallory"})
+		}
+		if err := a.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		all, _ := st.written()
+		if got := fmt.Sprint(all); got != "[r1 r2 poison r3 r4]" {
+			t.Fatalf("written %s, want every event in order, poison as its set-aside record", got)
+		}
+		if len(st.setAs) != 1 || st.setAs[0].RequestID != "poison" || st.setAs[0].Actor != "mallory" ||
+			!strings.Contains(st.setAs[0].Details, `"refused_action":"AppList"`) {
+			t.Fatalf("set-aside records: %+v", st.setAs)
+		}
+		if got := counterValue(t, a.setAsideCount); got != 1 {
+			t.Errorf("set-aside counter %v, want 1", got)
+		}
+		// Later events go through at once.
+		a.Record(&chain.Event{RequestID: "r5"})
+		if err := a.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := st.written(); all[len(all)-1] != "r5" {
+			t.Fatalf("the log stopped after the refused event: %v", all)
+		}
+	})
+}
+
+// If even the summary of a refused event is refused, a bare record of the
+// set-aside (time only) takes its place: the log never stops.
+func TestRefusedSummarySetAsideBare(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &batchStore{up: true, refuse: func(e *chain.Event) bool { return e.RequestID == "poison" }}
+		a := start(t, st)
+		a.Record(&chain.Event{RequestID: "poison", Action: "AppList"})
+		a.Record(&chain.Event{RequestID: "r1"})
+		if err := a.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.setAs) != 1 || st.setAs[0].RequestID != "" || st.setAs[0].Actor != "rack-gateway" {
+			t.Fatalf("set-aside records: %+v", st.setAs)
+		}
+		if all, _ := st.written(); fmt.Sprint(all) != "[ r1]" {
 			t.Fatalf("written %v", all)
 		}
 	})

@@ -157,6 +157,14 @@ type Audit struct {
 	HMACKeyFile string `json:"hmac_key_file"`
 	HMACKey     string `json:"hmac_key"`
 
+	// QueueSize is how many routine audit events may wait for the
+	// database (RGW_AUDIT_QUEUE_SIZE, default 16384). While the database
+	// is down, reads are served until the queue is full (at 100 calls a
+	// second, the default lasts about 2.7 minutes); then every call is
+	// refused at once with 503 until it is back. Changes are refused
+	// from the first second of an outage (they are written ahead).
+	QueueSize int `json:"queue_size"`
+
 	// CheckpointEvery and CheckpointInterval: a checkpoint is signed after
 	// this many events or this long, whichever is first, if there are new
 	// events (RGW_AUDIT_CHECKPOINT_EVERY, RGW_AUDIT_CHECKPOINT_INTERVAL).

@@ -157,6 +157,7 @@ func applyEnv(c *Config, getenv func(string) string) error {
 			*dst = b
 		}
 	}
+	num("RGW_AUDIT_QUEUE_SIZE", &a.QueueSize)
 	for name, dst := range map[string]*int64{"RGW_AUDIT_CHECKPOINT_EVERY": &a.CheckpointEvery} {
 		if v := getenv(name); v != "" && err == nil {
 			n, e := strconv.ParseInt(v, 10, 64)
@@ -273,6 +274,9 @@ func (c *Config) SetDefaults(addr string) {
 	a := &c.Audit
 	if a.Origin == "" {
 		a.Origin, _ = os.Hostname()
+	}
+	if a.QueueSize == 0 {
+		a.QueueSize = 16384
 	}
 	if a.CheckpointEvery == 0 {
 		a.CheckpointEvery = 1000

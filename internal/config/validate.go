@@ -147,6 +147,9 @@ func (c *Config) Validate() error {
 	if a.S3.Bucket != "" && (a.S3.RetentionDays < 1 || a.S3.RetentionDays > 36500) {
 		bad("audit.s3.retention_days (RGW_AUDIT_S3_RETENTION_DAYS)", "must be between 1 and 36500")
 	}
+	if a.QueueSize < 16 || a.QueueSize > 10_000_000 {
+		bad("audit.queue_size (RGW_AUDIT_QUEUE_SIZE)", "must be between 16 and 10000000")
+	}
 	if a.CheckpointEvery < 1 {
 		bad("audit.checkpoint_every (RGW_AUDIT_CHECKPOINT_EVERY)", "must be at least 1")
 	}

@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	g.Authn = authn.New(st, cfg.TokenCacheTTL.D(), log)
 	g.Authn.SetSessionPolicy(authn.SessionPolicy{WebIdle: cfg.Sessions.WebIdle.D(), WebAbsolute: cfg.Sessions.WebAbsolute.D(),
 		CLIIdle: cfg.Sessions.CLIIdle.D(), CLIAbsolute: cfg.Sessions.CLIAbsolute.D()})
-	g.Audit = audit.New(st, log, reg)
+	g.Audit = audit.New(st, log, reg, audit.WithQueueSize(cfg.Audit.QueueSize))
 	a := cfg.Audit
 	tr, err := trail.Open(ctx, TrailConfig(a), trail.Options{CreateKeys: a.CreateKeys, NeedSigner: true, NeedHMAC: true, NeedAnchors: true})
 	if err != nil {

@@ -35,6 +35,8 @@ type call struct {
 	actor       string           // sent to the rack as X-Convox-Actor
 	decision    authz.Decision
 
+	slot audit.Slot // room in the audit queue for the call's record
+
 	form    url.Values     // a mutating call's small form body, when read
 	details map[string]any // allow-listed audit details; nil for plain reads
 

@@ -58,6 +58,6 @@ func (h *Handler) forward(c *call) {
 		c.details["session"] = c.session.details()
 	}
 	c.ev.Details = audit.Details(c.details)
-	h.audit.Record(&c.ev)
+	c.slot.Record(&c.ev)
 	h.metrics.observe(c.rack, c.route.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))
 }

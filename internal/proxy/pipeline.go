@@ -21,6 +21,7 @@ type stage struct {
 func (h *Handler) pipeline() []stage {
 	return []stage{
 		{"rate-limit", h.rateLimit},      // an address past its budget of failures waits (ratelimit.go)
+		{"audit-room", h.auditRoom},      // room in the audit queue for this call's record, or 503 at once
 		{"rack", h.findRack},             // the rack the URL names
 		{"path", h.checkPath},            // a canonical path; the CLI's probes are answered quietly
 		{"route", h.matchRoute},          // a route of the rack API table, or refused
@@ -33,6 +34,20 @@ func (h *Handler) pipeline() []stage {
 		{"guard", h.guard},               // the route's request check, if any (guards.go)
 		{"write-ahead", h.writeAhead},    // mutating calls recorded durably before forwarding (writeahead.go)
 	}
+}
+
+// auditRoom takes room in the audit queue for the call's record before
+// anything else is done, so that no call waits on a full queue (the
+// database has been down long enough to fill it): it is refused at once,
+// and the refusals are counted into one event when writes resume.
+func (h *Handler) auditRoom(c *call) *refusal {
+	slot, ok := h.audit.Reserve()
+	if !ok {
+		return &refusal{status: http.StatusServiceUnavailable, reason: authz.ReasonAuditUnavailable, unrecorded: true,
+			msg: "rack-gateway: refused: the audit log is unavailable and its queue is full; try again shortly"}
+	}
+	c.slot = slot
+	return nil
 }
 
 // findRack looks up the rack the URL names.

@@ -20,7 +20,7 @@ func TestPipelineOrder(t *testing.T) {
 	for _, s := range h.pipeline() {
 		names = append(names, s.name)
 	}
-	want := []string{"rate-limit", "rack", "path", "route", "authenticate", "cross-site", "authorize", "step-up", "parameters", "approval", "guard", "write-ahead"}
+	want := []string{"rate-limit", "audit-room", "rack", "path", "route", "authenticate", "cross-site", "authorize", "step-up", "parameters", "approval", "guard", "write-ahead"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("stages %v, want %v", names, want)
 	}

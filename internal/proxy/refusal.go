@@ -23,6 +23,9 @@ type refusal struct {
 	// limited refusals (429) are counted per address and audited as one
 	// event per address and period (ratelimit.go), not one each.
 	limited bool
+	// unrecorded refusals found no room in the audit queue: counted
+	// (audit.Auditor.Unrecorded), not queued.
+	unrecorded bool
 }
 
 func refuse(status int, reason authz.Reason, msg string) *refusal {
@@ -32,6 +35,7 @@ func refuse(status int, reason authz.Reason, msg string) *refusal {
 // refuse answers a refused call, audits the refusal and counts it.
 func (h *Handler) refuse(c *call, f *refusal) {
 	if f.quiet {
+		c.slot.Release()
 		http.Error(c.w, "not found", f.status)
 		return
 	}
@@ -51,7 +55,11 @@ func (h *Handler) refuse(c *call, f *refusal) {
 	c.ev.Details = audit.Details(f.details)
 	c.ev.DurationUS = time.Since(c.start).Microseconds()
 	ev := c.ev
-	h.audit.Record(&ev)
+	if f.unrecorded {
+		h.audit.Unrecorded()
+	} else {
+		c.slot.Record(&ev)
+	}
 	route, rack := c.ev.Route, c.ev.Rack
 	if route == "" {
 		route = "unmatched"
