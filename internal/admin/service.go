@@ -14,14 +14,25 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
+// Store is what administration reads and changes: users, rack roles,
+// tokens, sessions, and the audit log (read and exported).
+type Store interface {
+	store.Users
+	store.RoleBindings
+	store.Tokens
+	store.Sessions
+	export.Source
+}
+
 // Service performs administration operations.
 type Service struct {
-	Store store.Store
+	Store Store
 	Audit *audit.Auditor
 	// Policy decides every operation; nil enforces roles only (the zero
 	// authz.Policy).
@@ -137,8 +148,12 @@ func (s *Service) policy() *authz.Policy {
 }
 
 func (s *Service) event(a Actor, action string, perm authz.Permission) *chain.Event {
+	id := a.RequestID
+	if id == "" { // the CLI's bootstrap verbs: each operation its own id
+		id = audit.NewRequestID()
+	}
 	ev := &chain.Event{
-		Time: s.now(), RequestID: a.RequestID, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
+		Time: s.now(), RequestID: id, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
 		Action: action, Permission: string(perm), Decision: "allow", Reason: string(authz.ReasonAllowed),
 	}
 	if p := a.Principal; p != nil {

@@ -18,9 +18,16 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
+// Store is what the auditor needs of the database: appends, and whether
+// it answers (to tell an outage from refused events).
+type Store interface {
+	store.AuditAppender
+	store.Pinger
+}
+
 // Auditor writes audit events to the store.
 type Auditor struct {
-	store store.Store
+	store Store
 	log   *slog.Logger
 	q     *queue // routine events for the batch writer
 	done  chan struct{}
@@ -54,8 +61,8 @@ const (
 	// are served until it is full).
 	DefaultQueueSize = 16384
 	queueSize        = DefaultQueueSize
-	batchMax  = 512
-	batchWait = 50 * time.Millisecond
+	batchMax         = 512
+	batchWait        = 50 * time.Millisecond
 
 	// A failed batch write is retried after retryFirst, doubling up to
 	// retryMax.
@@ -77,7 +84,7 @@ func WithQueueSize(n int) Option { return func(o *options) { o.queueSize = n } }
 
 // New returns an auditor; call Run in a goroutine and Close at shutdown.
 // reg may be nil.
-func New(s store.Store, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Auditor {
+func New(s Store, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Auditor {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -24,11 +24,20 @@ type Result struct {
 	Holder *authz.Principal
 }
 
+// Store is what authentication reads and records: users and their rack
+// roles, API tokens and login sessions.
+type Store interface {
+	store.Users
+	store.RoleBindings
+	store.Tokens
+	store.Sessions
+}
+
 // Authenticator resolves tokens to principals with a short-lived cache so the
 // hot path usually costs one map lookup. Revocations through this process
 // invalidate the cache at once.
 type Authenticator struct {
-	store store.Store
+	store Store
 	ttl   time.Duration
 	now   func() time.Time
 	log   *slog.Logger
@@ -61,7 +70,7 @@ type cacheEntry struct {
 }
 
 // New returns an authenticator. ttl 0 disables caching.
-func New(s store.Store, ttl time.Duration, log *slog.Logger) *Authenticator {
+func New(s Store, ttl time.Duration, log *slog.Logger) *Authenticator {
 	if log == nil {
 		log = slog.Default()
 	}

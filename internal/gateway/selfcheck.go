@@ -11,16 +11,16 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/audit/trail"
 	"github.com/rack-gateway/rack-gateway/internal/audit/verify"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // SelfCheck verifies the gateway's own audit log against its anchors on a
 // schedule — the same check as `rack-gateway audit verify` — and raises the
 // metric rgw_audit_verify_failed and an audit event when it fails.
 type SelfCheck struct {
-	Store    store.Store
+	Store    export.Source
 	Trail    *trail.Trail
 	Audit    *audit.Auditor
 	Log      *slog.Logger
@@ -92,7 +92,7 @@ func (s *SelfCheck) Check(ctx context.Context) (*verify.Report, error) {
 }
 
 // Verify checks the live database against the trail's anchors and key.
-func Verify(ctx context.Context, st store.Store, tr *trail.Trail) (*verify.Report, error) {
+func Verify(ctx context.Context, st export.Source, tr *trail.Trail) (*verify.Report, error) {
 	cps, err := st.ListCheckpoints(ctx, 0)
 	if err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ type Server struct {
 	Proxy    *proxy.Handler
 	Admin    *admin.Service
 	Authn    *authn.Authenticator
-	Store    store.Store
+	Store    store.Pinger // readiness
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
 	Version  string

@@ -25,13 +25,20 @@ type Anchors interface {
 	Describe() string
 }
 
+// Store is what the runner needs of the database: the chain's head and
+// the checkpoints.
+type Store interface {
+	store.AuditReader
+	store.Checkpoints
+}
+
 // Runner makes a checkpoint every Every events or every Interval (whichever
 // comes first, and only if there are new events), and anchors checkpoints
 // in order, retrying with backoff while the anchor store is unreachable.
 // Several gateway replicas may each run one against the same database:
 // checkpoints are serialized by the store and anchors are write-once.
 type Runner struct {
-	Store    store.Store
+	Store    Store
 	Signer   *Signer
 	Anchors  Anchors
 	Every    int64         // default 1000

@@ -20,7 +20,14 @@ type Options struct {
 // Write writes the chained events (and, for JSONL, the checkpoints)
 // to w. A time-bounded JSONL export starts with the hash before its first
 // event, so it verifies on its own; app/actor filters mark it unverifiable.
-func Write(ctx context.Context, st store.Store, w io.Writer, o Options) error {
+// Source is what an export reads: the chained events and the
+// checkpoints.
+type Source interface {
+	store.AuditReader
+	store.CheckpointReader
+}
+
+func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 	keep := func(e *chain.Event) bool {
 		return (o.Since.IsZero() || !e.Time.Before(o.Since)) && (o.Until.IsZero() || e.Time.Before(o.Until)) &&
 			(o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor)

@@ -60,6 +60,14 @@ const (
 	discoveryTimeout = 15 * time.Second
 )
 
+// Store is what the login flows read and record: users, sessions and
+// logins in progress.
+type Store interface {
+	store.Users
+	store.Sessions
+	store.LoginRequests
+}
+
 // Options configures the login handler.
 type Options struct {
 	// PublicURL is the gateway's external base URL, e.g.
@@ -67,7 +75,7 @@ type Options struct {
 	// PublicURL + "/auth/callback" and cookies are Secure when it is https.
 	PublicURL string
 	OIDC      config.OIDC
-	Store     store.Store
+	Store     Store
 	Authn     *authn.Authenticator
 	Audit     *audit.Auditor
 	Log       *slog.Logger

@@ -1108,7 +1108,7 @@ func TestNoSessionWithoutItsAuditRecord(t *testing.T) {
 		au *audit.Auditor
 	)
 	e := newEnv(t, envOpts{options: func(o *Options) {
-		fa = &failingAudit{Store: o.Store}
+		fa = &failingAudit{Store: o.Store.(store.Store)} // the whole store, to wrap its audit and sessions
 		au = audit.New(fa, slog.New(slog.DiscardHandler), nil)
 		au.SyncTimeout = 500 * time.Millisecond
 		o.Audit = au
