@@ -177,7 +177,8 @@ fi
 export RGW_ADDR="127.0.0.1:$gw_port" RGW_DATABASE_URL="sqlite:$work/gw.db" \
   RGW_RACK_URL="http://127.0.0.1:$rack_port" RGW_RACK_PASSWORD="$BENCH_RACK_PASSWORD" \
   RGW_AUDIT_SIGNING_KEY_FILE="$work/audit-signing.key" RGW_AUDIT_HMAC_KEY_FILE="$work/audit-hmac.key" \
-  RGW_AUDIT_ANCHOR_DIR="$work/anchors"
+  RGW_AUDIT_ANCHOR_DIR="$work/anchors" \
+  RGW_LIMIT_MAX_CONNS_PER_IP=8192 # every workload comes from 127.0.0.1: up to 2000 websockets at once
 "$bin/rack-gateway" audit keygen --signing-key "$RGW_AUDIT_SIGNING_KEY_FILE" --hmac-key "$RGW_AUDIT_HMAC_KEY_FILE" >"$work/bootstrap.log" 2>&1
 "$bin/rack-gateway" admin create-user bench@example.com --role admin >>"$work/bootstrap.log" 2>&1
 BENCH_GATEWAY_TOKEN=$("$bin/rack-gateway" token create --user bench@example.com --name bench 2>>"$work/bootstrap.log" | tr -d '[:space:]')
@@ -194,7 +195,8 @@ else
 fi
 gw_pid=$!; pids+=("$gw_pid")
 wait_port gateway "$gw_port" "$gw_pid"
-unset RGW_ADDR RGW_DATABASE_URL RGW_RACK_URL RGW_RACK_PASSWORD RGW_AUDIT_SIGNING_KEY_FILE RGW_AUDIT_HMAC_KEY_FILE RGW_AUDIT_ANCHOR_DIR
+unset RGW_ADDR RGW_DATABASE_URL RGW_RACK_URL RGW_RACK_PASSWORD RGW_AUDIT_SIGNING_KEY_FILE RGW_AUDIT_HMAC_KEY_FILE RGW_AUDIT_ANCHOR_DIR \
+  RGW_LIMIT_MAX_CONNS_PER_IP
 
 log "simrack :$rack_port (pid $rack_pid), bareproxy :$bare_port, bareproxy-default :$bared_port, nginx :$nginx_port, gateway :$gw_port (pid $gw_pid)"
 report=bench/results/latest.txt

@@ -277,7 +277,8 @@ type Limits struct {
 	// MaxConns caps open connections in all, MaxConnsPerIP from one peer
 	// address (the trusted proxies are exempt from the latter)
 	// (RGW_LIMIT_MAX_CONNS, default 10000; RGW_LIMIT_MAX_CONNS_PER_IP,
-	// default 256).
+	// default 1024: an office behind one NAT address runs many log
+	// streams at once).
 	MaxConns      int `json:"max_conns"`
 	MaxConnsPerIP int `json:"max_conns_per_ip"`
 }

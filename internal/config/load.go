@@ -242,7 +242,7 @@ func (c *Config) SetDefaults(addr string) {
 		c.Limits.MaxConns = 10000
 	}
 	if c.Limits.MaxConnsPerIP == 0 {
-		c.Limits.MaxConnsPerIP = 256
+		c.Limits.MaxConnsPerIP = 1024
 	}
 	if c.StreamRecheckInterval == 0 {
 		c.StreamRecheckInterval = Duration(5 * time.Second)
