@@ -103,7 +103,7 @@ wait_port() { # NAME PORT PID
 }
 
 export BENCH_RACK_PASSWORD="bench-rack-password-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-for v in rack_port bare_port bared_port nginx_port gw_port; do free_port "$v"; done
+for v in rack_port bare_port bared_port nginx_port gw_port gwb_port; do free_port "$v"; done
 
 # 1. The simulated rack: the "direct" path.
 "$bin/rack-gateway" simrack --addr "127.0.0.1:$rack_port" --password "$BENCH_RACK_PASSWORD" >"$work/simrack.log" 2>&1 &
@@ -174,29 +174,45 @@ EOF
 fi
 
 # 4. The gateway, bootstrapped like a fresh install (SQLite, one admin token).
-export RGW_ADDR="127.0.0.1:$gw_port" RGW_DATABASE_URL="sqlite:$work/gw.db" \
-  RGW_RACK_URL="http://127.0.0.1:$rack_port" RGW_RACK_PASSWORD="$BENCH_RACK_PASSWORD" \
-  RGW_AUDIT_SIGNING_KEY_FILE="$work/audit-signing.key" RGW_AUDIT_HMAC_KEY_FILE="$work/audit-hmac.key" \
-  RGW_AUDIT_ANCHOR_DIR="$work/anchors" \
-  RGW_LIMIT_MAX_CONNS_PER_IP=8192 # every workload comes from 127.0.0.1: up to 2000 websockets at once
-"$bin/rack-gateway" audit keygen --signing-key "$RGW_AUDIT_SIGNING_KEY_FILE" --hmac-key "$RGW_AUDIT_HMAC_KEY_FILE" >"$work/bootstrap.log" 2>&1
-"$bin/rack-gateway" admin create-user bench@example.com --role admin >>"$work/bootstrap.log" 2>&1
-BENCH_GATEWAY_TOKEN=$("$bin/rack-gateway" token create --user bench@example.com --name bench 2>>"$work/bootstrap.log" | tr -d '[:space:]')
-export BENCH_GATEWAY_TOKEN
-[ -n "$BENCH_GATEWAY_TOKEN" ] || { log "token create printed nothing"; exit 1; }
-if [ -n "${BENCH_PROFILE:-}" ]; then
-  mkdir -p "$BENCH_PROFILE"
-  BENCH_PROFILE=$(cd "$BENCH_PROFILE" && pwd)
-  log "profiling the gateway into $BENCH_PROFILE (its numbers include the profiler's overhead)"
-  "$bin/gwprof" -cpuprofile "$BENCH_PROFILE/gateway.cpu.pprof" -memprofile "$BENCH_PROFILE/gateway.heap.pprof" serve \
-    >"$work/gateway.log" 2>&1 &
-else
-  "$bin/rack-gateway" serve >"$work/gateway.log" 2>&1 &
+#    start_gateway NAME BINARY PORT DIR: sets gw_started_pid and gw_started_token.
+start_gateway() {
+  local name=$1 exe=$2 port=$3 dir=$4
+  mkdir -p "$dir"
+  export RGW_ADDR="127.0.0.1:$port" RGW_DATABASE_URL="sqlite:$dir/gw.db" \
+    RGW_RACK_URL="http://127.0.0.1:$rack_port" RGW_RACK_PASSWORD="$BENCH_RACK_PASSWORD" \
+    RGW_AUDIT_SIGNING_KEY_FILE="$dir/audit-signing.key" RGW_AUDIT_HMAC_KEY_FILE="$dir/audit-hmac.key" \
+    RGW_AUDIT_ANCHOR_DIR="$dir/anchors" \
+    RGW_LIMIT_MAX_CONNS_PER_IP=8192 # every workload comes from 127.0.0.1: up to 2000 websockets at once
+  "$exe" audit keygen --signing-key "$RGW_AUDIT_SIGNING_KEY_FILE" --hmac-key "$RGW_AUDIT_HMAC_KEY_FILE" >"$dir/bootstrap.log" 2>&1
+  "$exe" admin create-user bench@example.com --role admin >>"$dir/bootstrap.log" 2>&1
+  gw_started_token=$("$exe" token create --user bench@example.com --name bench 2>>"$dir/bootstrap.log" | tr -d '[:space:]')
+  [ -n "$gw_started_token" ] || { log "$name: token create printed nothing"; cat "$dir/bootstrap.log" >&2; exit 1; }
+  if [ "$name" = gateway ] && [ -n "${BENCH_PROFILE:-}" ]; then
+    mkdir -p "$BENCH_PROFILE"
+    BENCH_PROFILE=$(cd "$BENCH_PROFILE" && pwd)
+    log "profiling the gateway into $BENCH_PROFILE (its numbers include the profiler's overhead)"
+    "$bin/gwprof" -cpuprofile "$BENCH_PROFILE/gateway.cpu.pprof" -memprofile "$BENCH_PROFILE/gateway.heap.pprof" serve \
+      >"$dir/gateway.log" 2>&1 &
+  else
+    "$exe" serve >"$dir/gateway.log" 2>&1 &
+  fi
+  gw_started_pid=$!; pids+=("$gw_started_pid")
+  wait_port "$name" "$port" "$gw_started_pid"
+  unset RGW_ADDR RGW_DATABASE_URL RGW_RACK_URL RGW_RACK_PASSWORD RGW_AUDIT_SIGNING_KEY_FILE RGW_AUDIT_HMAC_KEY_FILE \
+    RGW_AUDIT_ANCHOR_DIR RGW_LIMIT_MAX_CONNS_PER_IP
+}
+start_gateway gateway "$bin/rack-gateway" "$gw_port" "$work/gateway"
+gw_pid=$gw_started_pid
+export BENCH_GATEWAY_TOKEN=$gw_started_token
+
+# 4b. Optionally an earlier build of the gateway beside it (BENCH_BASELINE_GATEWAY=path to its binary), for an A/B
+#     comparison in one run: the path "gateway-before".
+baseline_path=()
+if [ -n "${BENCH_BASELINE_GATEWAY:-}" ]; then
+  start_gateway gateway-before "$BENCH_BASELINE_GATEWAY" "$gwb_port" "$work/gateway-before"
+  export BENCH_BASELINE_TOKEN=$gw_started_token
+  baseline_path=(-path "gateway-before,http://127.0.0.1:$gwb_port/rack,$gw_started_pid,BENCH_BASELINE_TOKEN,all")
 fi
-gw_pid=$!; pids+=("$gw_pid")
-wait_port gateway "$gw_port" "$gw_pid"
-unset RGW_ADDR RGW_DATABASE_URL RGW_RACK_URL RGW_RACK_PASSWORD RGW_AUDIT_SIGNING_KEY_FILE RGW_AUDIT_HMAC_KEY_FILE RGW_AUDIT_ANCHOR_DIR \
-  RGW_LIMIT_MAX_CONNS_PER_IP
 
 log "simrack :$rack_port (pid $rack_pid), bareproxy :$bare_port, bareproxy-default :$bared_port, nginx :$nginx_port, gateway :$gw_port (pid $gw_pid)"
 report=bench/results/latest.txt
@@ -206,6 +222,7 @@ mkdir -p "$(dirname "$report")"
   -path "direct,http://127.0.0.1:$rack_port,$rack_pid,BENCH_RACK_PASSWORD,all" \
   -path "bare-proxy,http://127.0.0.1:$bare_port,$bare_pid,BENCH_RACK_PASSWORD,all" \
   -path "gateway,http://127.0.0.1:$gw_port/rack,$gw_pid,BENCH_GATEWAY_TOKEN,all" \
+  "${baseline_path[@]}" \
   -path "bare-default,http://127.0.0.1:$bared_port,$bared_pid,BENCH_RACK_PASSWORD,get+release+object" \
   "${nginx_path[@]}" \
   -note "rack-gateway bench, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal 2>/dev/null || echo ' (+ uncommitted changes)')" \

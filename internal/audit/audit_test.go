@@ -36,7 +36,7 @@ func TestDetails(t *testing.T) {
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func openStore(t *testing.T) store.Store {
+func openStore(t testing.TB) store.Store {
 	t.Helper()
 	st, err := storeopen.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
@@ -47,7 +47,7 @@ func openStore(t *testing.T) store.Store {
 }
 
 // listAll returns every event oldest first.
-func listAll(t *testing.T, st store.Store) []chain.Event {
+func listAll(t testing.TB, st store.Store) []chain.Event {
 	t.Helper()
 	evs, err := st.ListAudit(context.Background(), store.AuditFilter{Limit: 1000})
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // on SQLite it was stored, but its JSONL export no longer matched its hash.
 func TestRecordInvalidUTF8(t *testing.T) {
 	backends := map[string]func(t *testing.T) store.Store{
-		"sqlite": openStore,
+		"sqlite": func(t *testing.T) store.Store { return openStore(t) },
 		"postgres": func(t *testing.T) store.Store {
 			st, err := storeopen.Open(context.Background(), pgtest.FreshSchema(t))
 			if err != nil {

@@ -41,6 +41,9 @@ func TestAuditVerbsOnDevData(t *testing.T) {
 		do("GET", "/rack/apps", tokens["viewer"], nil)
 	}
 	do("GET", "/rack/apps/myapp/environment", tokens["viewer"], nil) // denied, audited
+	// A path that would forge a line of audit tail and drive the terminal:
+	// refused (control characters), recorded exactly, printed escaped.
+	do("GET", "/rack/apps/x%0aseq%20999%202026-01-01T00:00:00Z%20allow%20AppDelete%1b%5b2J", tokens["viewer"], nil)
 	if s := do("POST", "/rack/apps/myapp/releases", tokens["admin"], url.Values{"env": {"API_TOKEN=hunter2\nMODE=blue"}}); s != 200 {
 		t.Fatalf("release create: %d", s)
 	}
@@ -58,6 +61,18 @@ func TestAuditVerbsOnDevData(t *testing.T) {
 	code, out, errs := run(t, nil, "audit", "verify", "--data", data)
 	if code != 0 || !strings.HasPrefix(out, "OK: ") || !strings.Contains(out, "NOT WORM") {
 		t.Fatalf("verify live: %d %q %q", code, out, errs)
+	}
+	code, out, _ = run(t, nil, "audit", "tail", "--data", data, "-n", "100")
+	if code != 0 || !strings.Contains(out, `/apps/x\nseq 999 2026-01-01T00:00:00Z allow AppDelete\x1b[2J`) {
+		t.Fatalf("audit tail does not show the hostile path escaped:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "seq 999") || strings.ContainsRune(line, 0x1b) {
+			t.Fatalf("audit tail printed a forged line or an escape sequence: %q", line)
+		}
+		if line != "" && !strings.HasPrefix(line, "seq ") {
+			t.Fatalf("audit tail line without its chain sequence number: %q", line)
+		}
 	}
 	exp := filepath.Join(data, "export.jsonl")
 	if code, _, errs := run(t, nil, "audit", "export", "--data", data, "-o", exp); code != 0 {

@@ -78,6 +78,14 @@ type Config struct {
 	// cookies derive from it (cookies are Secure when it is https).
 	// Required with OIDC.
 	PublicURL string `json:"public_url"`
+
+	// MetricsAddr serves /metrics on its own listener instead of the main
+	// one (RGW_METRICS_ADDR), e.g. 127.0.0.1:9447 for a local scraper.
+	MetricsAddr string `json:"metrics_addr"`
+	// MetricsTokenFile holds a bearer token /metrics then requires
+	// (RGW_METRICS_TOKEN_FILE); MetricsToken is read from it.
+	MetricsTokenFile string `json:"metrics_token_file"`
+	MetricsToken     string `json:"-"`
 	// OIDC configures login for people (web console and CLI).
 	OIDC OIDC `json:"oidc"`
 	// Sessions bounds login sessions.

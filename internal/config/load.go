@@ -81,6 +81,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 		}
 	}
 	str("RGW_ADDR", &c.Addr)
+	str("RGW_METRICS_ADDR", &c.MetricsAddr)
+	str("RGW_METRICS_TOKEN_FILE", &c.MetricsTokenFile)
 	str("RGW_DATABASE_URL", &c.DatabaseURL)
 	str("RGW_TLS_CERT", &c.TLSCertFile)
 	str("RGW_TLS_KEY", &c.TLSKeyFile)

@@ -28,6 +28,14 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr (RGW_ADDR)", "%q is not host:port", c.Addr)
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics_addr (RGW_METRICS_ADDR)", "%q is not host:port", c.MetricsAddr)
+		}
+	}
+	if c.MetricsTokenFile != "" && len(c.MetricsToken) < 16 {
+		bad("metrics_token_file (RGW_METRICS_TOKEN_FILE)", "the token must be at least 16 characters (was the file read?)")
+	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
 		!strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("database_url (RGW_DATABASE_URL)", "must start with sqlite: or postgres://")
@@ -189,6 +197,7 @@ func (c *Config) ReadSecretFiles() error {
 		read(fmt.Sprintf("racks[%d].password_file (RGW_RACK_PASSWORD_FILE)", i), r.PasswordFile, &r.Password)
 	}
 	read("oidc.client_secret_file (RGW_OIDC_CLIENT_SECRET_FILE)", c.OIDC.ClientSecretFile, &c.OIDC.ClientSecret)
+	read("metrics_token_file (RGW_METRICS_TOKEN_FILE)", c.MetricsTokenFile, &c.MetricsToken)
 	return errors.Join(errs...)
 }
 

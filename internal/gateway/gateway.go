@@ -132,8 +132,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		return nil, err
 	}
 	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
-		Failures: g.Failures,
-		Version:  Version}
+		Failures: g.Failures, MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
+		Version: Version}
 	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in
 		srv.Console = con
 		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -198,7 +198,14 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ConnContext:       clientip.ConnContext,
 		ErrorLog:          slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if g.Config.MetricsAddr != "" {
+		ms, err := g.serveMetrics(g.Config.MetricsAddr, errc)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+	}
 	go func() {
 		var err error
 		if g.Config.TLSCertFile != "" {
@@ -266,4 +273,23 @@ func (g *Gateway) limitConns(ln net.Listener) net.Listener {
 		}
 	}
 	return l
+}
+
+// serveMetrics serves /metrics alone on its own listener (metrics_addr),
+// for a scraper on a network the gateway's users cannot reach.
+func (g *Gateway) serveMetrics(addr string, errc chan<- error) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", g.Web.MetricsHandler())
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(g.Log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	return ms, nil
 }

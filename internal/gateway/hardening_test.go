@@ -1,8 +1,10 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // hostileRack answers every call with what a compromised or careless rack
@@ -309,5 +312,64 @@ func TestFailureFloodLimited(t *testing.T) {
 	}
 	if denied401 != statuses[401] || aggregated != 1 {
 		t.Errorf("audit rows: %d for the 401s (want %d), %d aggregated (want 1)", denied401, statuses[401], aggregated)
+	}
+}
+
+// /metrics can be kept from the gateway's users: behind a bearer token,
+// and on a listener of its own.
+func TestMetricsProtected(t *testing.T) {
+	const token = "metrics-token-0123456789"
+	e := newEnv(t, func(c *configT) { c.MetricsToken = token })
+	get := func(url, auth string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(e.srv.URL+"/metrics", ""); s != 401 {
+		t.Errorf("metrics without the token: %d", s)
+	}
+	if s := get(e.srv.URL+"/metrics", "Bearer wrong-token-0123456789"); s != 401 {
+		t.Errorf("metrics with a wrong token: %d", s)
+	}
+	if s := get(e.srv.URL+"/metrics", "Bearer "+token); s != 200 {
+		t.Errorf("metrics with the token: %d", s)
+	}
+
+	// On its own address, /metrics is gone from the main listener.
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := probe.Addr().String()
+	probe.Close()
+	e2 := newEnv(t, func(c *configT) { c.MetricsAddr = metricsAddr })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e2.gw.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	testutil.Eventually(t, "the metrics listener", func() bool {
+		c, err := net.Dial("tcp", metricsAddr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if s := get("http://"+metricsAddr+"/metrics", ""); s != 200 {
+		t.Errorf("metrics on their own address: %d", s)
+	}
+	if s := get("http://"+ln.Addr().String()+"/metrics", ""); s != 404 {
+		t.Errorf("metrics on the main listener with metrics_addr set: %d, want 404", s)
 	}
 }

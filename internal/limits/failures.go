@@ -5,6 +5,7 @@ package limits
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -23,6 +24,10 @@ type FailureLimiter struct {
 	perMinute int
 	burst     int
 	clock     clock.Clock
+
+	// tracked is how many addresses have buckets: while none has, Blocked
+	// answers without taking the lock (the common case: no failures).
+	tracked atomic.Int64
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -50,7 +55,7 @@ func NewFailureLimiter(perMinute, burst int, c clock.Clock) *FailureLimiter {
 // Blocked reports whether addr has no failures left, and when it will
 // have one again. It spends nothing.
 func (l *FailureLimiter) Blocked(addr string) (retryAfter time.Duration, blocked bool) {
-	if l == nil || l.perMinute <= 0 {
+	if l == nil || l.perMinute <= 0 || l.tracked.Load() == 0 {
 		return 0, false
 	}
 	now := l.clock.Now()
@@ -83,6 +88,7 @@ func (l *FailureLimiter) Failed(addr string) {
 		}
 		b = &bucket{lim: rate.NewLimiter(rate.Every(time.Minute/time.Duration(l.perMinute)), l.burst)}
 		l.buckets[addr] = b
+		l.tracked.Store(int64(len(l.buckets)))
 	}
 	b.seen = now
 	b.lim.AllowN(now, 1)
@@ -102,6 +108,7 @@ func (l *FailureLimiter) dropIdle(now time.Time) {
 		}
 		delete(l.buckets, k)
 	}
+	l.tracked.Store(int64(len(l.buckets)))
 }
 
 // Refused counts a request refused because addr was blocked.
@@ -116,14 +123,24 @@ func (l *FailureLimiter) Refused(addr string) {
 }
 
 // TakeRefused returns the refusals counted per address since the last
-// call, and starts counting afresh.
+// call, and starts counting afresh. It also forgets the addresses that owe
+// nothing any more (full buckets), so that a quiet gateway goes back to
+// not locking at all (Blocked's fast path). The proxy calls it every
+// minute.
 func (l *FailureLimiter) TakeRefused() map[string]int {
 	if l == nil {
 		return nil
 	}
+	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := l.refused
 	l.refused = map[string]int{}
+	for k, b := range l.buckets {
+		if b.lim.TokensAt(now) >= float64(l.burst) {
+			delete(l.buckets, k)
+		}
+	}
+	l.tracked.Store(int64(len(l.buckets)))
 	return out
 }

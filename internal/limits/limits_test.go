@@ -48,6 +48,16 @@ func TestFailureLimiterBudget(t *testing.T) {
 	if got := l.TakeRefused(); len(got) != 0 {
 		t.Fatalf("second TakeRefused = %v, want empty", got)
 	}
+	// Addresses that owe nothing are forgotten: the limiter is back to its
+	// lock-free answer.
+	fake.Advance(time.Hour)
+	l.TakeRefused()
+	if n := l.tracked.Load(); n != 0 {
+		t.Fatalf("%d addresses still tracked after they recovered", n)
+	}
+	if _, blocked := l.Blocked(a); blocked {
+		t.Fatal("blocked after recovery")
+	}
 	// Disabled, or nil: never blocks.
 	off := NewFailureLimiter(-1, 1, fake)
 	var nilL *FailureLimiter

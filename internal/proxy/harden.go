@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"mime"
 	"net/http"
 	"strings"
 )
@@ -79,30 +78,48 @@ func setOf(keys ...string) map[string]bool {
 // rack's own authentication challenges are dropped (a Basic challenge makes
 // browsers prompt for and cache credentials); keepChallenge keeps those of
 // another service's answers (foreign routes: a registry's token challenge).
+//
+// It runs on every proxied answer, so it allocates nothing: the values are
+// shared read-only slices (the reverse proxy copies values out of the
+// rack's header, never into these), and headers the rack already set as
+// wanted (it sends nosniff and DENY itself) are left as they are.
 func hardenResponse(h http.Header, keepChallenge bool) {
 	for k := range h {
 		if rackHeadersDropped[k] || strings.HasPrefix(k, "Access-Control-") || k == "Www-Authenticate" && !keepChallenge {
 			delete(h, k)
 		}
 	}
-	h["Content-Security-Policy"] = []string{rackCSP}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	h["X-Frame-Options"] = []string{"DENY"}
-	h["Cross-Origin-Resource-Policy"] = []string{"same-origin"}
-	if !inertType(h.Get("Content-Type")) {
-		h["Content-Disposition"] = []string{"attachment"}
+	h["Content-Security-Policy"] = rackCSPValue
+	setIfNot(h, "X-Content-Type-Options", nosniffValue)
+	setIfNot(h, "X-Frame-Options", denyValue)
+	if !inertType(h["Content-Type"]) {
+		h["Content-Disposition"] = attachmentValue
+	}
+}
+
+var (
+	rackCSPValue    = []string{rackCSP}
+	nosniffValue    = []string{"nosniff"}
+	denyValue       = []string{"DENY"}
+	attachmentValue = []string{"attachment"}
+)
+
+// setIfNot sets h[k] to v unless it holds exactly that already.
+func setIfNot(h http.Header, k string, v []string) {
+	if cur := h[k]; len(cur) != 1 || cur[0] != v[0] {
+		h[k] = v
 	}
 }
 
 // inertType reports the media types a browser never runs (with nosniff):
-// the rack API's JSON answers and plain-text errors.
-func inertType(ct string) bool {
-	if ct == "" {
+// the rack API's JSON answers and plain-text errors. A missing or repeated
+// Content-Type is not inert.
+func inertType(values []string) bool {
+	if len(values) != 1 {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || mt == "text/plain" || strings.HasSuffix(mt, "+json")
+	mt, _, _ := strings.Cut(values[0], ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "application/json") || strings.EqualFold(mt, "text/plain") ||
+		len(mt) > 5 && strings.EqualFold(mt[len(mt)-5:], "+json") && !strings.ContainsAny(mt, " \t")
 }

@@ -143,28 +143,35 @@ func Diff(old, new Env) Change {
 	return ch
 }
 
+func hasPassword(u *url.Userinfo) bool { _, has := u.Password(); return has }
+
 // MaskURL hides the password in a URL such as postgres://user:pass@host/db.
 // Strings that are not URLs with credentials are returned unchanged.
+//
+// URL parsers disagree about passwords with a raw '#', '?', '/' or '@' in
+// them ("user:pa#ss@host"): where the parsed password may not be all a
+// client of the URL would read, everything between the scheme and the last
+// '@' is hidden instead (over-masking a path or query that holds ':' and
+// '@' is the safe mistake).
 func MaskURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	lastAt := strings.LastIndexByte(rest, '@')
+	if !ok || lastAt < 0 {
+		return s
+	}
+	auth := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		auth = rest[:end]
+	}
 	u, err := url.Parse(s)
-	if err != nil {
-		// Fail closed: a URL the parser rejects may still carry a password
-		// (e.g. one with a space or a stray %), so hide everything between
-		// the scheme and the last '@'.
-		scheme, rest, ok := strings.Cut(s, "://")
-		if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
-			return scheme + "://" + Mask + rest[at:]
-		}
-		return s
+	if err == nil && u.User != nil && hasPassword(u.User) && strings.LastIndexByte(auth, '@') == lastAt {
+		u.User = url.UserPassword(u.User.Username(), Mask)
+		out := u.String()
+		// url.String escapes the mask's asterisks; show them plainly.
+		return strings.Replace(out, url.QueryEscape(Mask), Mask, 1)
 	}
-	if u.User == nil {
-		return s
+	if err != nil || strings.IndexByte(rest[:lastAt], ':') >= 0 {
+		return scheme + "://" + Mask + rest[lastAt:]
 	}
-	if _, has := u.User.Password(); !has {
-		return s
-	}
-	u.User = url.UserPassword(u.User.Username(), Mask)
-	out := u.String()
-	// url.String escapes the mask's asterisks; show them plainly.
-	return strings.Replace(out, url.QueryEscape(Mask), Mask, 1)
+	return s
 }

@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -44,6 +45,11 @@ type Server struct {
 	ClientIP *clientip.Resolver
 	// Failures limits each address's failing admin API calls (nil: none).
 	Failures *limits.FailureLimiter
+	// MetricsElsewhere: /metrics is served on its own listener
+	// (MetricsHandler), not here.
+	MetricsElsewhere bool
+	// MetricsToken, if set, is the bearer token /metrics requires.
+	MetricsToken string
 
 	mux    *http.ServeMux
 	rackMu sync.Mutex
@@ -66,7 +72,9 @@ func (s *Server) Handler() http.Handler {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	if !s.MetricsElsewhere {
+		s.mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 	s.routesAPI()
 	if s.Login != nil {
 		s.mux.Handle("/auth/", s.Login)
@@ -91,6 +99,24 @@ func (s *Server) Handler() http.Handler {
 			securityHeaders(w.Header())
 			s.mux.ServeHTTP(w, r)
 		}
+	})
+}
+
+// MetricsHandler serves the Prometheus metrics, behind MetricsToken when it
+// is set.
+func (s *Server) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})
+	if s.MetricsToken == "" {
+		return h
+	}
+	want := []byte("Bearer " + s.MetricsToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rack-gateway metrics"`)
+			http.Error(w, "metrics need the bearer token (metrics_token_file)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -236,8 +236,10 @@ func (x *Reader) Next(e *chain.Event) error {
 	return io.EOF
 }
 
-// CSVColumns are the CSV export's columns.
-var CSVColumns = []string{"seq", "time", "rack", "actor", "actor_type", "role", "source_ip", "method", "path",
+// CSVColumns returns the CSV export's columns (a copy).
+func CSVColumns() []string { return append([]string(nil), csvColumns...) }
+
+var csvColumns = []string{"seq", "time", "rack", "actor", "actor_type", "role", "source_ip", "method", "path",
 	"action", "app", "resource", "permission", "decision", "reason", "status", "duration_ms", "request_id", "details"}
 
 // CSVWriter writes a CSV export for people (not verifiable).
@@ -246,7 +248,7 @@ type CSVWriter struct{ w *csv.Writer }
 // NewCSVWriter writes the header row to w.
 func NewCSVWriter(w io.Writer) (*CSVWriter, error) {
 	c := &CSVWriter{w: csv.NewWriter(w)}
-	return c, c.w.Write(CSVColumns)
+	return c, c.w.Write(csvColumns)
 }
 
 // WriteEvent writes one row. Cells that a spreadsheet would run as a

@@ -54,15 +54,21 @@ func AuditTail(ctx context.Context, e *cmdutil.Env, args []string) error {
 	return nil
 }
 
+// printEvent prints one event on one line, led by its chain sequence
+// number (the one audit verify and exports use). Every recorded string
+// is printed through cmdutil.Printable: a decoded %0a in a path cannot
+// forge a line, nor %1b[ drive the terminal.
 func printEvent(w io.Writer, ev *chain.Event) {
+	p := cmdutil.Printable
 	target := ev.Method + " " + ev.Path
 	if ev.Method == "" {
 		target = ev.Resource
 	}
-	fmt.Fprintf(w, "%d %s %-5s %-22s %-28s %s rack=%s status=%d reason=%s",
-		ev.ID, ev.Time.UTC().Format(time.RFC3339), ev.Decision, ev.Action, ev.Actor, target, cmdutil.OrDash(ev.Rack), ev.Status, ev.Reason)
+	fmt.Fprintf(w, "seq %d %s %-5s %-22s %-28s %s rack=%s status=%d reason=%s",
+		ev.Seq, ev.Time.UTC().Format(time.RFC3339), p(ev.Decision), p(ev.Action), p(ev.Actor), p(target),
+		p(cmdutil.OrDash(ev.Rack)), ev.Status, p(ev.Reason))
 	if ev.Details != "" {
-		fmt.Fprintf(w, " %s", ev.Details)
+		fmt.Fprintf(w, " %s", p(ev.Details))
 	}
 	fmt.Fprintln(w)
 }

@@ -236,7 +236,8 @@ func AuditCheckValue(ctx context.Context, e *cmdutil.Env, args []string) error {
 		if audit.CheckValueHash(tr.HMACKey, name, value, h) {
 			hits++
 			fmt.Fprintf(e.Stdout, "seq %d %s %s set %s to this value (app %s, rack %s, decision %s, status %d)\n",
-				ev.Seq, ev.Time.UTC().Format(time.RFC3339), ev.Actor, name, cmdutil.OrDash(ev.App), cmdutil.OrDash(ev.Rack), ev.Decision, ev.Status)
+				ev.Seq, ev.Time.UTC().Format(time.RFC3339), cmdutil.Printable(ev.Actor), cmdutil.Printable(name),
+				cmdutil.Printable(cmdutil.OrDash(ev.App)), cmdutil.Printable(cmdutil.OrDash(ev.Rack)), ev.Decision, ev.Status)
 		}
 		return nil
 	})

@@ -192,12 +192,13 @@ func (h *Handler) createLogin(w http.ResponseWriter, r *http.Request, lr *store.
 // verifier, stores the login request and sets the binding cookie.
 func (h *Handler) storeLogin(w http.ResponseWriter, r *http.Request, lr *store.LoginRequest) error {
 	// One binding value per browser, reused while it lives, so two logins
-	// in two tabs do not break each other.
+	// in two tabs do not break each other; only a value this gateway
+	// minted is reused, never one the client chose.
 	bind := ""
-	if c, err := r.Cookie(loginCookie); err == nil && isB64URL(c.Value, 43, 43) {
+	if c, err := r.Cookie(loginCookie); err == nil && h.validBinding(c.Value) {
 		bind = c.Value
 	} else {
-		bind = randomString()
+		bind = h.mintBinding()
 	}
 	lr.BrowserHash = sha(bind)
 	lr.Nonce = randomString()

@@ -66,6 +66,7 @@ type Store interface {
 	store.Users
 	store.Sessions
 	store.LoginRequests
+	store.Settings // the browser-binding key
 }
 
 // Options configures the login handler.
@@ -119,6 +120,7 @@ type Handler struct {
 	defaultRole  string
 	csp          string
 	cop          *http.CrossOriginProtection
+	bindingKey   []byte // signs browser-binding cookies (binding.go)
 	mux          *http.ServeMux
 }
 
@@ -221,6 +223,9 @@ func New(ctx context.Context, o Options) (*Handler, error) {
 		Scopes:       scopes,
 	}
 	h.verifier = provider.Verifier(&oidc.Config{ClientID: oc.ClientID, Now: h.now})
+	if h.bindingKey, err = loadBindingKey(ctx, o.Store); err != nil {
+		return nil, err
+	}
 
 	// The CLI confirmation form redirects to the IdP, which form-action
 	// must allow (browsers apply it to redirects after a form submission).

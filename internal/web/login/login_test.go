@@ -380,7 +380,7 @@ func TestWebLogin(t *testing.T) {
 		t.Fatalf("authorization URL params: %v", q)
 	}
 	bind := e.loginCookie(c)
-	if !isB64URL(bind, 43, 43) {
+	if id, mac, ok := strings.Cut(bind, "."); !ok || !isB64URL(id, 43, 43) || !isB64URL(mac, 22, 22) {
 		t.Fatalf("rgw_login cookie %q", bind)
 	}
 	cb := e.authorize(c, authURL)
@@ -1198,5 +1198,29 @@ func TestNoSessionWithoutItsAuditRecord(t *testing.T) {
 	}
 	if withSession != 1 {
 		t.Errorf("%d web login events name their session, want 1 (the failed one must not be there)", withSession)
+	}
+}
+
+// The browser-binding cookie is minted by the gateway: a value the client
+// chose (a cookie planted by another site, say) is replaced, while one the
+// gateway minted is kept, so that logins in two tabs do not break each
+// other.
+func TestBindingCookieMintedByTheGateway(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	u, _ := url.Parse(e.srv.URL)
+	for _, planted := range []string{randomString(), randomString() + "." + randomString()[:22], "x"} {
+		c := e.browser()
+		c.Jar.SetCookies(u, []*http.Cookie{{Name: loginCookie, Value: planted, Path: "/auth/"}})
+		e.startWeb(c, "admin@example.com", "/")
+		if got := e.loginCookie(c); got == planted || !e.h.validBinding(got) {
+			t.Errorf("planted %q: the login is bound to %q, want a value the gateway minted", planted, got)
+		}
+	}
+	c := e.browser()
+	e.startWeb(c, "admin@example.com", "/")
+	first := e.loginCookie(c)
+	e.startWeb(c, "viewer@example.com", "/")
+	if second := e.loginCookie(c); second != first {
+		t.Errorf("a second tab's login replaced the browser's binding %q with %q", first, second)
 	}
 }
