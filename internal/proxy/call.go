@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
@@ -44,6 +45,9 @@ type call struct {
 	// upstreamReason says why the rack's answer failed, when it did
 	// (proxyError); audited as the outcome's reason.
 	upstreamReason authz.Reason
+	// bodyFailed is set when the client's body could not be read while it
+	// was being forwarded (clientBody).
+	bodyFailed atomic.Bool
 	// session, for interactive websockets, counts bytes and catches the
 	// exit code; audited with the outcome.
 	session *session

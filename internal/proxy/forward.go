@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit"
@@ -31,7 +33,7 @@ func (h *Handler) forward(c *call) {
 	c.watch = watch
 	out := r.WithContext(ctx)
 	if hasBody {
-		out.Body = watch.body(r.Body)
+		out.Body = watch.body(&clientBody{ReadCloser: r.Body, failed: &c.bodyFailed})
 	}
 	u := *r.URL
 	u.Path, u.RawPath = c.path, c.rawPath
@@ -60,4 +62,20 @@ func (h *Handler) forward(c *call) {
 	c.ev.Details = audit.Details(c.details)
 	c.slot.Record(&c.ev)
 	h.metrics.observe(c.rack, c.route.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))
+}
+
+// clientBody notes when the client's request body cannot be read (a
+// malformed chunked encoding, a connection cut mid-upload), so that the
+// failure is answered as the client's, not as the rack's.
+type clientBody struct {
+	io.ReadCloser
+	failed *atomic.Bool
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.Store(true)
+	}
+	return n, err
 }

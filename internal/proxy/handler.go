@@ -221,6 +221,10 @@ func (h *Handler) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	reason := authz.ReasonUpstreamError
 	status, msg := http.StatusBadGateway, fmt.Sprintf("rack-gateway: rack %q is unreachable or failed to answer", rack)
 	switch {
+	case c != nil && c.bodyFailed.Load():
+		reason, status = authz.ReasonBadRequest, http.StatusBadRequest
+		msg = "rack-gateway: the request body could not be read (malformed or cut off); the call was not completed"
+		h.log.Info("request body could not be read", "rack", rack, "err", err)
 	case errors.Is(err, errRackCredentials):
 		reason = authz.ReasonRackCredentials
 		msg = fmt.Sprintf("rack-gateway: rack %q refused the gateway's own credentials: the gateway's configuration "+
