@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // cbChromium is Debian's Chromium, installed by .ci/run.
@@ -188,8 +189,11 @@ func TestBrowserConsole(t *testing.T) {
 <script>document.getElementById("f").submit()</script>`, gw)
 	}))
 	defer evil.Close()
-	cbRun(t, admin, "cross-site POST", chromedp.Navigate(evil.URL), chromedp.Sleep(time.Second),
-		chromedp.WaitVisible(chromedp.CSS(`body`)))
+	cbRun(t, admin, "cross-site POST", chromedp.Navigate(evil.URL))
+	testutil.Eventually(t, "the attacker's form to post to the console", func() bool {
+		return strings.HasPrefix(cbLocation(t, admin), gw+"/users/role")
+	})
+	cbRun(t, admin, "the refusal page", chromedp.WaitVisible(chromedp.CSS(`body`)))
 	body := cbText(t, admin, `body`)
 	if loc := cbLocation(t, admin); !strings.HasPrefix(loc, gw+"/users/role") || !strings.Contains(body, "403") {
 		t.Errorf("cross-site POST: at %s, page %.200q", loc, body)
