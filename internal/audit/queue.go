@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 )
@@ -18,10 +19,15 @@ type queue struct {
 	notFull sync.Cond // Record waits on it while the queue is full
 	buf     []*chain.Event
 	closed  bool
-	// reserved is room promised to calls being served (reserve); it counts
-	// against size like queued events.
-	reserved int
-	size     int // how many events (and promises) the queue holds
+	size    int // how many events (and promises) the queue holds
+
+	// count is the queued events plus the room promised to calls being
+	// served (reserve). It is atomic so that reserve, once per call, takes
+	// no lock; put and take change it under mu. A reserve racing a put may
+	// pass size by a few: the bound is soft, which is all it needs to be.
+	count   atomic.Int64
+	waiters atomic.Int32 // puts waiting for room
+	shut    atomic.Bool  // closed, readable without mu
 
 	// queued counts the events ever queued and written those ever
 	// written; the queue is FIFO, so written >= n means the first n are.
@@ -49,13 +55,18 @@ func signal(c chan struct{}) {
 // without queueing, once the queue is closed.
 func (q *queue) put(ev *chain.Event) bool {
 	q.mu.Lock()
-	for len(q.buf)+q.reserved >= q.size && !q.closed {
+	// Counted as waiting before looking, so that an unreserve that frees
+	// room after the look sees a waiter to wake (both are atomic).
+	q.waiters.Add(1)
+	for q.count.Load() >= int64(q.size) && !q.closed {
 		q.notFull.Wait()
 	}
+	q.waiters.Add(-1)
 	if q.closed {
 		q.mu.Unlock()
 		return false
 	}
+	q.count.Add(1)
 	q.appendLocked(ev)
 	return true
 }
@@ -77,35 +88,38 @@ func (q *queue) appendLocked(ev *chain.Event) {
 // reserve promises room for one event without waiting; false when the
 // queue (with what is promised) is full or closed.
 func (q *queue) reserve() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed || len(q.buf)+q.reserved >= q.size {
-		return false
+	for {
+		n := q.count.Load()
+		if q.shut.Load() || n >= int64(q.size) {
+			return false
+		}
+		if q.count.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	q.reserved++
-	return true
 }
 
 // putReserved queues ev in promised room, without waiting. It reports
 // false, without queueing, once the queue is closed.
 func (q *queue) putReserved(ev *chain.Event) bool {
 	q.mu.Lock()
-	q.reserved--
 	if q.closed {
 		q.mu.Unlock()
-		q.notFull.Broadcast()
+		q.unreserve()
 		return false
 	}
-	q.appendLocked(ev)
+	q.appendLocked(ev) // its room is counted already
 	return true
 }
 
 // unreserve gives back promised room.
 func (q *queue) unreserve() {
-	q.mu.Lock()
-	q.reserved--
-	q.mu.Unlock()
-	q.notFull.Broadcast()
+	q.count.Add(-1)
+	if q.waiters.Load() > 0 {
+		q.mu.Lock()
+		q.notFull.Broadcast()
+		q.mu.Unlock()
+	}
 }
 
 // take moves up to max events into dst and reports how many are left and
@@ -117,6 +131,7 @@ func (q *queue) take(dst []*chain.Event, max int) ([]*chain.Event, int, bool) {
 	rest := copy(q.buf, q.buf[n:])
 	clear(q.buf[rest:])
 	q.buf = q.buf[:rest]
+	q.count.Add(-int64(n))
 	closed := q.closed
 	q.mu.Unlock()
 	if n > 0 {
@@ -169,6 +184,7 @@ func (q *queue) waitWritten(ctx context.Context) error {
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
+	q.shut.Store(true)
 	q.mu.Unlock()
 	q.notFull.Broadcast()
 	signal(q.full)

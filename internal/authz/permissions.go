@@ -184,8 +184,10 @@ func ParseSet(names []string) (Set, error) {
 // Has reports whether p is in the set.
 func (s Set) Has(p Permission) bool {
 	i, ok := permIndex[p]
-	return ok && s[i/64]&(1<<(i%64)) != 0
+	return ok && s.hasIndex(i)
 }
+
+func (s Set) hasIndex(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
 
 // Union returns s ∪ o.
 func (s Set) Union(o Set) Set { return Set{s[0] | o[0], s[1] | o[1]} }

@@ -59,15 +59,16 @@ func (pol *Policy) Decide(q Request) Decision {
 		d.Reason = ReasonUnknownRole
 		return d
 	}
-	if !perms.Has(q.Permission) {
+	i, known := permIndex[q.Permission] // one lookup serves every test below
+	if !known || !perms.hasIndex(i) {
 		d.Reason = ReasonMissingPermission
 		return d
 	}
-	if p.Kind == KindToken && !p.TokenPerms.Has(q.Permission) {
+	if p.Kind == KindToken && !p.TokenPerms.hasIndex(i) {
 		d.Reason = ReasonTokenScope
 		return d
 	}
-	req := requirements[q.Permission]
+	req := requirementsByIndex[i]
 	if req.StepUp != StepUpNone && pol.StepUp && p.Assurance.Credential.Human() && !pol.stepUpMet(p.Assurance, req.StepUp, q.Now) {
 		d.Reason, d.StepUp = ReasonStepUpRequired, req.StepUp
 		return d

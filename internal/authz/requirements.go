@@ -62,3 +62,12 @@ var requirements = map[Permission]Requirement{
 
 // RequirementOf returns what p needs beyond a role that grants it.
 func RequirementOf(p Permission) Requirement { return requirements[p] }
+
+// requirementsByIndex is requirements by permission index, for Decide.
+var requirementsByIndex = func() []Requirement {
+	out := make([]Requirement, len(all))
+	for p, r := range requirements {
+		out[permIndex[p]] = r
+	}
+	return out
+}()
