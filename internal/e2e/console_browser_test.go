@@ -245,7 +245,12 @@ func TestBrowserConsole(t *testing.T) {
 	if session == "" {
 		t.Fatal("no rgw_session cookie")
 	}
-	cbRun(t, admin, "sign out", chromedp.Click(chromedp.CSS(`form[action="/auth/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`body`)))
+	cbRun(t, admin, "sign out", chromedp.Click(chromedp.CSS(`form[action="/auth/logout"] button`)))
+	// The form's navigation must land before the next one starts, or it
+	// would abort it.
+	testutil.Eventually(t, "the sign-out to land on the sign-in page", func() bool {
+		return strings.Contains(cbLocation(t, admin), "/auth/signin?error=logged_out")
+	})
 	cbRun(t, admin, "after sign out", chromedp.Navigate(gw+"/"), chromedp.WaitVisible(chromedp.CSS(`body`)))
 	if loc := cbLocation(t, admin); !strings.HasPrefix(loc, gw+"/auth/signin") {
 		t.Errorf("after sign out / is at %s", loc)
