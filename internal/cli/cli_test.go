@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/cli/server"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while a test reads.
@@ -105,20 +106,22 @@ func startDev(t *testing.T, data string) (context.CancelFunc, chan int, map[stri
 	e := &Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, e, []string{"dev", "--data", data, "--addr", "127.0.0.1:0"}) }()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := rackURLLine.FindAllStringSubmatch(out.String(), -1); len(m) == 4 {
-			tokens := map[string]string{}
-			for i, u := range server.DemoUsers() {
-				tokens[u.Role] = m[i][1]
-			}
-			return cancel, done, tokens, m[0][2]
-		}
+	var m [][]string
+	testutil.Poll(testutil.Patience, func() bool {
 		select {
 		case code := <-done:
 			t.Fatalf("dev exited %d: %s", code, errb.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
+		m = rackURLLine.FindAllStringSubmatch(out.String(), -1)
+		return len(m) == 4
+	})
+	if len(m) == 4 {
+		tokens := map[string]string{}
+		for i, u := range server.DemoUsers() {
+			tokens[u.Role] = m[i][1]
+		}
+		return cancel, done, tokens, m[0][2]
 	}
 	cancel()
 	t.Fatalf("no quick-start printed: %s %s", out.String(), errb.String())

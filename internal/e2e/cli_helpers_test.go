@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // clDev is one `rack-gateway dev` subprocess.
@@ -33,21 +35,20 @@ func clStartDev(t *testing.T, name string) *clDev {
 	g.p = start(t, name, nil, "dev", "--data", g.data, "--addr", addr)
 	t.Cleanup(func() { clInterrupt(t, g.p) }) // runs before start's kill
 	re := regexp.MustCompile(`Admin API:\s+curl -H 'Authorization: Bearer (rgw_[A-Za-z0-9_-]+)'`)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		out := g.p.stderr.String()
-		if m := re.FindStringSubmatch(out); m != nil && strings.Contains(out, "Press Ctrl-C to stop.") {
-			g.adminToken = m[1]
-			break
-		}
+	testutil.Poll(testutil.Patience, func() bool {
 		select {
 		case <-g.p.done:
 			t.Fatalf("%s exited before its quick start (%v):\n%s", name, g.p.err, g.p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-	}
+		out := g.p.stderr.String()
+		if m := re.FindStringSubmatch(out); m != nil && strings.Contains(out, "Press Ctrl-C to stop.") {
+			g.adminToken = m[1]
+		}
+		return g.adminToken != ""
+	})
 	if g.adminToken == "" {
-		t.Fatalf("%s printed no quick start with an admin token within 30s:\n%s", name, g.p.stderr.String())
+		t.Fatalf("%s printed no quick start with an admin token within %v:\n%s", name, testutil.Patience, g.p.stderr.String())
 	}
 	if !strings.Contains(g.p.stderr.String(), "rack-gateway dev is running on "+g.url) {
 		t.Fatalf("%s quick start does not name %s:\n%s", name, g.url, g.p.stderr.String())
@@ -184,40 +185,47 @@ func clParseIdPForm(t *testing.T, p clPage) clIdPForm {
 // clWaitFile waits for a non-empty file (what the browser stand-in wrote).
 func clWaitFile(t *testing.T, p *proc, path string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var got string
+	testutil.Poll(testutil.Patience, func() bool {
 		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-			return string(b)
+			got = string(b)
+			return true
 		}
 		select {
 		case <-p.done:
 			t.Fatalf("%s exited before opening the browser (%v):\n%s", p.name, p.err, p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if got == "" {
+		t.Fatalf("%s did not run the browser within %v:\n%s", p.name, testutil.Patience, p.stderr.String())
 	}
-	t.Fatalf("%s did not run the browser within 20s:\n%s", p.name, p.stderr.String())
-	return ""
+	return got
 }
 
 // clWaitOutput waits until a running process has printed a match of re.
 func clWaitOutput(t *testing.T, p *proc, re *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(p.stderr.String()); m != nil {
-			return m
+	var m []string
+	testutil.Poll(testutil.Patience, func() bool {
+		if m = re.FindStringSubmatch(p.stderr.String()); m != nil {
+			return true
 		}
 		select {
 		case <-p.done:
-			if m := re.FindStringSubmatch(p.stderr.String()); m != nil {
-				return m
+			if m = re.FindStringSubmatch(p.stderr.String()); m == nil {
+				t.Fatalf("%s exited (%v) without printing %v:\n%s", p.name, p.err, re, p.stderr.String())
 			}
-			t.Fatalf("%s exited (%v) without printing %v:\n%s", p.name, p.err, re, p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+			return true
+		default:
 		}
+		return false
+	})
+	if m == nil {
+		t.Fatalf("%s did not print %v within %v:\n%s", p.name, re, testutil.Patience, p.stderr.String())
 	}
-	t.Fatalf("%s did not print %v within 20s:\n%s", p.name, re, p.stderr.String())
-	return nil
+	return m
 }
 
 // clWaitExit waits for a process to finish.

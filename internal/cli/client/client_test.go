@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // The code must equal login.VerificationCode in internal/web/login (the
@@ -438,9 +440,7 @@ func TestClientLoginFailures(t *testing.T) {
 			r := start(env, append([]string{"login", gw.URL(), "--no-browser"}, c.args...)...)
 			if c.browse {
 				var u string
-				for deadline := time.Now().Add(10 * time.Second); u == "" && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-					u = loginURLRe.FindString(r.errb.String())
-				}
+				testutil.Poll(testutil.Patience, func() bool { u = loginURLRe.FindString(r.errb.String()); return u != "" })
 				browse(t, u)
 			}
 			code := r.wait(t)

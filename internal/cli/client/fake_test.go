@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // fakeGateway implements the gateway's side of the CLI contract: the
@@ -369,18 +370,20 @@ func browserScript(t *testing.T) (string, func() string) {
 	}
 	seen := 0
 	return script, func() string {
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
+		var line string
+		if !testutil.Poll(testutil.Patience, func() bool {
 			b, _ := os.ReadFile(file)
 			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 			if len(b) > 0 && len(lines) > seen {
 				seen++
-				return lines[seen-1]
+				line = lines[seen-1]
+				return true
 			}
-			time.Sleep(5 * time.Millisecond)
+			return false
+		}) {
+			t.Error("the browser was not opened")
 		}
-		t.Error("the browser was not opened")
-		return ""
+		return line
 	}
 }
 
@@ -390,10 +393,7 @@ func login(t *testing.T, env map[string]string, f *fakeGateway, extra ...string)
 	args := append([]string{"login", f.URL(), "--no-browser"}, extra...)
 	r := start(env, args...)
 	var u string
-	for deadline := time.Now().Add(10 * time.Second); u == "" && time.Now().Before(deadline); {
-		u = loginURLRe.FindString(r.errb.String())
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Poll(testutil.Patience, func() bool { u = loginURLRe.FindString(r.errb.String()); return u != "" })
 	if u == "" {
 		t.Fatalf("no login URL printed: %s", r.errb.String())
 	}
