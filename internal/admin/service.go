@@ -177,7 +177,7 @@ type change struct {
 // caller makes the change and calls finish with its error.
 func (s *Service) writeAhead(ctx context.Context, ev *chain.Event, details map[string]any) (*change, error) {
 	attempt := *ev
-	attempt.Details = audit.Details(withPhase(details, "attempt"))
+	attempt.Details = audit.Details(audit.WithPhase(details, "attempt"))
 	if err := s.Audit.RecordSync(ctx, &attempt); err != nil {
 		return nil, &Error{Kind: KindUnavailable, Reason: authz.ReasonAuditUnavailable,
 			Msg: "the audit log is unavailable, so changes are blocked; try again shortly"}
@@ -191,7 +191,7 @@ func (s *Service) writeAhead(ctx context.Context, ev *chain.Event, details map[s
 func (c *change) finish(err error) error {
 	ev := c.ev
 	ev.Time = c.s.now()
-	d := withPhase(c.details, "outcome")
+	d := audit.WithPhase(c.details, "outcome")
 	ev.Status = 200
 	if err != nil {
 		kind, reason := KindUnavailable, authz.ReasonStoreUnavailable
@@ -205,15 +205,6 @@ func (c *change) finish(err error) error {
 	ev.Details = audit.Details(d)
 	c.s.Audit.Record(&ev)
 	return err
-}
-
-func withPhase(d map[string]any, phase string) map[string]any {
-	out := make(map[string]any, len(d)+1)
-	for k, v := range d {
-		out[k] = v
-	}
-	out["phase"] = phase
-	return out
 }
 
 // recordRead audits an allowed read of administrative data (who listed

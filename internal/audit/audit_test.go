@@ -305,3 +305,17 @@ func TestAuditorFlushHonoursContext(t *testing.T) {
 		t.Errorf("%d events after a late Run and Close", len(evs))
 	}
 }
+
+func TestWithPhase(t *testing.T) {
+	d := map[string]any{"params": map[string]string{"a": "1"}}
+	out := audit.WithPhase(d, "attempt")
+	if out["phase"] != "attempt" || out["params"] == nil {
+		t.Errorf("WithPhase = %v", out)
+	}
+	if _, leaked := d["phase"]; leaked {
+		t.Error("WithPhase modified its input")
+	}
+	if got := audit.WithPhase(nil, "outcome"); len(got) != 1 || got["phase"] != "outcome" {
+		t.Errorf("audit.WithPhase(nil) = %v", got)
+	}
+}

@@ -412,17 +412,3 @@ func TestTruncate(t *testing.T) {
 		t.Error("truncate")
 	}
 }
-
-func TestWithPhase(t *testing.T) {
-	d := map[string]any{"params": map[string]string{"a": "1"}}
-	out := withPhase(d, "attempt")
-	if out["phase"] != "attempt" || out["params"] == nil {
-		t.Errorf("withPhase = %v", out)
-	}
-	if _, leaked := d["phase"]; leaked {
-		t.Error("withPhase modified its input")
-	}
-	if got := withPhase(nil, "outcome"); len(got) != 1 || got["phase"] != "outcome" {
-		t.Errorf("withPhase(nil) = %v", got)
-	}
-}

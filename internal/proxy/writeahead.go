@@ -16,21 +16,11 @@ func (h *Handler) writeAhead(c *call) *refusal {
 		return nil
 	}
 	attempt := c.ev
-	attempt.Details = audit.Details(withPhase(c.details, "attempt"))
+	attempt.Details = audit.Details(audit.WithPhase(c.details, "attempt"))
 	if err := h.audit.RecordSync(c.r.Context(), &attempt); err != nil {
 		return refuse(http.StatusServiceUnavailable, authz.ReasonAuditUnavailable,
 			"rack-gateway: refused: the audit log is unavailable, so changes are blocked; try again shortly")
 	}
-	c.details = withPhase(c.details, "outcome")
+	c.details = audit.WithPhase(c.details, "outcome")
 	return nil
-}
-
-// withPhase returns a copy of d with "phase" set.
-func withPhase(d map[string]any, phase string) map[string]any {
-	out := make(map[string]any, len(d)+1)
-	for k, v := range d {
-		out[k] = v
-	}
-	out["phase"] = phase
-	return out
 }

@@ -17,44 +17,16 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
-var (
-	regenerate = flag.Bool("regenerate-frozen-vectors", false,
-		"write the frozen audit-format vectors that do not exist yet (see kat_gen_test.go; never to fix a failing test)")
-	regenerateOverwrite = flag.Bool("regenerate-frozen-vectors-overwrite", false,
-		"with -regenerate-frozen-vectors, overwrite existing vectors: BREAKS EVERY DEPLOYED AUDIT LOG")
-)
-
-// writeFrozen writes data to path unless it exists (and overwriting was not
-// asked for).
-func writeFrozen(t *testing.T, path string, data []byte) {
-	t.Helper()
-	path = filepath.FromSlash(path)
-	if _, err := os.Stat(path); err == nil && !*regenerateOverwrite {
-		t.Fatalf("%s exists; the vectors are frozen (see the comment in kat_test.go)", path)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
-}
+func writeFrozen(t *testing.T, path string, data []byte) { testutil.WriteFrozen(t, path, data) }
 
 func marshalVectors(t *testing.T, v any) []byte {
 	t.Helper()
@@ -102,7 +74,7 @@ func typicalEvent(t *testing.T) chain.Event {
 }
 
 func TestRegenerateFrozenVectors(t *testing.T) {
-	if !*regenerate {
+	if !testutil.RegenerateFrozen() {
 		t.Skip("generator of the frozen vectors; runs only with -regenerate-frozen-vectors (see kat_gen_test.go)")
 	}
 	type cv struct {

@@ -20,40 +20,17 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
 	"github.com/rack-gateway/rack-gateway/internal/store"
-)
-
-var (
-	regenerate = flag.Bool("regenerate-frozen-vectors", false,
-		"write the frozen audit-format vectors that do not exist yet (see kat_gen_test.go; never to fix a failing test)")
-	regenerateOverwrite = flag.Bool("regenerate-frozen-vectors-overwrite", false,
-		"with -regenerate-frozen-vectors, overwrite existing vectors: BREAKS EVERY DEPLOYED AUDIT LOG")
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 func writeFrozen(t *testing.T, rel string, data []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", filepath.FromSlash(rel))
-	if _, err := os.Stat(path); err == nil && !*regenerateOverwrite {
-		t.Fatalf("%s exists; the vectors are frozen (see the comment in kat_test.go)", path)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
+	testutil.WriteFrozen(t, filepath.Join("testdata", filepath.FromSlash(rel)), data)
 }
 
 // katSeed is the public test key's seed: bytes 00 01 … 1f.
@@ -66,7 +43,7 @@ func katSeed() []byte {
 }
 
 func TestRegenerateFrozenVectors(t *testing.T) {
-	if !*regenerate {
+	if !testutil.RegenerateFrozen() {
 		t.Skip("generator of the frozen vectors; runs only with -regenerate-frozen-vectors (see kat_gen_test.go)")
 	}
 	key := ed25519.NewKeyFromSeed(katSeed())

@@ -17,10 +17,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"errors"
-	"flag"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,34 +25,15 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/checkpoint"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
-)
-
-var (
-	regenerate = flag.Bool("regenerate-frozen-vectors", false,
-		"write the frozen audit-format vectors that do not exist yet (see kat_gen_test.go; never to fix a failing test)")
-	regenerateOverwrite = flag.Bool("regenerate-frozen-vectors-overwrite", false,
-		"with -regenerate-frozen-vectors, overwrite existing vectors: BREAKS EVERY DEPLOYED AUDIT LOG")
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 func writeFrozen(t *testing.T, name string, data []byte) {
-	t.Helper()
-	path := frozenPath(name)
-	if _, err := os.Stat(path); err == nil && !*regenerateOverwrite {
-		t.Fatalf("%s exists; the vector is frozen (see the comment in kat_test.go)", path)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
+	testutil.WriteFrozen(t, frozenPath(name), data)
 }
 
 func TestRegenerateFrozenVectors(t *testing.T) {
-	if !*regenerate {
+	if !testutil.RegenerateFrozen() {
 		t.Skip("generator of the frozen vector; runs only with -regenerate-frozen-vectors (see kat_gen_test.go)")
 	}
 	ctx := context.Background()
