@@ -19,10 +19,13 @@ type queue struct {
 	notFull sync.Cond // Record waits on it while the queue is full
 	buf     []*chain.Event
 	closed  bool
-	size    int // how many events (and promises) the queue holds
+	size    int // how many unwritten events (and promises) the queue holds
 
-	// count is the queued events plus the room promised to calls being
-	// served (reserve). It is atomic so that reserve, once per call, takes
+	// count is the events not yet written (queued, or taken by the writer
+	// and being written) plus the room promised to calls being served
+	// (reserve). Taken events keep their room until done: while the
+	// database is down the writer retries a batch it holds, and that batch
+	// must count against the bound, or the bound would be size plus a batch. It is atomic so that reserve, once per call, takes
 	// no lock; put and take change it under mu. A reserve racing a put may
 	// pass size by a few: the bound is soft, which is all it needs to be.
 	count   atomic.Int64
@@ -123,7 +126,7 @@ func (q *queue) unreserve() {
 }
 
 // take moves up to max events into dst and reports how many are left and
-// whether the queue is closed.
+// whether the queue is closed. The events keep their room until done.
 func (q *queue) take(dst []*chain.Event, max int) ([]*chain.Event, int, bool) {
 	q.mu.Lock()
 	n := min(len(q.buf), max)
@@ -131,12 +134,8 @@ func (q *queue) take(dst []*chain.Event, max int) ([]*chain.Event, int, bool) {
 	rest := copy(q.buf, q.buf[n:])
 	clear(q.buf[rest:])
 	q.buf = q.buf[:rest]
-	q.count.Add(-int64(n))
 	closed := q.closed
 	q.mu.Unlock()
-	if n > 0 {
-		q.notFull.Broadcast()
-	}
 	return dst, rest, closed
 }
 
@@ -147,15 +146,20 @@ func (q *queue) state() (int, bool) {
 	return len(q.buf), q.closed
 }
 
-// done records that n more taken events are written.
+// done records that n more taken events are written (or set aside) and
+// gives their room back.
 func (q *queue) done(n int) {
 	q.mu.Lock()
 	q.written += uint64(n)
+	q.count.Add(-int64(n))
 	if q.progress != nil {
 		close(q.progress)
 		q.progress = nil
 	}
 	q.mu.Unlock()
+	if n > 0 {
+		q.notFull.Broadcast()
+	}
 }
 
 // waitWritten waits until every event queued before the call is written,

@@ -192,8 +192,9 @@ func TestQueueLoneEventWritten(t *testing.T) {
 	})
 }
 
-// When the store stalls, Record blocks once queueSize events wait: callers
-// slow down, and no event is dropped.
+// When the store stalls, Record blocks once queueSize events are unwritten
+// (queued, or in the batch the writer holds): callers slow down, and no
+// event is dropped.
 //
 // This test used to wait 300ms of real time and then expect the queue to be
 // full; on a loaded machine under -race, the recording goroutine had not
@@ -209,7 +210,7 @@ func TestQueueBackpressure(t *testing.T) {
 			i := 0
 			for ; i < queueSize+2*batchMax; i++ {
 				a.Record(&chain.Event{RequestID: fmt.Sprint(i)})
-				if i == queueSize+batchMax { // cannot fit while the store stalls
+				if i == queueSize { // cannot fit while the store stalls
 					recorded <- i
 				}
 			}
@@ -221,8 +222,11 @@ func TestQueueBackpressure(t *testing.T) {
 			t.Fatalf("Record accepted event %d while the store was stalled and the queue full", i)
 		default:
 		}
-		if n, _ := a.q.state(); n != queueSize {
-			t.Errorf("queue holds %d events while stalled, want %d", n, queueSize)
+		if n := a.q.count.Load(); n != queueSize {
+			t.Errorf("queue holds %d unwritten events while stalled, want %d", n, queueSize)
+		}
+		if n, _ := a.q.state(); n != queueSize-batchMax {
+			t.Errorf("%d events wait beside the writer's batch, want %d", n, queueSize-batchMax)
 		}
 		if all, _ := st.written(); len(all) != 0 {
 			t.Errorf("%d events written while the store stalled", len(all))

@@ -175,9 +175,10 @@ func TestAuditQueueFullAnswersAtOnce(t *testing.T) {
 			t.Fatalf("read: %d %s", resp.StatusCode, body)
 		}
 	}
-	// The refused change's record took one place.
-	if served == 0 || refused == 0 || served > size || served+refused != 3*size {
-		t.Fatalf("%d reads served, %d refused; want some served from the queue (at most %d) and the rest refused", served, refused, size)
+	// The refused change's record took one place; records the writer holds
+	// while it retries count against the bound too.
+	if served == 0 || refused == 0 || served > size-1 || served+refused != 3*size {
+		t.Fatalf("%d reads served, %d refused; want some served from the queue (at most %d) and the rest refused", served, refused, size-1)
 	}
 	outage.down.Store(false)
 	if err := e.gw.Audit.Flush(context.Background()); err != nil {
