@@ -19,13 +19,19 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end of life
 	RevokedAt  time.Time // zero = active
+	// MFAMethod and MFAAt are the second factor this session last proved
+	// and when (zero: none yet). A CLI session starts with the proof of
+	// the browser sign-in that created it.
+	MFAMethod string
+	MFAAt     time.Time
 }
 
 // Sessions stores login sessions. A taken hash is ErrConflict, a missing
 // user or session ErrNotFound. Lookups do not check expiry or revocation.
 type Sessions interface {
 	// CreateSession inserts s and sets its ID, CreatedAt and LastSeenAt
-	// (now). Hash and ExpiresAt are required.
+	// (now). Hash and ExpiresAt are required; MFAMethod and MFAAt are
+	// stored as given.
 	CreateSession(ctx context.Context, s *Session) error
 	GetSessionByHash(ctx context.Context, hash []byte) (*Session, error)
 	// ListSessions lists a user's sessions (0 = everyone's), newest

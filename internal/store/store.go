@@ -46,6 +46,7 @@ type Store interface {
 	Tokens
 	Sessions
 	LoginRequests
+	MFA
 	Settings
 	AuditAppender
 	AuditReader

@@ -8,12 +8,13 @@ import (
 )
 
 const selectSession = `SELECT id, hash, user_id, kind, name, user_agent, source_ip,
-	created_at, last_seen_at, expires_at, revoked_at FROM sessions`
+	created_at, last_seen_at, expires_at, revoked_at, mfa_method, mfa_at FROM sessions`
 
 func (s *Store) scanSession(sc scanner) (store.Session, error) {
 	var ss store.Session
 	err := sc.Scan(&ss.ID, &ss.Hash, &ss.UserID, &ss.Kind, &ss.Name, &ss.UserAgent, &ss.SourceIP,
-		s.td(&ss.CreatedAt), s.td(&ss.LastSeenAt), s.td(&ss.ExpiresAt), s.td(&ss.RevokedAt))
+		s.td(&ss.CreatedAt), s.td(&ss.LastSeenAt), s.td(&ss.ExpiresAt), s.td(&ss.RevokedAt),
+		&ss.MFAMethod, s.td(&ss.MFAAt))
 	return ss, err
 }
 
@@ -24,9 +25,11 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 	}
 	now := s.now()
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = now, now, store.NormalizeTime(ss.ExpiresAt)
+	ss.MFAAt = store.NormalizeTime(ss.MFAAt)
 	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO sessions (hash, user_id, kind, name, user_agent, source_ip,
-		created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		created_at, last_seen_at, expires_at, mfa_method, mfa_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		ss.Hash, ss.UserID, ss.Kind, ss.Name, ss.UserAgent, ss.SourceIP, s.t(now), s.t(now), s.t(ss.ExpiresAt),
+		ss.MFAMethod, s.t(ss.MFAAt),
 	).Scan(&ss.ID)
 	return s.wrap("create session", err)
 }
@@ -72,4 +75,11 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, at time.Ti
 	}
 	n, err := res.RowsAffected()
 	return n, s.wrap("revoke user sessions", err)
+}
+
+// SetSessionMFA implements store.MFA.
+func (s *Store) SetSessionMFA(ctx context.Context, sessionID int64, method string, at time.Time) error {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE sessions SET mfa_method = ?, mfa_at = ? WHERE id = ?`),
+		method, s.t(s.orNow(at)), sessionID)
+	return s.wrap("set session mfa", mustAffect(res, err))
 }
