@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
@@ -27,6 +28,7 @@ type Store interface {
 	store.RoleBindings
 	store.Tokens
 	store.Sessions
+	store.TrustedDevices
 	export.Source
 }
 
@@ -60,6 +62,25 @@ type Error struct {
 	Kind   Kind
 	Reason authz.Reason
 	Msg    string
+	// MFALevel names the second factor needed when the policy asked for
+	// one (apitypes.HeaderMFARequired).
+	MFALevel string
+}
+
+// Refusal is the error for a policy decision that denied: a step-up or
+// enrolment refusal names the second factor needed.
+func Refusal(d authz.Decision, msg string) *Error {
+	e := &Error{Kind: KindForbidden, Reason: d.Reason, Msg: msg}
+	switch d.Reason {
+	case authz.ReasonStepUpRequired:
+		e.MFALevel = d.StepUp.String()
+		e.Msg = fmt.Sprintf("this needs a second factor (%s): run `rack-gateway mfa verify`, or retry with the code in the %s header",
+			d.StepUp, apitypes.HeaderMFACode)
+	case authz.ReasonMFAEnrollmentRequired:
+		e.MFALevel = apitypes.MFALevelEnrol
+		e.Msg = "you have no second factor yet and this gateway requires one: enrol it on your account page in the console"
+	}
+	return e
 }
 
 // Kind classifies errors.
@@ -72,6 +93,7 @@ const (
 	KindNotFound
 	KindConflict
 	KindUnavailable
+	KindUnauthorized
 )
 
 func (e *Error) Error() string { return e.Msg }
@@ -89,6 +111,8 @@ func (k Kind) Status() int {
 		return 409
 	case KindUnavailable:
 		return 503
+	case KindUnauthorized:
+		return 401
 	}
 	return 500
 }
@@ -106,6 +130,8 @@ func (k Kind) String() string {
 		return "conflict"
 	case KindUnavailable:
 		return "unavailable"
+	case KindUnauthorized:
+		return "unauthorized"
 	}
 	return "failed"
 }
@@ -136,8 +162,7 @@ func (s *Service) authorize(ctx context.Context, a Actor, perm authz.Permission,
 	ev := s.event(a, action, perm)
 	ev.Decision, ev.Reason, ev.Status = "deny", string(d.Reason), 403
 	s.Audit.Record(ev)
-	return &Error{Kind: KindForbidden, Reason: d.Reason,
-		Msg: fmt.Sprintf("permission denied: role %q lacks %s", d.Role, perm)}
+	return Refusal(d, fmt.Sprintf("permission denied: role %q lacks %s", d.Role, perm))
 }
 
 func (s *Service) policy() *authz.Policy {

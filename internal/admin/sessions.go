@@ -143,13 +143,19 @@ func (s *Service) RevokeUserSessions(ctx context.Context, a Actor, email string)
 	return n, nil
 }
 
-// revokeAllSessions follows a role or status change; failures are logged
-// in the audit log rather than undoing the change.
+// revokeAllSessions follows a role or status change: the user's sessions
+// end and their trusted browsers are forgotten (the next sign-in asks for
+// a second factor). Failures are logged in the audit log rather than
+// undoing the change.
 func (s *Service) revokeAllSessions(ctx context.Context, a Actor, userID int64, email, why string) {
 	n, err := s.Store.RevokeUserSessions(ctx, userID, s.now())
+	var devices int64
+	if err == nil {
+		devices, err = s.Store.RevokeUserTrustedDevices(ctx, userID)
+	}
 	ev := s.event(a, "session.revoke-all", authz.GatewayUsers)
 	ev.Resource = email
-	d := map[string]any{"reason": why, "revoked": n}
+	d := map[string]any{"reason": why, "revoked": n, "trusted_browsers_revoked": devices}
 	if err != nil {
 		ev.Decision, ev.Reason = "deny", "store_error"
 		d["error"] = "could not revoke sessions"

@@ -19,6 +19,9 @@ package apitypes
 type Error struct {
 	Error  string `json:"error"`
 	Reason string `json:"reason"`
+	// MFALevel is the second factor needed, with reason step_up_required
+	// or mfa_enrollment_required (see HeaderMFARequired).
+	MFALevel string `json:"mfa_level,omitempty"`
 }
 
 // Status is the body of an answer that reports only an outcome:
@@ -164,4 +167,62 @@ type ClaimResponse struct {
 	Email     string `json:"email"`
 	Role      string `json:"role"`
 	ExpiresAt string `json:"expires_at"` // RFC 3339
+}
+
+// The second-factor contract. A call that needs a second factor the
+// caller has not proved (recently enough) is refused with
+//
+//	403 Forbidden
+//	Rack-Gateway-Mfa-Required: <level>
+//	{"error": "...", "reason": "step_up_required", "mfa_level": "<level>"}
+//
+// where level is "sign-in" (the session has not passed its sign-in
+// second factor), "recent" (one within the step-up window) or
+// "every-request" (one with this very request); a person who has no
+// second factor yet gets reason "mfa_enrollment_required" and level
+// "enrol". A client retries the same call once with the person's code in
+// Rack-Gateway-Mfa-Code (a TOTP code, YubiKey OTP or backup code); a
+// good code also starts the step-up window. A wrong code is refused with
+// 401 and reason "mfa_failed" (or 403 "mfa_locked" after too many).
+const (
+	HeaderMFARequired = "Rack-Gateway-Mfa-Required"
+	HeaderMFACode     = "Rack-Gateway-Mfa-Code"
+	MFALevelEnrol     = "enrol"
+)
+
+// MFAVerifyRequest is POST /api/v1/mfa/verify: a code, to start the
+// session's step-up window ahead of a session of work.
+type MFAVerifyRequest struct {
+	Code string `json:"code"`
+}
+
+// MFAVerified is the answer to a good code.
+type MFAVerified struct {
+	Method string `json:"method"`
+	// WindowSeconds is how long the step-up window now lasts.
+	WindowSeconds int64 `json:"window_seconds"`
+}
+
+// MFAMethod is one enrolled second factor (GET /api/v1/mfa).
+type MFAMethod struct {
+	ID         int64  `json:"id"`
+	Kind       string `json:"kind"` // totp, webauthn, yubikey
+	Name       string `json:"name"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at,omitempty"`
+}
+
+// MFAStatus is GET /api/v1/mfa: the caller's second factors and window.
+type MFAStatus struct {
+	Methods     []MFAMethod `json:"methods"`
+	BackupCodes int         `json:"backup_codes"` // unused ones
+	Locked      bool        `json:"locked"`
+	Offered     []string    `json:"offered"`
+	// WindowSeconds is what is left of the step-up window (0: none).
+	WindowSeconds int64 `json:"window_seconds"`
+	// SignedIn says whether this session passed its sign-in second factor.
+	SignedIn bool `json:"signed_in"`
+	// Required says whether the gateway requires a second factor of
+	// people.
+	Required bool `json:"required"`
 }

@@ -25,12 +25,14 @@ type Result struct {
 }
 
 // Store is what authentication reads and records: users and their rack
-// roles, API tokens and login sessions.
+// roles, API tokens and login sessions, and whether a person has enrolled
+// a second factor.
 type Store interface {
 	store.Users
 	store.RoleBindings
 	store.Tokens
 	store.Sessions
+	ListMFAMethods(ctx context.Context, userID int64) ([]store.MFAMethod, error)
 }
 
 // Authenticator resolves tokens to principals with a short-lived cache so the

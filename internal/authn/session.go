@@ -106,9 +106,8 @@ func (a *Authenticator) loadSession(ctx context.Context, hash []byte, now time.T
 		return e, err
 	}
 	p.SessionID, p.SessionKind = s.ID, s.Kind
-	p.Assurance = authz.Assurance{Credential: authz.CredentialCLISession}
-	if s.Kind == KindWeb {
-		p.Assurance.Credential = authz.CredentialWebSession
+	if p.Assurance, err = a.assurance(ctx, s); err != nil {
+		return e, err
 	}
 	e.principal, e.expiresAt, e.lastSeen = p, s.ExpiresAt, s.LastSeenAt
 	return e, nil
@@ -145,3 +144,27 @@ func (a *Authenticator) RevokeSession(ctx context.Context, id int64) error {
 
 // SetClock replaces the clock (tests).
 func (a *Authenticator) SetClock(now func() time.Time) { a.now = now }
+
+// TrustedDevice is the session proof of a sign-in that a trusted browser
+// excused from the second factor: it passes sign-in, never step-up.
+const TrustedDevice = "trusted-device"
+
+// assurance is how strongly the session's holder proved who they are:
+// the kind of session, whether they have a second factor at all, and the
+// session's last proof of one.
+func (a *Authenticator) assurance(ctx context.Context, s *store.Session) (authz.Assurance, error) {
+	as := authz.Assurance{Credential: authz.CredentialCLISession}
+	if s.Kind == KindWeb {
+		as.Credential = authz.CredentialWebSession
+	}
+	ms, err := a.store.ListMFAMethods(ctx, s.UserID)
+	if err != nil {
+		return as, errors.Join(ErrStoreUnavailable, err)
+	}
+	as.Enrolled = len(ms) > 0
+	as.SignedIn = s.MFAMethod != "" && !s.MFAAt.IsZero()
+	if s.MFAMethod != TrustedDevice {
+		as.MFAMethod, as.MFAAt = s.MFAMethod, s.MFAAt
+	}
+	return as, nil
+}

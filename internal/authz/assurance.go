@@ -22,6 +22,12 @@ func (c Credential) Human() bool { return c == CredentialWebSession || c == Cred
 // authn fills it in; the policy reads it.
 type Assurance struct {
 	Credential Credential
+	// Enrolled is set when the person has at least one second factor.
+	Enrolled bool
+	// SignedIn is set when this session passed the sign-in second factor:
+	// by proving one, or from a trusted browser (which never counts as a
+	// proof for step-up: MFAAt stays zero).
+	SignedIn bool
 	// MFAMethod names the second factor last proved in this session
 	// ("totp", "webauthn", ...; "" if none).
 	MFAMethod string

@@ -94,6 +94,10 @@ const (
 	GatewayTokens  Permission = "gateway:tokens"     // administer everyone's API tokens
 	GatewayAudit   Permission = "gateway:audit"      // read the audit log
 	GatewaySummary Permission = "gateway:whoami"     // see one's own identity
+	// MFASelf is adding a further second factor, removing one, or
+	// regenerating backup codes, for oneself. (Enrolling a first factor
+	// needs only a session: there is nothing to step up with yet.)
+	MFASelf Permission = "gateway:mfa-self"
 )
 
 // All returns every permission in a stable order: the universe for tests,
@@ -119,7 +123,7 @@ var all = []Permission{
 	RackRead, RackUpdate, RackJWTToken, RackJWTRotate, RackProxy, RackHTTPProxy, RackEvents,
 	CertRead, CertWrite,
 	RegistryRead, RegistryWrite, RegistryPull, RegistryPush,
-	TokenSelf, GatewayUsers, GatewayTokens, GatewayAudit, GatewaySummary,
+	TokenSelf, GatewayUsers, GatewayTokens, GatewayAudit, GatewaySummary, MFASelf,
 }
 
 var permIndex = func() map[Permission]int {

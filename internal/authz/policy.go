@@ -12,6 +12,11 @@ import (
 // proxied rack calls, the admin API and the console, is Policy.Decide.
 // A zero Policy enforces roles and token scopes only.
 type Policy struct {
+	// RequireMFA makes every person enrol a second factor and prove it at
+	// sign-in: until then their sessions are refused everything
+	// (ReasonMFAEnrollmentRequired, or ReasonStepUpRequired at the sign-in
+	// level). API tokens are never asked.
+	RequireMFA bool
 	// StepUp puts the step-up requirements in force for people.
 	StepUp bool
 	// StepUpWindow is how long a second factor counts as recent.
@@ -69,7 +74,20 @@ func (pol *Policy) Decide(q Request) Decision {
 		return d
 	}
 	req := requirementsByIndex[i]
-	if req.StepUp != StepUpNone && pol.StepUp && p.Assurance.Credential.Human() && !pol.stepUpMet(p.Assurance, req.StepUp, q.Now) {
+	if human := p.Assurance.Credential.Human(); human && pol.RequireMFA {
+		switch {
+		case !p.Assurance.Enrolled:
+			d.Reason = ReasonMFAEnrollmentRequired
+			return d
+		case !p.Assurance.SignedIn && !p.Assurance.MFAThisRequest:
+			d.Reason, d.StepUp = ReasonStepUpRequired, max(req.StepUp, StepUpSignIn)
+			if !pol.StepUp {
+				d.StepUp = StepUpSignIn
+			}
+			return d
+		}
+	}
+	if req.StepUp > StepUpSignIn && pol.StepUp && p.Assurance.Credential.Human() && !pol.stepUpMet(p.Assurance, req.StepUp, q.Now) {
 		d.Reason, d.StepUp = ReasonStepUpRequired, req.StepUp
 		return d
 	}

@@ -31,6 +31,9 @@ const (
 	// ReasonStepUpRequired: the role grants the permission, but it needs a
 	// fresher second factor (Decision.StepUp says how fresh).
 	ReasonStepUpRequired Reason = "step_up_required"
+	// ReasonMFAEnrollmentRequired: the person has no second factor yet and
+	// the policy requires one: the session may only enrol (and sign out).
+	ReasonMFAEnrollmentRequired Reason = "mfa_enrollment_required"
 	// ReasonApprovalRequired: the token's scope grants the permission, but
 	// this deploy needs a person's approval first.
 	ReasonApprovalRequired Reason = "approval_required"

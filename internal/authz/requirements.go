@@ -8,6 +8,7 @@ type StepUp int
 // Step-up levels, weakest first.
 const (
 	StepUpNone         StepUp = iota
+	StepUpSignIn              // the session passed the sign-in second factor
 	StepUpRecent              // a second factor within Policy.StepUpWindow
 	StepUpEveryRequest        // a second factor on that very request
 )
@@ -15,12 +16,28 @@ const (
 // String names the level in refusals and audit details.
 func (s StepUp) String() string {
 	switch s {
+	case StepUpSignIn:
+		return "sign-in"
 	case StepUpRecent:
 		return "recent"
 	case StepUpEveryRequest:
 		return "every-request"
 	}
 	return "none"
+}
+
+// Describe says what the level asks of a person, for the README and the
+// console's policy page.
+func (s StepUp) Describe() string {
+	switch s {
+	case StepUpSignIn:
+		return "at sign-in"
+	case StepUpRecent:
+		return "within the step-up window"
+	case StepUpEveryRequest:
+		return "on that very request"
+	}
+	return ""
 }
 
 // Requirement is what a permission needs beyond a role that grants it.
@@ -58,6 +75,7 @@ var requirements = map[Permission]Requirement{
 	RackJWTRotate:       {StepUp: StepUpEveryRequest},
 	GatewayUsers:        {StepUp: StepUpRecent},
 	GatewayTokens:       {StepUp: StepUpRecent},
+	MFASelf:             {StepUp: StepUpRecent},
 }
 
 // RequirementOf returns what p needs beyond a role that grants it.

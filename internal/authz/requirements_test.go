@@ -6,14 +6,15 @@ import (
 )
 
 // Every permission named in the requirement data exists, and no permission
-// a viewer holds needs a second factor or an approval (reads stay free).
+// a viewer holds needs a second factor or an approval (reads stay free),
+// except managing one's own second factors.
 func TestRequirementsData(t *testing.T) {
 	viewer, _ := RolePermissions(RoleViewer)
 	for p, r := range requirements {
 		if !p.Valid() {
 			t.Errorf("requirement for unknown permission %s", p)
 		}
-		if viewer.Has(p) && (r.StepUp != StepUpNone || r.Approval) {
+		if viewer.Has(p) && p != MFASelf && (r.StepUp != StepUpNone || r.Approval) {
 			t.Errorf("viewer permission %s has a requirement %+v", p, r)
 		}
 	}
@@ -54,6 +55,8 @@ func TestDecideStepUpMatrix(t *testing.T) {
 				switch RequirementOf(perm).StepUp {
 				case StepUpNone:
 					met = true
+				case StepUpSignIn:
+					met = true // RequireMFA is off here
 				case StepUpRecent:
 					met = as.recent
 				case StepUpEveryRequest:
@@ -150,5 +153,49 @@ func TestDecideApproval(t *testing.T) {
 	viewerTok := &Principal{Kind: KindToken, Role: RoleViewer, TokenPerms: Universe()}
 	if d := pol.Decide(Request{Principal: viewerTok, Permission: BuildCreate, Rack: "prod", App: "web", Approved: true}); d.Allow || d.Reason != ReasonMissingPermission {
 		t.Errorf("approved viewer token: %v %s", d.Allow, d.Reason)
+	}
+}
+
+// With RequireMFA, a person's session is refused everything until they
+// enrol and pass the sign-in second factor, whatever their role; tokens are
+// never asked; a trusted browser passes sign-in but never step-up.
+func TestDecideRequireMFA(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	pol := &Policy{RequireMFA: true, StepUp: true, StepUpWindow: 10 * time.Minute}
+	web := CredentialWebSession
+	cases := []struct {
+		name   string
+		a      Assurance
+		kind   Kind
+		perm   Permission
+		reason Reason
+		level  StepUp
+	}{
+		{"not enrolled, a read", Assurance{Credential: web}, KindUser, AppRead, ReasonMFAEnrollmentRequired, StepUpNone},
+		{"not enrolled, whoami", Assurance{Credential: CredentialCLISession}, KindUser, GatewaySummary, ReasonMFAEnrollmentRequired, StepUpNone},
+		{"not enrolled, lacking the role", Assurance{Credential: web}, KindUser, AppDelete, ReasonMissingPermission, StepUpNone},
+		{"enrolled, not signed in", Assurance{Credential: web, Enrolled: true}, KindUser, AppRead, ReasonStepUpRequired, StepUpSignIn},
+		{"enrolled, not signed in, a per-request action", Assurance{Credential: web, Enrolled: true}, KindUser, RackUpdate, ReasonStepUpRequired, StepUpEveryRequest},
+		{"a code with this very request signs in", Assurance{Credential: web, Enrolled: true, MFAThisRequest: true, MFAAt: now}, KindUser, AppRead, ReasonAllowed, StepUpNone},
+		{"signed in", Assurance{Credential: web, Enrolled: true, SignedIn: true, MFAAt: now.Add(-time.Hour)}, KindUser, AppRead, ReasonAllowed, StepUpNone},
+		{"signed in long ago, exec", Assurance{Credential: web, Enrolled: true, SignedIn: true, MFAAt: now.Add(-time.Hour)}, KindUser, ProcessExec, ReasonStepUpRequired, StepUpRecent},
+		{"trusted browser, a read", Assurance{Credential: web, Enrolled: true, SignedIn: true}, KindUser, AppRead, ReasonAllowed, StepUpNone},
+		{"trusted browser, exec", Assurance{Credential: web, Enrolled: true, SignedIn: true}, KindUser, ProcessExec, ReasonStepUpRequired, StepUpRecent},
+		{"recent, exec", Assurance{Credential: web, Enrolled: true, SignedIn: true, MFAAt: now.Add(-time.Minute)}, KindUser, ProcessExec, ReasonAllowed, StepUpNone},
+		{"recent, own second factors", Assurance{Credential: web, Enrolled: true, SignedIn: true, MFAAt: now.Add(-time.Minute)}, KindUser, MFASelf, ReasonAllowed, StepUpNone},
+		{"a token is never asked", Assurance{Credential: CredentialAPIToken}, KindToken, RackUpdate, ReasonAllowed, StepUpNone},
+	}
+	for _, c := range cases {
+		p := &Principal{Kind: c.kind, Role: RoleAdmin, Assurance: c.a}
+		if c.name == "not enrolled, lacking the role" {
+			p.Role = RoleViewer
+		}
+		if c.kind == KindToken {
+			p.TokenPerms = Universe()
+		}
+		d := pol.Decide(Request{Principal: p, Permission: c.perm, Now: now})
+		if d.Reason != c.reason || d.StepUp != c.level || d.Allow != (c.reason == ReasonAllowed) {
+			t.Errorf("%s: %v %s %s, want %s %s", c.name, d.Allow, d.Reason, d.StepUp, c.reason, c.level)
+		}
 	}
 }

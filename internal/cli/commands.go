@@ -41,6 +41,10 @@ var commands = []command{
 	{name: "switch", group: clientGroup, summary: "make a saved rack the current one", run: client.Switch},
 	{name: "whoami", group: clientGroup, summary: "show who you are on a rack's gateway", run: client.Whoami},
 	{name: "env", group: clientGroup, summary: "print RACK_URL for a rack, for eval \"$(rack-gateway env)\"", run: client.RackEnv},
+	{name: "mfa", group: clientGroup, summary: "prove a second factor now, or show yours (verify, status)", run: client.MFA, subs: []command{
+		{name: "verify", summary: "prove a second factor now (starts the step-up window)"},
+		{name: "status", summary: "show your second factors and the step-up window"},
+	}},
 	{name: "convox", group: clientGroup, summary: "run the convox CLI against a rack through its gateway", run: client.Convox},
 	{name: "users", group: clientGroup, summary: "list and manage gateway users through the gateway (admin)", run: client.Users, subs: []command{
 		{name: "add", summary: "add a user with a role"},
@@ -83,5 +87,7 @@ var commands = []command{
 		{name: "keygen", summary: "make new audit keys", run: server.AuditKeygen},
 		{name: "prune", summary: "delete events up to an anchored checkpoint", run: server.AuditPrune},
 	}},
+	{name: "mfa-keygen", group: serverGroup, summary: "print a new key for sealing TOTP secrets (mfa.encryption_keys)", run: server.MFAKeygen},
+	{name: "mfa-reseal", group: serverGroup, summary: "re-seal every TOTP secret with the first key (key rotation)", run: server.MFAReseal},
 	{name: "version", group: serverGroup, summary: "print the version", run: server.Version},
 }

@@ -4,6 +4,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"path/filepath"
 	"time"
 )
@@ -90,7 +92,57 @@ type Config struct {
 	OIDC OIDC `json:"oidc"`
 	// Sessions bounds login sessions.
 	Sessions Sessions `json:"sessions"`
+	// MFA configures second factors.
+	MFA MFA `json:"mfa"`
 }
+
+// MFA configures second factors: which are offered, and the policy that
+// requires them (which permissions need a step-up is data in
+// internal/authz/requirements.go).
+type MFA struct {
+	// Required makes every person enrol a second factor and prove it at
+	// sign-in, and puts step-up per permission in force
+	// (RGW_MFA_REQUIRED, default true). With false, people are never
+	// asked (for trying the gateway out; not for production).
+	Required *bool `json:"required"`
+	// StepUpWindow is how long a second factor counts as recent for the
+	// permissions that need one (RGW_MFA_STEP_UP_WINDOW, default 10m).
+	StepUpWindow Duration `json:"step_up_window"`
+	// EncryptionKeys seal TOTP secrets at rest with AES-256-GCM: a
+	// comma-separated list of id:base64key (32-byte keys), the first of
+	// which seals; the others only open, so a new key is rolled in by
+	// putting it first (RGW_MFA_ENCRYPTION_KEYS, or
+	// RGW_MFA_ENCRYPTION_KEYS_FILE). `rack-gateway mfa-keygen` makes one.
+	// Required while MFA is required.
+	EncryptionKeys     string `json:"encryption_keys"`
+	EncryptionKeysFile string `json:"encryption_keys_file"`
+	// LockAfter is how many failed second-factor attempts in a row lock a
+	// person out until an admin unlocks them (RGW_MFA_LOCK_AFTER,
+	// default 10).
+	LockAfter int `json:"lock_after"`
+	// TrustedDeviceDays is how long "trust this browser" skips the sign-in
+	// second factor (never step-up) (RGW_MFA_TRUSTED_DEVICE_DAYS, default
+	// 30; -1 disables trusted browsers).
+	TrustedDeviceDays int `json:"trusted_device_days"`
+	// WebAuthnRPID and WebAuthnOrigins are the WebAuthn relying party ID
+	// (a domain name) and the exact origins of the console
+	// (RGW_MFA_WEBAUTHN_RP_ID, RGW_MFA_WEBAUTHN_ORIGINS). Defaults: the
+	// public URL's host and origin, when that host is a domain name;
+	// otherwise WebAuthn is off.
+	WebAuthnRPID    string   `json:"webauthn_rp_id"`
+	WebAuthnOrigins []string `json:"webauthn_origins"`
+	// YubicoClientID and YubicoAPIKey enable YubiKey OTP, validated by
+	// YubiCloud or the servers in YubicoServers (RGW_MFA_YUBICO_CLIENT_ID,
+	// RGW_MFA_YUBICO_API_KEY or RGW_MFA_YUBICO_API_KEY_FILE,
+	// RGW_MFA_YUBICO_SERVERS).
+	YubicoClientID   string   `json:"yubico_client_id"`
+	YubicoAPIKey     string   `json:"yubico_api_key"`
+	YubicoAPIKeyFile string   `json:"yubico_api_key_file"`
+	YubicoServers    []string `json:"yubico_servers"`
+}
+
+// IsRequired reports whether MFA is required (the default).
+func (m MFA) IsRequired() bool { return m.Required == nil || *m.Required }
 
 // OIDC configures login with an OpenID Connect provider. Google Workspace is
 // first-class: with the issuer https://accounts.google.com, AllowedDomains
@@ -240,6 +292,17 @@ func DevAudit(dir string) Audit {
 		CheckpointInterval: Duration(10 * time.Second),
 		CreateKeys:         true,
 	}
+}
+
+// NewMFAKey returns a fresh keyring entry for mfa.encryption_keys: an id
+// from the date and 32 random bytes in base64 (what `rack-gateway
+// mfa-keygen` prints).
+func NewMFAKey(now time.Time) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "k" + now.UTC().Format("20060102") + ":" + base64.StdEncoding.EncodeToString(b)
 }
 
 // Rack is one rack behind the gateway.

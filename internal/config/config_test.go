@@ -46,7 +46,8 @@ const fileJSON = `{
   "shutdown_timeout": "45s",
   "token_cache_ttl": "2s",
   "log_level": "debug",
-  "audit": {"signing_key_file": "/etc/rgw/audit.key", "hmac_key_file": "/etc/rgw/hmac.key", "s3": {"bucket": "rgw-anchors", "retention_days": 400}, "checkpoint_every": 500}
+  "audit": {"signing_key_file": "/etc/rgw/audit.key", "hmac_key_file": "/etc/rgw/hmac.key", "s3": {"bucket": "rgw-anchors", "retention_days": 400}, "checkpoint_every": 500},
+  "mfa": {"encryption_keys": "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "step_up_window": "5m"}
 }`
 
 func TestLoadFile(t *testing.T) {
@@ -92,6 +93,10 @@ func TestLoadFile(t *testing.T) {
 	if a := c.Audit; a.SigningKeyFile != "/etc/rgw/audit.key" || a.S3.Bucket != "rgw-anchors" || a.S3.RetentionDays != 400 ||
 		a.CheckpointEvery != 500 || a.CheckpointInterval.D() != time.Minute || a.S3.Region != "us-east-1" {
 		t.Errorf("audit: %+v", a)
+	}
+	if m := c.MFA; m.EncryptionKeys == "" || m.StepUpWindow.D() != 5*time.Minute || !m.IsRequired() ||
+		m.LockAfter != 10 || m.TrustedDeviceDays != 30 {
+		t.Errorf("mfa: %+v", m)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate of a valid file: %v", err)
@@ -344,6 +349,7 @@ func valid(t *testing.T) *config.Config {
 		DefaultRack:    "prod",
 		TrustedProxies: []string{"10.0.0.0/8", "fd00::/8"},
 		Audit:          config.Audit{SigningKeyFile: "audit.key", HMACKeyFile: "hmac.key", S3: config.S3Anchors{Bucket: "anchors"}},
+		MFA:            config.MFA{EncryptionKeys: "k1:" + strings.Repeat("A", 43) + "="},
 	}
 	c.SetDefaults(":8447")
 	return c
@@ -430,6 +436,13 @@ func TestValidateErrors(t *testing.T) {
 		{"trusted_proxies bad bits", func(c *config.Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }, "trusted_proxies", ""},
 		{"no signing key", func(c *config.Config) { c.Audit.SigningKeyFile = "" }, "audit.signing_key_file (RGW_AUDIT_SIGNING_KEY_FILE)", "keygen"},
 		{"no hmac key", func(c *config.Config) { c.Audit.HMACKeyFile = "" }, "audit.hmac_key_file (RGW_AUDIT_HMAC_KEY_FILE)", ""},
+		{"no mfa keys", func(c *config.Config) { c.MFA.EncryptionKeys = "" }, "mfa.encryption_keys (RGW_MFA_ENCRYPTION_KEYS)", "mfa-keygen"},
+		{"mfa window", func(c *config.Config) { c.MFA.StepUpWindow = config.Duration(time.Second) }, "mfa.step_up_window", ""},
+		{"mfa lockout", func(c *config.Config) { c.MFA.LockAfter = 1 }, "mfa.lock_after", ""},
+		{"yubico half", func(c *config.Config) { c.MFA.YubicoClientID = "1" }, "mfa.yubico_client_id", "both"},
+		{"yubico http", func(c *config.Config) {
+			c.MFA.YubicoClientID, c.MFA.YubicoAPIKey, c.MFA.YubicoServers = "1", "a2V5", []string{"http://yk.example.com/wsapi/2.0/verify"}
+		}, "mfa.yubico_servers", "https"},
 		{"no anchors", func(c *config.Config) { c.Audit.S3.Bucket = "" }, "audit.s3.bucket (RGW_AUDIT_S3_BUCKET)", "Object Lock"},
 		{"two anchors", func(c *config.Config) { c.Audit.AnchorDir = "x" }, "audit.s3.bucket", "not both"},
 		{"retention", func(c *config.Config) { c.Audit.S3.RetentionDays = -1 }, "audit.s3.retention_days", ""},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -127,6 +129,25 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("RGW_SESSION_WEB_ABSOLUTE", &c.Sessions.WebAbsolute)
 	dur("RGW_SESSION_CLI_ABSOLUTE", &c.Sessions.CLIAbsolute)
 	dur("RGW_SESSION_CLI_IDLE", &c.Sessions.CLIIdle)
+	m := &c.MFA
+	dur("RGW_MFA_STEP_UP_WINDOW", &m.StepUpWindow)
+	str("RGW_MFA_ENCRYPTION_KEYS", &m.EncryptionKeys)
+	str("RGW_MFA_ENCRYPTION_KEYS_FILE", &m.EncryptionKeysFile)
+	num("RGW_MFA_LOCK_AFTER", &m.LockAfter)
+	num("RGW_MFA_TRUSTED_DEVICE_DAYS", &m.TrustedDeviceDays)
+	str("RGW_MFA_WEBAUTHN_RP_ID", &m.WebAuthnRPID)
+	list("RGW_MFA_WEBAUTHN_ORIGINS", &m.WebAuthnOrigins)
+	str("RGW_MFA_YUBICO_CLIENT_ID", &m.YubicoClientID)
+	str("RGW_MFA_YUBICO_API_KEY", &m.YubicoAPIKey)
+	str("RGW_MFA_YUBICO_API_KEY_FILE", &m.YubicoAPIKeyFile)
+	list("RGW_MFA_YUBICO_SERVERS", &m.YubicoServers)
+	if v := getenv("RGW_MFA_REQUIRED"); v != "" && err == nil {
+		b, e := strconv.ParseBool(v)
+		if e != nil {
+			err = fmt.Errorf("RGW_MFA_REQUIRED: %q is not a boolean (1 or 0)", v)
+		}
+		m.Required = &b
+	}
 	a := &c.Audit
 	str("RGW_AUDIT_ORIGIN", &a.Origin)
 	str("RGW_AUDIT_SIGNING_KEY_FILE", &a.SigningKeyFile)
@@ -272,6 +293,23 @@ func (c *Config) SetDefaults(addr string) {
 	}
 	if c.Sessions.CLIAbsolute == 0 {
 		c.Sessions.CLIAbsolute = Duration(30 * 24 * time.Hour)
+	}
+	if c.MFA.StepUpWindow == 0 {
+		c.MFA.StepUpWindow = Duration(10 * time.Minute)
+	}
+	if c.MFA.LockAfter == 0 {
+		c.MFA.LockAfter = 10
+	}
+	if c.MFA.TrustedDeviceDays == 0 {
+		c.MFA.TrustedDeviceDays = 30
+	}
+	if c.MFA.WebAuthnRPID == "" && c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil {
+			c.MFA.WebAuthnRPID = u.Hostname()
+			if len(c.MFA.WebAuthnOrigins) == 0 {
+				c.MFA.WebAuthnOrigins = []string{u.Scheme + "://" + u.Host}
+			}
+		}
 	}
 	a := &c.Audit
 	if a.Origin == "" {

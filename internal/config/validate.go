@@ -158,6 +158,28 @@ func (c *Config) Validate() error {
 	if a.QueueSize < 16 || a.QueueSize > 10_000_000 {
 		bad("audit.queue_size (RGW_AUDIT_QUEUE_SIZE)", "must be between 16 and 10000000")
 	}
+	m := &c.MFA
+	if m.IsRequired() && m.EncryptionKeys == "" {
+		bad("mfa.encryption_keys (RGW_MFA_ENCRYPTION_KEYS)", "required while MFA is required (the default): "+
+			"generate a key with `rack-gateway mfa-keygen`, or set RGW_MFA_REQUIRED=0 to run without MFA")
+	}
+	if m.StepUpWindow.D() < time.Minute || m.StepUpWindow.D() > 24*time.Hour {
+		bad("mfa.step_up_window (RGW_MFA_STEP_UP_WINDOW)", "must be between 1m and 24h")
+	}
+	if m.LockAfter < 3 || m.LockAfter > 1000 {
+		bad("mfa.lock_after (RGW_MFA_LOCK_AFTER)", "must be between 3 and 1000")
+	}
+	if m.TrustedDeviceDays < -1 || m.TrustedDeviceDays > 365 {
+		bad("mfa.trusted_device_days (RGW_MFA_TRUSTED_DEVICE_DAYS)", "must be between 1 and 365, or -1 to disable")
+	}
+	if (m.YubicoClientID == "") != (m.YubicoAPIKey == "") {
+		bad("mfa.yubico_client_id/yubico_api_key (RGW_MFA_YUBICO_CLIENT_ID/RGW_MFA_YUBICO_API_KEY)", "set both or neither")
+	}
+	for _, s := range m.YubicoServers {
+		if u, err := url.Parse(s); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
+			bad("mfa.yubico_servers (RGW_MFA_YUBICO_SERVERS)", "%q must be an https URL (http only on loopback)", s)
+		}
+	}
 	if a.CheckpointEvery < 1 {
 		bad("audit.checkpoint_every (RGW_AUDIT_CHECKPOINT_EVERY)", "must be at least 1")
 	}
@@ -198,6 +220,8 @@ func (c *Config) ReadSecretFiles() error {
 	}
 	read("oidc.client_secret_file (RGW_OIDC_CLIENT_SECRET_FILE)", c.OIDC.ClientSecretFile, &c.OIDC.ClientSecret)
 	read("metrics_token_file (RGW_METRICS_TOKEN_FILE)", c.MetricsTokenFile, &c.MetricsToken)
+	read("mfa.encryption_keys_file (RGW_MFA_ENCRYPTION_KEYS_FILE)", c.MFA.EncryptionKeysFile, &c.MFA.EncryptionKeys)
+	read("mfa.yubico_api_key_file (RGW_MFA_YUBICO_API_KEY_FILE)", c.MFA.YubicoAPIKeyFile, &c.MFA.YubicoAPIKey)
 	return errors.Join(errs...)
 }
 

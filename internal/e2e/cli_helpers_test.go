@@ -32,7 +32,8 @@ func clStartDev(t *testing.T, name string) *clDev {
 	g := &clDev{data: t.TempDir()}
 	addr := freeAddr(t)
 	g.url = "http://" + addr
-	g.p = start(t, name, nil, "dev", "--data", g.data, "--addr", addr)
+	// Second factors have tests of their own (cli_mfa_test.go).
+	g.p = start(t, name, nil, "dev", "--data", g.data, "--addr", addr, "--no-mfa")
 	t.Cleanup(func() { clInterrupt(t, g.p) }) // runs before start's kill
 	re := regexp.MustCompile(`Admin API:\s+curl -H 'Authorization: Bearer (rgw_[A-Za-z0-9_-]+)'`)
 	testutil.Poll(testutil.Patience, func() bool {

@@ -49,6 +49,11 @@ func main() {
 	case "apps create x":
 		req, _ = http.NewRequest("POST", base+"/apps", strings.NewReader("name=x"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case "apps delete myapp":
+		req, _ = http.NewRequest("DELETE", base+"/apps/myapp", nil)
+	case "env set A=1":
+		req, _ = http.NewRequest("POST", base+"/apps/myapp/releases", strings.NewReader("env=A%3D1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	case "releases create":
 		req, _ = http.NewRequest("POST", base+"/apps/myapp/releases", strings.NewReader("env=A%3D1"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -90,12 +95,12 @@ type cxGateway struct {
 	adminToken string
 }
 
-func cxStartDev(t *testing.T, name string) *cxGateway {
+func cxStartDev(t *testing.T, name string, extra ...string) *cxGateway {
 	t.Helper()
 	g := &cxGateway{data: t.TempDir()}
 	addr := freeAddr(t)
 	g.url = "http://" + addr
-	g.p = start(t, name, nil, "dev", "--data", g.data, "--addr", addr)
+	g.p = start(t, name, nil, append([]string{"dev", "--data", g.data, "--addr", addr}, extra...)...)
 	waitHealthy(t, g.p, g.url)
 	re := regexp.MustCompile(`Bearer (rgw_[A-Za-z0-9_-]+)`)
 	testutil.Poll(testutil.Patience, func() bool {
@@ -223,7 +228,8 @@ func TestCLILoginEndToEnd(t *testing.T) {
 	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"),
 		"RACK_GATEWAY_BROWSER": browser, "RACK_GATEWAY_CONVOX": convox}
 
-	a, b := cxStartDev(t, "gateway-a"), cxStartDev(t, "gateway-b")
+	// Second factors have tests of their own (cli_mfa_test.go).
+	a, b := cxStartDev(t, "gateway-a", "--no-mfa"), cxStartDev(t, "gateway-b", "--no-mfa")
 	if out := cxLogin(t, env, a, "a", "deployer@example.com"); !strings.Contains(out, "deployer@example.com") {
 		t.Errorf("login a output:\n%s", out)
 	}

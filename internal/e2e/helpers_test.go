@@ -270,6 +270,7 @@ func newSetup(t *testing.T, dsn string) *setup {
 		"RGW_AUDIT_SIGNING_KEY_FILE": sk,
 		"RGW_AUDIT_HMAC_KEY_FILE":    hk,
 		"RGW_AUDIT_ANCHOR_DIR":       anchors,
+		"RGW_MFA_ENCRYPTION_KEYS":    e2eMFAKeys,
 	}
 	db := map[string]string{"RGW_DATABASE_URL": dsn}
 	mustCLI(t, db, "migrate")
@@ -359,3 +360,6 @@ const mutatePath = "/rack/apps/myapp/services/web/restart"
 
 // readPath is a cheap read.
 const readPath = "/rack/apps/myapp"
+
+// e2eMFAKeys seals TOTP secrets in the gateways these tests start.
+const e2eMFAKeys = "e2e:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

@@ -22,7 +22,7 @@ import (
 // admin.)
 func TestBrowserRackContentIsInert(t *testing.T) {
 	browser := cbBrowser(t)
-	g := cxStartDev(t, "gateway")
+	g := cxStartDev(t, "gateway", "--no-mfa") // about rack content; second factors are tested elsewhere
 	gw := g.url
 
 	var beacons atomic.Int32

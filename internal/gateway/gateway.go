@@ -28,6 +28,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/limits"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/web"
@@ -50,6 +51,8 @@ type Gateway struct {
 	Failures *limits.FailureLimiter
 	Proxy    *proxy.Handler
 	Admin    *admin.Service
+	// MFA proves and manages people's second factors.
+	MFA *mfa.Service
 	// Trail holds the audit signing key, HMAC key and anchor store;
 	// Checkpoints signs and anchors the chain; Verifier checks it on a
 	// schedule.
@@ -101,9 +104,13 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err := g.addSinks(reg); err != nil {
 		return nil, err
 	}
-	// Step-up and approval requirements are data in authz; they are not in
-	// force until the MFA and deploy-approval features switch them on.
-	g.Policy = &authz.Policy{StepUpWindow: 10 * time.Minute}
+	// Step-up and approval requirements are data in authz; the
+	// configuration puts MFA in force (approvals: not yet).
+	g.Policy = policyFor(cfg)
+	g.MFA, err = newMFA(cfg, st, g.Audit, g.Policy, g.Authn, log)
+	if err != nil {
+		return nil, err
+	}
 	hk := tr.HMACKey
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
@@ -111,8 +118,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	g.Failures = limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute, cfg.Limits.FailureBurst, nil)
 	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Policy: g.Policy, Audit: g.Audit, ClientIP: ips,
-		Failures: g.Failures,
-		Metrics:  proxy.NewMetrics(reg), Logger: log,
+		Failures: g.Failures, MFA: g.MFA,
+		Metrics: proxy.NewMetrics(reg), Logger: log,
 		ValueHash: func(name, value string) string { return audit.ValueHash(hk, name, value) }})
 	if err != nil {
 		return nil, err
@@ -131,7 +138,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
+	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, MFA: g.MFA, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
 		Failures: g.Failures, MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Version: Version}
 	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in

@@ -142,6 +142,7 @@ func TestClientIdentityHeadersStripped(t *testing.T) {
 		"X-Auth-Request-User": "admin", "X-HTTP-Method-Override": "DELETE", "X-Method-Override": "DELETE",
 		"X-Convox-Actor": "admin@example.com", "Convox-Actor": "admin@example.com", "Forwarded": "for=10.9.9.9",
 		"X-Forwarded-Host": "evil.example", "X-Original-URL": "/system/jwt/token", "Cookie": "rgw_session=x",
+		"Rack-Gateway-Mfa-Code": "123456", // a second factor is for the gateway alone
 	}
 	for k, v := range forged {
 		hdr.Set(k, v)

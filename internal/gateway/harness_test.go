@@ -66,6 +66,7 @@ func newEnvWrapped(t testing.TB, wrap func(store.Store) store.Store, opts ...env
 		DatabaseURL: dsn,
 		Audit:       config.DevAudit(t.TempDir()),
 		Racks:       []config.Rack{{Name: "dev", URL: e.rackSrv.URL, Password: e.rackPassword}},
+		MFA:         config.MFA{EncryptionKeys: config.NewMFAKey(time.Now())},
 	}
 	for _, o := range opts {
 		o(cfg)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/anchor/anchortest"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -50,7 +51,8 @@ func TestS3AnchoredGateway(t *testing.T) {
 	// A bucket without Object Lock: refuse to start.
 	plain := s3.Bucket(false)
 	cfg := &config.Config{Addr: "127.0.0.1:0", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "gw.db"),
-		Racks: []config.Rack{{Name: "dev", URL: e.rackSrv.URL, Password: "pw"}}, Audit: config.DevAudit(t.TempDir())}
+		Racks: []config.Rack{{Name: "dev", URL: e.rackSrv.URL, Password: "pw"}}, Audit: config.DevAudit(t.TempDir()),
+		MFA: config.MFA{EncryptionKeys: config.NewMFAKey(time.Now())}}
 	cfg.Audit.AnchorDir = ""
 	cfg.Audit.S3 = config.S3Anchors{Bucket: plain, Endpoint: s3.Endpoint, Region: s3.Region, PathStyle: true,
 		AccessKeyID: s3.AccessKey, SecretAccessKey: s3.SecretKey, RetentionDays: 1}

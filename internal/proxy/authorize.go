@@ -24,21 +24,11 @@ func (h *Handler) authorize(c *call) *refusal {
 	case d.Allow:
 		c.ev.Decision, c.ev.Reason = "allow", string(authz.ReasonAllowed)
 		return nil
-	case d.Reason == authz.ReasonStepUpRequired, d.Reason == authz.ReasonApprovalRequired:
+	case d.Reason == authz.ReasonStepUpRequired, d.Reason == authz.ReasonApprovalRequired,
+		d.Reason == authz.ReasonMFAEnrollmentRequired:
 		return nil
 	}
 	return refuse(http.StatusForbidden, d.Reason, denyMessage(d, c.route))
-}
-
-// stepUp refuses a call whose decision needs a fresher second factor. The
-// MFA flows (verifying a factor, then retrying) build on this answer.
-func (h *Handler) stepUp(c *call) *refusal {
-	if c.decision.Reason != authz.ReasonStepUpRequired {
-		return nil
-	}
-	f := refuse(http.StatusForbidden, authz.ReasonStepUpRequired, denyMessage(c.decision, c.route))
-	f.details = map[string]any{"step_up": c.decision.StepUp.String()}
-	return f
 }
 
 // approval refuses a deploy step that needs a person's approval. The

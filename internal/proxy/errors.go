@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 )
 
@@ -13,10 +14,21 @@ type errorBody struct {
 	Error     string       `json:"error"`
 	Reason    authz.Reason `json:"reason"`
 	RequestID string       `json:"request_id,omitempty"`
+	// MFALevel is the second factor needed (apitypes.HeaderMFARequired).
+	MFALevel string `json:"mfa_level,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, status int, reason authz.Reason, requestID, msg string) {
+	writeErrorMFA(w, status, reason, requestID, msg, "")
+}
+
+// writeErrorMFA is writeError for a refusal that names the second factor
+// needed (apitypes.HeaderMFARequired).
+func writeErrorMFA(w http.ResponseWriter, status int, reason authz.Reason, requestID, msg, mfaLevel string) {
 	h := w.Header()
+	if mfaLevel != "" {
+		h.Set(apitypes.HeaderMFARequired, mfaLevel)
+	}
 	h.Set("Content-Type", "application/json")
 	hardenResponse(h, false)
 	h.Set("Cache-Control", "no-store")
@@ -26,5 +38,5 @@ func writeError(w http.ResponseWriter, status int, reason authz.Reason, requestI
 		h.Set("WWW-Authenticate", `Bearer realm="rack-gateway"`)
 	}
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: msg, Reason: reason, RequestID: requestID})
+	_ = json.NewEncoder(w).Encode(errorBody{Error: msg, Reason: reason, RequestID: requestID, MFALevel: mfaLevel})
 }

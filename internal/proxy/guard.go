@@ -77,6 +77,9 @@ func (h *Handler) guardReleaseEnv(c *call, details map[string]any) *refusal {
 	if !change.Empty() {
 		q := authz.Request{Principal: c.principal, Permission: authz.EnvSet, Rack: c.rack, App: app, Now: c.start}
 		if d := h.policy.Decide(q); !d.Allow {
+			if d.Reason == authz.ReasonStepUpRequired {
+				return stepUpRefusal(d, c.route)
+			}
 			return refuse(http.StatusForbidden, d.Reason, denyMessage(d, c.route))
 		}
 		for _, k := range change.Keys() {
@@ -84,7 +87,7 @@ func (h *Handler) guardReleaseEnv(c *call, details map[string]any) *refusal {
 				q.Permission = authz.EnvProtected
 				if d := h.policy.Decide(q); !d.Allow {
 					if d.Reason == authz.ReasonStepUpRequired {
-						return refuse(http.StatusForbidden, d.Reason, denyMessage(d, c.route))
+						return stepUpRefusal(d, c.route)
 					}
 					return refuse(http.StatusForbidden, authz.ReasonProtectedEnvKey,
 						fmt.Sprintf("rack-gateway: permission denied: %s is a protected env key; only an admin can change it", k))

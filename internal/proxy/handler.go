@@ -37,6 +37,7 @@ type Handler struct {
 	clientIP    *clientip.Resolver
 	failures    *limits.FailureLimiter
 	publicHost  string // host of the configured public URL, for the cross-site check
+	mfa         MFAVerifier
 	stages      []stage
 
 	headers *headerWatch // bounds the wait for the rack's headers (RequestTimeout)
@@ -65,6 +66,9 @@ type Options struct {
 	// Failures limits each address's failing calls without a good
 	// credential; nil limits nothing.
 	Failures *limits.FailureLimiter
+	// MFA verifies second-factor codes sent with calls that need one; nil
+	// refuses such calls with the level needed and verifies nothing.
+	MFA MFAVerifier
 }
 
 // New builds the handler and one upstream per configured rack.
@@ -82,6 +86,7 @@ func New(o Options) (*Handler, error) {
 		valueHash:   o.ValueHash,
 		clientIP:    o.ClientIP,
 		failures:    o.Failures,
+		mfa:         o.MFA,
 
 		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
 		kick:    make(chan struct{}, 1),

@@ -41,8 +41,9 @@ var clientHeadersDropped = setOf(
 	"X-Original-Url", "X-Rewrite-Url", "X-Original-Uri",
 )
 
-// clientHeaderPrefixesDropped: whole families of identity headers.
-var clientHeaderPrefixesDropped = []string{"X-Auth-Request-", "X-Goog-Authenticated-", "X-Amzn-Oidc-", "X-Ms-Client-Principal"}
+// clientHeaderPrefixesDropped: whole families of identity headers, and
+// the gateway's own (a second-factor code is for the gateway alone).
+var clientHeaderPrefixesDropped = []string{"Rack-Gateway-", "X-Auth-Request-", "X-Goog-Authenticated-", "X-Amzn-Oidc-", "X-Ms-Client-Principal"}
 
 // stripClientHeaders removes from an outbound request what the client may
 // not assert to the rack. The keys of a parsed request are canonical. It

@@ -48,7 +48,7 @@ func TestStepUpAndApprovalStagesRefuse(t *testing.T) {
 		{Reason: authz.ReasonStepUpRequired, StepUp: authz.StepUpRecent, Permission: authz.ProcessExec},
 		{Reason: authz.ReasonApprovalRequired, Permission: authz.BuildCreate},
 	} {
-		c := &call{route: rt, decision: d}
+		c := &call{route: rt, decision: d, r: httptest.NewRequest("GET", "/apps/x/processes/p/exec", nil)}
 		f := h.stepUp(c)
 		if f == nil {
 			f = h.approval(c)
@@ -56,8 +56,12 @@ func TestStepUpAndApprovalStagesRefuse(t *testing.T) {
 		if f == nil || f.reason != d.Reason || f.status != http.StatusForbidden {
 			t.Errorf("%s: refusal %+v", d.Reason, f)
 		}
+		if d.Reason == authz.ReasonStepUpRequired && f.mfaLevel != "recent" {
+			t.Errorf("a step-up refusal names level %q, want recent", f.mfaLevel)
+		}
 	}
-	c := &call{route: rt, decision: authz.Decision{Allow: true, Reason: authz.ReasonAllowed}}
+	c := &call{route: rt, decision: authz.Decision{Allow: true, Reason: authz.ReasonAllowed},
+		r: httptest.NewRequest("GET", "/apps/x/processes/p/exec", nil)}
 	if h.stepUp(c) != nil || h.approval(c) != nil {
 		t.Error("an allowed call was refused by the step-up or approval stage")
 	}

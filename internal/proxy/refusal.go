@@ -26,6 +26,8 @@ type refusal struct {
 	// unrecorded refusals found no room in the audit queue: counted
 	// (audit.Auditor.Unrecorded), not queued.
 	unrecorded bool
+	// mfaLevel names the second factor a step-up refusal needs.
+	mfaLevel string
 }
 
 func refuse(status int, reason authz.Reason, msg string) *refusal {
@@ -39,7 +41,7 @@ func (h *Handler) refuse(c *call, f *refusal) {
 		http.Error(c.w, "not found", f.status)
 		return
 	}
-	writeError(c.w, f.status, f.reason, c.ev.RequestID, f.msg)
+	writeErrorMFA(c.w, f.status, f.reason, c.ev.RequestID, f.msg, f.mfaLevel)
 	if f.limited {
 		h.failures.Refused(c.ev.SourceIP)
 		h.metrics.observe("unknown", "unmatched", "deny", f.status, time.Since(c.start))
@@ -118,9 +120,25 @@ func denyMessage(d authz.Decision, rt *routes.Route) string {
 	case authz.ReasonUserDisabled:
 		return "rack-gateway: your account is disabled; ask a gateway admin"
 	case authz.ReasonStepUpRequired:
-		return fmt.Sprintf("rack-gateway: %s needs a second factor (%s); verify it and try again", rt.Name, d.StepUp)
+		return stepUpMessage(d.StepUp, rt.Name)
+	case authz.ReasonMFAEnrollmentRequired:
+		return "rack-gateway: you have no second factor yet and this gateway requires one: enrol it on your account page in the gateway's console, then try again"
 	case authz.ReasonApprovalRequired:
 		return fmt.Sprintf("rack-gateway: %s needs a person's approval before this token may deploy", rt.Name)
 	}
 	return fmt.Sprintf("rack-gateway: permission denied: role %q lacks %s (needed for %s); ask a gateway admin", d.Role, d.Permission, rt.Name)
+}
+
+// stepUpMessage is the one line the real convox CLI prints for a step-up
+// refusal: it names the rack-gateway command that gets the person through.
+func stepUpMessage(level authz.StepUp, action string) string {
+	switch level {
+	case authz.StepUpEveryRequest:
+		return fmt.Sprintf("rack-gateway: %s needs a second factor on this very request: run the same command as "+
+			"`rack-gateway convox <arguments>`, which asks for your code", action)
+	case authz.StepUpSignIn:
+		return "rack-gateway: this session has not passed its second factor: run `rack-gateway mfa verify`, then try again"
+	}
+	return fmt.Sprintf("rack-gateway: %s needs a recent second factor: run `rack-gateway mfa verify` (or the same command as "+
+		"`rack-gateway convox <arguments>`, which asks), then try again", action)
 }

@@ -90,15 +90,31 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 		a := admin.Actor{Principal: res.Principal, SourceIP: ip, UserAgent: truncate(r.UserAgent(), 256),
 			RequestID: audit.NewRequestID()}
 		w.Header().Set("X-Request-Id", a.RequestID)
+		if code := r.Header.Get(apitypes.HeaderMFACode); code != "" && s.MFA != nil {
+			// A retry with a second factor (apitypes.HeaderMFACode): proved
+			// here, it counts for this very request and starts the window.
+			method, err := s.MFA.Verify(r.Context(), mfaActor(a), code)
+			if err != nil {
+				ae := mfaError(err).(*admin.Error)
+				writeJSON(w, ae.Kind.Status(), apitypes.Error{Error: ae.Msg, Reason: string(ae.Reason)})
+				return
+			}
+			p := *a.Principal
+			p.Assurance.MFAThisRequest, p.Assurance.SignedIn, p.Assurance.MFAMethod, p.Assurance.MFAAt = true, true, method, time.Now()
+			a.Principal = &p
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 		out, err := f(w, r, a)
 		if err != nil {
-			status, reason := http.StatusInternalServerError, authz.ReasonBadRequest
+			status, reason, level := http.StatusInternalServerError, authz.ReasonBadRequest, ""
 			var ae *admin.Error
 			if errors.As(err, &ae) {
-				status, reason = ae.Kind.Status(), ae.Reason
+				status, reason, level = ae.Kind.Status(), ae.Reason, ae.MFALevel
 			}
-			writeJSON(w, status, apitypes.Error{Error: err.Error(), Reason: string(reason)})
+			if level != "" {
+				w.Header().Set(apitypes.HeaderMFARequired, level)
+			}
+			writeJSON(w, status, apitypes.Error{Error: err.Error(), Reason: string(reason), MFALevel: level})
 			return
 		}
 		if _, ok := out.(streamed); ok {

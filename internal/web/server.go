@@ -21,15 +21,18 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/limits"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // Server routes requests to the proxy, probes and the admin API.
 type Server struct {
-	Proxy    *proxy.Handler
-	Admin    *admin.Service
-	Authn    *authn.Authenticator
+	Proxy *proxy.Handler
+	Admin *admin.Service
+	Authn *authn.Authenticator
+	// MFA serves the second-factor API (nil: not mounted).
+	MFA      *mfa.Service
 	Store    store.Pinger // readiness
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
@@ -76,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 		s.mux.Handle("GET /metrics", s.MetricsHandler())
 	}
 	s.routesAPI()
+	s.routesMFA()
 	if s.Login != nil {
 		s.mux.Handle("/auth/", s.Login)
 		s.mux.Handle("/api/v1/cli/login/", s.Login)

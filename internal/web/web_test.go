@@ -62,6 +62,7 @@ func newEnv(t *testing.T) *env {
 		DatabaseURL: dsn,
 		Audit:       config.DevAudit(t.TempDir()),
 		Racks:       []config.Rack{{Name: "dev", URL: e.rackSrv.URL, Password: "pw"}},
+		MFA:         config.MFA{EncryptionKeys: config.NewMFAKey(time.Now())},
 	}
 	cfg.SetDefaults(cfg.Addr)
 	if err := cfg.Validate(); err != nil {

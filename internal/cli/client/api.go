@@ -34,6 +34,9 @@ type gatewayError struct {
 	Status int
 	Reason string
 	Msg    string
+	// MFALevel is the second factor the call needs (from
+	// apitypes.HeaderMFARequired), "" if none.
+	MFALevel string
 }
 
 func (g *gatewayError) Error() string {
@@ -47,11 +50,34 @@ func (g *gatewayError) Error() string {
 // decodes a 2xx JSON answer into out (if not nil). Refusals come back as
 // one line that says what to do next.
 func gatewayCall(ctx context.Context, t *target, method, path string, out any) error {
-	err := rawCall(ctx, t.URL, t.Token, method, path, nil, out)
+	return gatewayCallBody(ctx, t, method, path, nil, out)
+}
+
+// gatewayCallBody is gatewayCall with a JSON body. A call that needs a
+// second factor is retried once with the code the person types
+// (t.prompt), as the gateway's answer asks.
+func gatewayCallBody(ctx context.Context, t *target, method, path string, in, out any) error {
+	err := rawCall(ctx, t.URL, t.Token, method, path, in, out)
+	var g *gatewayError
+	if errors.As(err, &g) && g.Status == http.StatusForbidden && t.prompt != nil &&
+		g.MFALevel != "" && g.MFALevel != apitypes.MFALevelEnrol {
+		code, perr := t.prompt.code(g.MFALevel, g.Msg)
+		if perr != nil {
+			return perr
+		}
+		err = rawCall(withMFACode(ctx, code), t.URL, t.Token, method, path, in, out)
+	}
 	return explain(t, err)
 }
 
-// rawCall is gatewayCall without the explanation; token may be "".
+type mfaCodeKey struct{}
+
+// withMFACode makes rawCall send code as the call's second factor.
+func withMFACode(ctx context.Context, code string) context.Context {
+	return context.WithValue(ctx, mfaCodeKey{}, code)
+}
+
+// rawCall is gatewayCall without the explanation or retry; token may be "".
 func rawCall(ctx context.Context, base, token, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -73,6 +99,9 @@ func rawCall(ctx context.Context, base, token, method, path string, in, out any)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if code, _ := ctx.Value(mfaCodeKey{}).(string); code != "" {
+		req.Header.Set(apitypes.HeaderMFACode, code)
+	}
 	resp, err := clientHTTP.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -86,7 +115,9 @@ func rawCall(ctx context.Context, base, token, method, path string, in, out any)
 		return &unreachableError{base, err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeGatewayError(resp.StatusCode, data)
+		g := decodeGatewayError(resp.StatusCode, data)
+		g.MFALevel = resp.Header.Get(apitypes.HeaderMFARequired)
+		return g
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -152,6 +183,14 @@ func explain(t *target, err error) error {
 		return fmt.Errorf("your account on %s has an unknown role: ask a gateway admin", t.URL)
 	case "missing_permission", "token_scope":
 		return fmt.Errorf("permission denied on %s%s", t.label(), detail)
+	case "mfa_failed":
+		return fmt.Errorf("the second factor was not accepted by %s%s", t.label(), detail)
+	case "mfa_locked":
+		return fmt.Errorf("second-factor sign-in is locked on %s after too many failed attempts: ask a gateway admin to unlock it", t.label())
+	case "mfa_enrollment_required":
+		return fmt.Errorf("you have no second factor on %s yet: enrol one at %s/account/mfa/enrol, then try again", t.label(), t.URL)
+	case "step_up_required":
+		return fmt.Errorf("this needs a second factor on %s: run rack-gateway mfa verify%s", t.label(), rackArg(t))
 	case "auth_unavailable":
 		return fmt.Errorf("the gateway at %s cannot check credentials right now: try again shortly", t.URL)
 	case "audit_unavailable":

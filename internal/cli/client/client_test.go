@@ -221,9 +221,12 @@ func TestClientConvoxRunsTheCLI(t *testing.T) {
 	login(t, env, gw1, "--name", "one")
 	login(t, env, gw2, "--name", "two")
 	cfg, _ := readConfig(t, env)
+	// A login session's calls go through the local second-factor relay
+	// (mfaproxy.go) on loopback, with the session's token and path.
 	rackURL := func(name string, gw *fakeGateway) string {
-		return "http://convox:" + cfg.Racks[name].Token + "@" + strings.TrimPrefix(gw.URL(), "http://") + "/rack"
+		return "http://convox:" + cfg.Racks[name].Token + "@127.0.0.1:PORT/rack"
 	}
+	relayPort := regexp.MustCompile(`@127\.0\.0\.1:\d+/rack`)
 	convox := convoxStandIn(t, env["PATH"]) // on PATH
 	t.Setenv("CONVOX_RACK", "someother")
 	t.Setenv("RACK_URL", "https://convox:stale@elsewhere/rack")
@@ -244,6 +247,12 @@ func TestClientConvoxRunsTheCLI(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, stderr := runExit(t, c.env, append([]string{"convox"}, c.args...)...)
+			for _, gw := range []*fakeGateway{gw1, gw2} {
+				if strings.Contains(out, strings.TrimPrefix(gw.URL(), "http://")) {
+					t.Errorf("convox was pointed at the gateway, not the local relay: %s", out)
+				}
+			}
+			out = relayPort.ReplaceAllString(out, "@127.0.0.1:PORT/rack")
 			want := "RACK_URL=" + c.rackURL + "\nCONVOX_RACK=unset\nARGS=" + c.wantArgs + "\n"
 			if code != 3 || out != want {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want 3 and %q", code, out, stderr, want)

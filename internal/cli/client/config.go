@@ -164,6 +164,8 @@ type target struct {
 	ExpiresAt string
 	CI        bool // from RACK_GATEWAY_URL and RACK_GATEWAY_TOKEN
 	Current   bool // the current saved rack
+	// prompt asks the person for a second factor when a call needs one.
+	prompt *prompter
 }
 
 // label names the target in messages.
@@ -362,4 +364,13 @@ func fmtDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm", m)
 	}
 	return "less than a minute"
+}
+
+// rackArg is the --rack argument that names t in a suggested command, ""
+// for the current rack.
+func rackArg(t *target) string {
+	if t.Name == "" || t.Current {
+		return ""
+	}
+	return " --rack " + t.Name
 }

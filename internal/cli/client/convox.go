@@ -19,7 +19,10 @@ const convoxUsage = `convox [--rack NAME] [--] ARGS...
 
 Runs your convox CLI (from PATH, or $RACK_GATEWAY_CONVOX) with RACK_URL set
 to the rack's gateway and your session, CONVOX_RACK unset, and passes its
-exit status through. Only a leading --rack is read here; everything else
+exit status through. With a login session, the calls go through a local
+relay on 127.0.0.1 that asks you for a second factor (a code from your
+authenticator app, a YubiKey touch or a backup code) when the gateway
+needs one, and then sends the call again. Only a leading --rack is read here; everything else
 goes to convox. With RACK_GATEWAY_URL and RACK_GATEWAY_TOKEN set (CI), those
 are used and no config file is read.`
 
@@ -61,6 +64,17 @@ loop:
 	rackURL, err := convoxRackURL(t)
 	if err != nil {
 		return err
+	}
+	if !t.CI { // a person's session: calls may need a second factor
+		gw, _ := url.Parse(t.URL)
+		local, stop, err := startMFAProxy(gw, t.prompt)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if rackURL, err = viaLocal(rackURL, local); err != nil {
+			return err
+		}
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = childEnv(os.Environ(), rackURL)
@@ -127,6 +141,21 @@ func convoxRackURL(t *target) (string, error) {
 	u.User = url.UserPassword("convox", t.Token)
 	u.Path = strings.TrimRight(u.Path, "/") + "/rack"
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String(), nil
+}
+
+// viaLocal points a RACK_URL at the local second-factor proxy, keeping
+// its credentials and path.
+func viaLocal(rackURL, local string) (string, error) {
+	u, err := url.Parse(rackURL)
+	if err != nil {
+		return "", err
+	}
+	l, err := url.Parse(local)
+	if err != nil {
+		return "", err
+	}
+	u.Scheme, u.Host = l.Scheme, l.Host
 	return u.String(), nil
 }
 

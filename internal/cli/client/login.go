@@ -109,6 +109,30 @@ func Login(ctx context.Context, e *cmdutil.Env, args []string) error {
 	}
 	fmt.Fprintf(e.Stdout, "Logged in to %s (%s) as %s (role %s); session expires %s\n",
 		*name, gw, res.Email, res.Role, fmtExpiry(res.ExpiresAt))
+	return signInSecondFactor(ctx, e, &target{Name: *name, URL: gw, Token: res.Token, Current: true, prompt: newPrompter(e)})
+}
+
+// signInSecondFactor completes a new CLI session's sign-in with a second
+// factor, when the gateway requires one: the session can do nothing
+// before.
+func signInSecondFactor(ctx context.Context, e *cmdutil.Env, t *target) error {
+	var st apitypes.MFAStatus
+	if err := rawCall(ctx, t.URL, t.Token, http.MethodGet, "/api/v1/mfa", nil, &st); err != nil || !st.Required || st.SignedIn {
+		return nil // an older gateway, or nothing to do
+	}
+	if len(st.Methods) == 0 {
+		fmt.Fprintf(e.Stderr, "This gateway requires a second factor and you have none yet: enrol one at %s/account/mfa/enrol, then run rack-gateway mfa verify\n", t.URL)
+		return nil
+	}
+	code, err := t.prompt.code("sign-in", "")
+	if err != nil {
+		return fmt.Errorf("the session is saved but cannot be used until it passes its second factor: run rack-gateway mfa verify (%w)", err)
+	}
+	var out apitypes.MFAVerified
+	if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/mfa/verify", apitypes.MFAVerifyRequest{Code: code}, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Second factor verified (%s).\n", out.Method)
 	return nil
 }
 

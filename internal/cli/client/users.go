@@ -22,11 +22,6 @@ import (
 // Their sub-verbs share one flag set, so flags may come before the sub-verb
 // (`users --rack prod add EMAIL --role ops`).
 
-// gatewayCallBody is gatewayCall with a JSON body.
-func gatewayCallBody(ctx context.Context, t *target, method, path string, in, out any) error {
-	return explain(t, rawCall(ctx, t.URL, t.Token, method, path, in, out))
-}
-
 // clientTarget parses flags with --rack and resolves the gateway; fs is
 // for fs.Fail when the arguments turn out wrong.
 func clientTarget(e *cmdutil.Env, name, usage string, args []string, setup func(fs *flag.FlagSet)) (t *target, pos []string, fs *cmdutil.Flags, err error) {
@@ -65,6 +60,7 @@ func openTarget(e *cmdutil.Env, rack string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.prompt = newPrompter(e)
 	if t.expired() {
 		return nil, t.errExpired()
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -38,9 +39,10 @@ const devClientID = "rack-gateway-dev"
 
 // Dev is `rack-gateway dev`.
 func Dev(ctx context.Context, e *cmdutil.Env, args []string) error {
-	fs := cmdutil.NewFlags(e, "dev", "dev [--data DIR] [--addr 127.0.0.1:8447]")
+	fs := cmdutil.NewFlags(e, "dev", "dev [--data DIR] [--addr 127.0.0.1:8447] [--no-mfa]")
 	data := fs.String("data", "./.rack-gateway", "data `dir` (SQLite database, dev tokens); reused across starts")
 	addr := fs.String("addr", "127.0.0.1:8447", "gateway listen `address`")
+	noMFA := fs.Bool("no-mfa", false, "do not require a second factor of people (to try things out quickly; never in production)")
 	if _, err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,6 +60,16 @@ func Dev(ctx context.Context, e *cmdutil.Env, args []string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		rackPassword = randomHex(24)
 		err = st.SetSetting(ctx, "dev.rack_password", rackPassword)
+	}
+	if err != nil {
+		return err
+	}
+	// So is the key that seals TOTP secrets (dev only: in production it
+	// comes from the configuration, never from the database it protects).
+	mfaKey, err := st.GetSetting(ctx, "dev.mfa_key")
+	if errors.Is(err, store.ErrNotFound) {
+		mfaKey = config.NewMFAKey(time.Now())
+		err = st.SetSetting(ctx, "dev.mfa_key", mfaKey)
 	}
 	if err != nil {
 		return err
@@ -97,6 +109,14 @@ func Dev(ctx context.Context, e *cmdutil.Env, args []string) error {
 		PublicURL:   publicURL,
 		OIDC: config.OIDC{Issuer: issuer, ClientID: devClientID, ClientSecret: clientSecret,
 			ProviderName: "the dev identity provider (demo users)"},
+		// Passkeys need a domain name: they work when the console is
+		// opened as http://localhost:PORT.
+		MFA: config.MFA{EncryptionKeys: mfaKey, WebAuthnRPID: "localhost",
+			WebAuthnOrigins: []string{"http://localhost:" + portOf(ln.Addr().String())}},
+	}
+	if *noMFA {
+		off := false
+		cfg.MFA.Required = &off
 	}
 	cfg.SetDefaults(*addr)
 	if err := cfg.Validate(); err != nil {
@@ -166,4 +186,10 @@ func printQuickStart(e *cmdutil.Env, addr, data string, tokens map[string]string
 	fmt.Fprintf(w, "Admin API:   curl -H 'Authorization: Bearer %s' http://%s/api/v1/users\n", tokens["admin@example.com"], addr)
 	fmt.Fprintf(w, "Audit log:   rack-gateway audit tail --data %s   (verify: rack-gateway audit verify --data %s)\n", data, data)
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n\n")
+}
+
+// portOf returns the port of a host:port address.
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
 }

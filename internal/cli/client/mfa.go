@@ -1,0 +1,90 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
+)
+
+const mfaUsage = `mfa verify [--rack NAME]   prove a second factor now (starts the step-up window)
+mfa status [--rack NAME]   show your second factors and the step-up window
+
+The code is read from the terminal (or standard input): a TOTP code, a
+YubiKey touch, or a backup code. Calls that need a second factor also ask
+for one when they are made, and are retried once with it.`
+
+// MFA is `rack-gateway mfa` and its sub-verbs.
+func MFA(ctx context.Context, e *cmdutil.Env, args []string) error {
+	fs := cmdutil.NewFlags(e, "mfa", mfaUsage)
+	switch {
+	case len(args) > 0 && cmdutil.IsHelpArg(args[0]):
+		fs.PrintUsage(e.Stdout)
+		return cmdutil.ErrHelp
+	case len(args) > 0 && args[0] == "verify":
+		return mfaVerify(ctx, e, args[1:])
+	case len(args) > 0 && args[0] == "status":
+		return mfaStatus(ctx, e, args[1:])
+	}
+	return fs.Fail()
+}
+
+func mfaVerify(ctx context.Context, e *cmdutil.Env, args []string) error {
+	t, err := clientTargetNoArgs(e, "mfa verify", "mfa verify [--rack NAME]", args)
+	if err != nil {
+		return err
+	}
+	if t.CI {
+		return fmt.Errorf("API tokens have no second factor: mfa verify is for a person's session (rack-gateway login)")
+	}
+	code, err := t.prompt.code("", "")
+	if err != nil {
+		return err
+	}
+	var out apitypes.MFAVerified
+	if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/mfa/verify", apitypes.MFAVerifyRequest{Code: code}, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "Verified (%s) on %s: calls that need a recent second factor are allowed for %s.\n",
+		out.Method, t.label(), time.Duration(out.WindowSeconds)*time.Second)
+	return nil
+}
+
+func mfaStatus(ctx context.Context, e *cmdutil.Env, args []string) error {
+	t, err := clientTargetNoArgs(e, "mfa status", "mfa status [--rack NAME]", args)
+	if err != nil {
+		return err
+	}
+	var st apitypes.MFAStatus
+	if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/mfa", &st); err != nil {
+		return err
+	}
+	w := e.Stdout
+	fmt.Fprintf(w, "Second factors on %s:\n", t.label())
+	if len(st.Methods) == 0 {
+		fmt.Fprintf(w, "  none: enrol one at %s/account/mfa/enrol\n", t.URL)
+	}
+	for _, m := range st.Methods {
+		used := "never used"
+		if m.LastUsedAt != "" {
+			used = "last used " + m.LastUsedAt
+		}
+		fmt.Fprintf(w, "  %-8s %-24s added %s, %s\n", m.Kind, cmdutil.Printable(m.Name), m.CreatedAt, used)
+	}
+	fmt.Fprintf(w, "Backup codes left: %d\n", st.BackupCodes)
+	if st.Locked {
+		fmt.Fprintln(w, "LOCKED after too many failed attempts: ask a gateway admin to unlock")
+	}
+	switch {
+	case !st.SignedIn:
+		fmt.Fprintln(w, "This session has not passed its second factor yet: run rack-gateway mfa verify"+rackArg(t))
+	case st.WindowSeconds > 0:
+		fmt.Fprintf(w, "Step-up window: %s left\n", time.Duration(st.WindowSeconds)*time.Second)
+	default:
+		fmt.Fprintln(w, "Step-up window: closed (rack-gateway mfa verify opens it)")
+	}
+	return nil
+}

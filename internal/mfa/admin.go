@@ -1,0 +1,73 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// target finds the user an admin acts on, after the policy allows the
+// actor to administer users (which needs a recent second factor).
+func (s *Service) target(ctx context.Context, a Actor, email string) (*store.User, error) {
+	if err := s.authorize(a, authz.GatewayUsers); err != nil {
+		return nil, err
+	}
+	u, err := s.st.GetUserByEmail(ctx, strings.TrimSpace(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Invalid{Msg: "no such user"}
+	} else if err != nil {
+		return nil, s.unavailable("read a user", err)
+	}
+	return u, nil
+}
+
+// UserStatus is an admin's view of another user's MFA state.
+func (s *Service) UserStatus(ctx context.Context, a Actor, email string) (*Status, error) {
+	u, err := s.target(ctx, a, email)
+	if err != nil {
+		return nil, err
+	}
+	return s.status(ctx, u.ID)
+}
+
+// Unlock lets a user locked out by failed attempts try again.
+func (s *Service) Unlock(ctx context.Context, a Actor, email string) error {
+	u, err := s.target(ctx, a, email)
+	if err != nil {
+		return err
+	}
+	if err := s.writeAhead(ctx, a, ActionUnlock, authz.GatewayUsers, map[string]any{"user": u.Email}); err != nil {
+		return err
+	}
+	if err := s.st.UnlockMFA(ctx, u.ID); err != nil {
+		return s.unavailable("unlock", err)
+	}
+	return nil
+}
+
+// Reset removes every second factor, backup code and trusted browser of a
+// user who lost their device, and ends their sessions: they sign in again
+// and enrol anew. An admin may not reset themselves (another admin must).
+func (s *Service) Reset(ctx context.Context, a Actor, email string) error {
+	u, err := s.target(ctx, a, email)
+	if err != nil {
+		return err
+	}
+	if a.Principal != nil && u.ID == a.Principal.UserID {
+		return &Invalid{Msg: "you cannot reset your own second factors; another admin must"}
+	}
+	if err := s.writeAhead(ctx, a, ActionReset, authz.GatewayUsers, map[string]any{"user": u.Email}); err != nil {
+		return err
+	}
+	if err := s.st.ResetUserMFA(ctx, u.ID); err != nil {
+		return s.unavailable("reset", err)
+	}
+	if _, err := s.st.RevokeUserSessions(ctx, u.ID, s.now()); err != nil {
+		return s.unavailable("end sessions", err)
+	}
+	s.changed()
+	return nil
+}

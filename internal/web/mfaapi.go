@@ -1,0 +1,114 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// routesMFA mounts the second-factor API: a person's own status and
+// verification, and the admin's unlock and reset. mfa.Service authorizes
+// through the one policy; nothing here decides access.
+func (s *Server) routesMFA() {
+	if s.MFA == nil {
+		return
+	}
+	s.mux.HandleFunc("GET /api/v1/mfa", s.api(s.mfaStatus))
+	s.mux.HandleFunc("POST /api/v1/mfa/verify", s.api(s.mfaVerify))
+	s.mux.HandleFunc("GET /api/v1/users/{email}/mfa", s.api(s.userMFAStatus))
+	s.mux.HandleFunc("POST /api/v1/users/{email}/mfa/unlock", s.api(s.mfaUnlock))
+	s.mux.HandleFunc("DELETE /api/v1/users/{email}/mfa", s.api(s.mfaReset))
+}
+
+func mfaActor(a admin.Actor) mfa.Actor {
+	return mfa.Actor{Principal: a.Principal, SourceIP: a.SourceIP, UserAgent: a.UserAgent, RequestID: a.RequestID}
+}
+
+func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	st, err := s.MFA.StatusOf(r.Context(), mfaActor(a))
+	if err != nil {
+		return nil, mfaError(err)
+	}
+	out := statusJSON(st)
+	out.WindowSeconds = int64(s.MFA.WindowLeft(a.Principal) / time.Second)
+	out.SignedIn = a.Principal.Assurance.SignedIn
+	out.Required = s.MFA.Required()
+	return out, nil
+}
+
+func statusJSON(st *mfa.Status) apitypes.MFAStatus {
+	out := apitypes.MFAStatus{Methods: []apitypes.MFAMethod{}, BackupCodes: st.BackupCodes, Locked: st.Locked, Offered: st.Offered}
+	for _, m := range st.Methods {
+		out.Methods = append(out.Methods, apitypes.MFAMethod{ID: m.ID, Kind: m.Kind, Name: m.Name,
+			CreatedAt: rfc3339(m.CreatedAt), LastUsedAt: rfc3339(m.LastUsedAt)})
+	}
+	return out
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	var req apitypes.MFAVerifyRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	method, err := s.MFA.Verify(r.Context(), mfaActor(a), req.Code)
+	if err != nil {
+		return nil, mfaError(err)
+	}
+	return apitypes.MFAVerified{Method: method, WindowSeconds: int64(s.MFA.Window() / time.Second)}, nil
+}
+
+func (s *Server) userMFAStatus(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	st, err := s.MFA.UserStatus(r.Context(), mfaActor(a), r.PathValue("email"))
+	if err != nil {
+		return nil, mfaError(err)
+	}
+	return statusJSON(st), nil
+}
+
+func (s *Server) mfaUnlock(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	if err := s.MFA.Unlock(r.Context(), mfaActor(a), r.PathValue("email")); err != nil {
+		return nil, mfaError(err)
+	}
+	return apitypes.Status{Status: "unlocked"}, nil
+}
+
+func (s *Server) mfaReset(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	if err := s.MFA.Reset(r.Context(), mfaActor(a), r.PathValue("email")); err != nil {
+		return nil, mfaError(err)
+	}
+	return apitypes.Status{Status: "reset"}, nil
+}
+
+// mfaError maps the service's errors to the API's.
+func mfaError(err error) error {
+	var fb *mfa.Forbidden
+	var inv *mfa.Invalid
+	switch {
+	case errors.As(err, &fb):
+		return admin.Refusal(fb.Decision, err.Error())
+	case errors.As(err, &inv):
+		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: inv.Msg}
+	case errors.Is(err, mfa.ErrLocked):
+		return &admin.Error{Kind: admin.KindForbidden, Reason: "mfa_locked", Msg: err.Error()}
+	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrReplayed), errors.Is(err, mfa.ErrNotEnrolled):
+		return &admin.Error{Kind: admin.KindUnauthorized, Reason: "mfa_failed", Msg: err.Error()}
+	case errors.Is(err, mfa.ErrNotSession), errors.Is(err, mfa.ErrNotOffered), errors.Is(err, mfa.ErrExpired):
+		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: err.Error()}
+	case errors.Is(err, store.ErrNotFound):
+		return &admin.Error{Kind: admin.KindNotFound, Reason: authz.ReasonBadRequest, Msg: "not found"}
+	}
+	return &admin.Error{Kind: admin.KindUnavailable, Reason: authz.ReasonStoreUnavailable, Msg: mfa.ErrUnavailable.Error()}
+}
