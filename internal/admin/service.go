@@ -94,6 +94,7 @@ const (
 	KindConflict
 	KindUnavailable
 	KindUnauthorized
+	KindTooMany
 )
 
 func (e *Error) Error() string { return e.Msg }
@@ -113,6 +114,8 @@ func (k Kind) Status() int {
 		return 503
 	case KindUnauthorized:
 		return 401
+	case KindTooMany:
+		return 429
 	}
 	return 500
 }
@@ -132,6 +135,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case KindUnauthorized:
 		return "unauthorized"
+	case KindTooMany:
+		return "too many requests"
 	}
 	return "failed"
 }

@@ -146,7 +146,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		lh, err := login.New(dctx, login.Options{PublicURL: cfg.PublicURL, OIDC: cfg.OIDC, Store: st,
-			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: ips.IP, ProviderName: cfg.OIDC.ProviderName})
+			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: ips.IP, ProviderName: cfg.OIDC.ProviderName,
+			Starts: limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute, cfg.Limits.FailureBurst, nil)})
 		if err != nil {
 			return nil, err
 		}

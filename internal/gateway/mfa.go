@@ -10,6 +10,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/limits"
 	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/passkey"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/seal"
@@ -30,7 +31,9 @@ func policyFor(cfg *config.Config) *authz.Policy {
 // OTP when Yubico credentials are given.
 func newMFA(cfg *config.Config, st store.Store, a *audit.Auditor, pol *authz.Policy, an *authn.Authenticator, log *slog.Logger) (*mfa.Service, error) {
 	m := cfg.MFA
-	mc := mfa.Config{LockAfter: m.LockAfter, TrustDays: max(m.TrustedDeviceDays, 0)}
+	mc := mfa.Config{LockAfter: m.LockAfter, TrustDays: max(m.TrustedDeviceDays, 0),
+		// Failed codes from one address, across users: a budget of their own.
+		IPLimit: limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute/2, max(cfg.Limits.FailureBurst/2, 5), nil)}
 	if m.EncryptionKeys != "" {
 		keys, err := seal.ParseKeyring(m.EncryptionKeys)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/clock"
+	"github.com/rack-gateway/rack-gateway/internal/limits"
 	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/seal"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/totp"
@@ -442,3 +443,32 @@ func TestEnrolAndRemoveNeedStepUp(t *testing.T) {
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// Failed attempts are also limited per client address, across users: an
+// address that has spent its budget is refused before any code is
+// checked, while another address is not.
+func TestIPLimit(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	e.svc = mfa.New(e.st, mfa.Config{Keys: e.keys, LockAfter: 100, Clock: e.clk,
+		IPLimit: limits.NewFailureLimiter(60, 3, e.clk)}, e.rec, e.policy, nil, nil)
+	a, b := e.person("a@example.com"), e.person("b@example.com")
+	secretA, _ := e.enrolTOTP(a)
+	e.enrolTOTP(b)
+	a, b = e.refresh(a), e.refresh(b)
+	for i, who := range []mfa.Actor{a, b, a} {
+		if _, err := e.svc.Verify(ctx, who, "000000"); !errors.Is(err, mfa.ErrInvalidCode) {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	e.clk.Advance(100 * time.Millisecond)
+	good, _ := totp.Code(secretA, e.clk.Now().Add(30*time.Second))
+	if _, err := e.svc.Verify(ctx, a, good); !errors.Is(err, mfa.ErrRateLimited) {
+		t.Fatalf("a good code from a spent address: %v, want rate limited", err)
+	}
+	elsewhere := a
+	elsewhere.SourceIP = "198.51.100.9"
+	if _, err := e.svc.Verify(ctx, elsewhere, good); err != nil {
+		t.Fatalf("the same code from another address: %v", err)
+	}
+}

@@ -163,6 +163,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, a Actor, credentialJSO
 	if err != nil {
 		return "", err
 	}
+	if s.limited(a) {
+		return "", ErrRateLimited
+	}
 	acct, err := s.account(ctx, p.UserID)
 	if err != nil {
 		return "", err

@@ -66,8 +66,17 @@ type Config struct {
 	// ChallengeTTL bounds pending enrolments and WebAuthn challenges
 	// (default 5 minutes).
 	ChallengeTTL time.Duration
+	// IPLimit bounds failed attempts per client address, across users
+	// (nil: none); the per-user lockout is LockAfter.
+	IPLimit Limiter
 	// Clock tells the time (nil: the system clock).
 	Clock clock.Clock
+}
+
+// Limiter is a per-address budget of failures (limits.FailureLimiter).
+type Limiter interface {
+	Blocked(addr string) (time.Duration, bool)
+	Failed(addr string)
 }
 
 // Service proves and manages second factors.
@@ -145,6 +154,8 @@ var (
 	ErrNotOffered = errors.New("this gateway does not offer that kind of second factor")
 	// ErrExpired: the enrolment or challenge expired or was used.
 	ErrExpired = errors.New("that enrolment or challenge has expired or was used; start again")
+	// ErrRateLimited: too many failed attempts from the caller's address.
+	ErrRateLimited = errors.New("too many failed second-factor attempts from your address; wait a minute and try again")
 	// ErrNotSession: only a person's login session can prove a factor.
 	ErrNotSession = errors.New("only a person's login session (not an API token) has second factors")
 )

@@ -51,6 +51,9 @@ func (s *Service) Check(ctx context.Context, a Actor, input string) (string, err
 	if err != nil {
 		return "", err
 	}
+	if s.limited(a) {
+		return "", ErrRateLimited
+	}
 	acct, err := s.account(ctx, p.UserID)
 	if err != nil {
 		return "", err
@@ -107,8 +110,21 @@ func failureName(err error) string {
 	return "invalid"
 }
 
-// fail counts a failed attempt and locks the user at the limit.
+// limited reports whether the caller's address has spent its failures.
+func (s *Service) limited(a Actor) bool {
+	if s.cfg.IPLimit == nil {
+		return false
+	}
+	_, blocked := s.cfg.IPLimit.Blocked(a.SourceIP)
+	return blocked
+}
+
+// fail counts a failed attempt against the user (locking them at the
+// limit) and against the caller's address.
 func (s *Service) fail(ctx context.Context, a Actor, userID int64) {
+	if s.cfg.IPLimit != nil {
+		s.cfg.IPLimit.Failed(a.SourceIP)
+	}
 	acct, err := s.st.RecordMFAFailure(ctx, userID, s.cfg.LockAfter)
 	if err != nil {
 		s.log.Error("mfa: count a failure", "err", err)

@@ -71,6 +71,8 @@ func stepUpRefusal(d authz.Decision, rt *routes.Route) *refusal {
 // mfaFailure is the refusal of a code that did not prove a factor.
 func mfaFailure(err error, d authz.Decision) *refusal {
 	switch {
+	case errors.Is(err, mfa.ErrRateLimited):
+		return refuse(http.StatusTooManyRequests, authz.ReasonRateLimited, "rack-gateway: "+err.Error())
 	case errors.Is(err, mfa.ErrLocked):
 		return refuse(http.StatusForbidden, "mfa_locked", "rack-gateway: "+err.Error())
 	case errors.Is(err, mfa.ErrUnavailable):

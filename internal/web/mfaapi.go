@@ -101,6 +101,8 @@ func mfaError(err error) error {
 		return admin.Refusal(fb.Decision, err.Error())
 	case errors.As(err, &inv):
 		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: inv.Msg}
+	case errors.Is(err, mfa.ErrRateLimited):
+		return &admin.Error{Kind: admin.KindTooMany, Reason: authz.ReasonRateLimited, Msg: err.Error()}
 	case errors.Is(err, mfa.ErrLocked):
 		return &admin.Error{Kind: admin.KindForbidden, Reason: "mfa_locked", Msg: err.Error()}
 	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrReplayed), errors.Is(err, mfa.ErrNotEnrolled):

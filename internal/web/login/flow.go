@@ -7,7 +7,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -180,6 +182,16 @@ func (h *Handler) boundToBrowser(r *http.Request, lr *store.LoginRequest) bool {
 
 // createLogin stores a login request or renders the failure.
 func (h *Handler) createLogin(w http.ResponseWriter, r *http.Request, lr *store.LoginRequest) bool {
+	if l := h.o.Starts; l != nil {
+		ip := h.sourceIP(r)
+		if wait, blocked := l.Blocked(ip); blocked {
+			w.Header().Set("Retry-After", strconv.Itoa(max(int((wait+time.Second-1)/time.Second), 1)))
+			h.failPage(w, http.StatusTooManyRequests, "Too many sign-ins",
+				"Too many sign-ins were started from your address. Wait a minute and try again.")
+			return false
+		}
+		l.Failed(ip) // each start spends one
+	}
 	if err := h.storeLogin(w, r, lr); err != nil {
 		h.log.Error("login: store login request", "err", err)
 		h.failPage(w, http.StatusServiceUnavailable, "Try again shortly", "Sign-in is unavailable right now.")

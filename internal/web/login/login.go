@@ -98,6 +98,17 @@ type Options struct {
 	// events; default the peer address. The gateway should pass its
 	// trusted-proxy-aware function.
 	SourceIP func(*http.Request) string
+	// Starts limits, per client address, how many sign-ins (browser or
+	// CLI) may be started: each stores a login request, so an anonymous
+	// flood must not grow that table without bound. Nil: no limit.
+	Starts Limiter
+}
+
+// Limiter is a per-address budget (limits.FailureLimiter): Blocked says
+// whether the address has spent it, Failed spends one.
+type Limiter interface {
+	Blocked(addr string) (time.Duration, bool)
+	Failed(addr string)
 }
 
 // Handler serves the login flows. Create it with New.

@@ -23,8 +23,10 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/devidp"
+	"github.com/rack-gateway/rack-gateway/internal/limits"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlite"
 	"github.com/rack-gateway/rack-gateway/internal/web/websession"
@@ -1222,5 +1224,40 @@ func TestBindingCookieMintedByTheGateway(t *testing.T) {
 	e.startWeb(c, "viewer@example.com", "/")
 	if second := e.loginCookie(c); second != first {
 		t.Errorf("a second tab's login replaced the browser's binding %q with %q", first, second)
+	}
+}
+
+// Starting sign-ins is limited per address: each start stores a login
+// request, so an anonymous flood gets 429 (with Retry-After) once the
+// address's budget is spent, stores nothing more, and another address is
+// not affected.
+func TestSignInStartsLimited(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+	lim := limits.NewFailureLimiter(60, 3, clk)
+	ip := "192.0.2.1"
+	e := newEnv(t, envOpts{options: func(o *Options) {
+		o.Starts = lim
+		o.SourceIP = func(r *http.Request) string { return r.Header.Get("X-Test-IP") }
+	}})
+	start := func(from string) resp {
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/auth/login?return_to=/", nil)
+		req.Header.Set("X-Test-IP", from)
+		return do(t, e.browser(), req)
+	}
+	for i := range 3 {
+		if r := start(ip); r.status != http.StatusFound && r.status != http.StatusSeeOther {
+			t.Fatalf("start %d: %d", i+1, r.status)
+		}
+	}
+	r := start(ip)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("start 4 from one address: %d (Retry-After %q), want 429", r.status, r.header.Get("Retry-After"))
+	}
+	if r := start("192.0.2.2"); r.status == http.StatusTooManyRequests {
+		t.Fatal("another address was limited")
+	}
+	clk.Advance(time.Second) // one start refills per second at 60 a minute
+	if r := start(ip); r.status == http.StatusTooManyRequests {
+		t.Fatal("still limited after the budget refilled")
 	}
 }
