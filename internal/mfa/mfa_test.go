@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/limits"
@@ -136,7 +138,10 @@ func (e *env) refresh(a mfa.Actor) mfa.Actor {
 	p.Assurance = authz.Assurance{Credential: authz.CredentialWebSession, Enrolled: len(ms) > 0}
 	for _, s := range sessions {
 		if s.ID == p.SessionID && s.MFAMethod != "" {
-			p.Assurance.SignedIn, p.Assurance.MFAMethod, p.Assurance.MFAAt = true, s.MFAMethod, s.MFAAt
+			p.Assurance.SignedIn = true
+			if s.MFAMethod != authn.TrustedDevice { // as authn reads it: no proof for step-up
+				p.Assurance.MFAMethod, p.Assurance.MFAAt = s.MFAMethod, s.MFAAt
+			}
 		}
 	}
 	a.Principal = &p
@@ -470,5 +475,80 @@ func TestIPLimit(t *testing.T) {
 	elsewhere.SourceIP = "198.51.100.9"
 	if _, err := e.svc.Verify(ctx, elsewhere, good); err != nil {
 		t.Fatalf("the same code from another address: %v", err)
+	}
+}
+
+// A trusted browser passes the sign-in second factor of a new session of
+// the same person, never a step-up; another person cannot use it; once
+// forgotten, it stops working on the next sign-in.
+func TestTrustedBrowser(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	e.svc = mfa.New(e.st, mfa.Config{Keys: e.keys, TrustDays: 30, Clock: e.clk}, e.rec, e.policy, nil, nil)
+	a := e.person("a@example.com")
+	e.enrolTOTP(a)
+	a = e.refresh(a)
+	token, exp, err := e.svc.TrustBrowser(ctx, a)
+	if err != nil || !strings.HasPrefix(token, "rgwt_") || !exp.Equal(e.clk.Now().Add(30*24*time.Hour)) {
+		t.Fatalf("trust: %q %v %v", token, exp, err)
+	}
+	devices, _ := e.svc.TrustedBrowsers(ctx, a)
+	if len(devices) != 1 || bytes.Contains([]byte(fmt.Sprint(devices)), []byte(token)) {
+		t.Fatalf("devices %+v", devices)
+	}
+
+	newSession := func(email string) mfa.Actor {
+		u, _ := e.st.GetUserByEmail(ctx, email)
+		s := &store.Session{Hash: []byte(fmt.Sprintf("s-%s-%d", email, e.clk.Now().UnixNano())), UserID: u.ID, Kind: "web", ExpiresAt: e.clk.Now().Add(time.Hour)}
+		if err := e.st.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		e.clk.Advance(time.Microsecond)
+		return e.refresh(mfa.Actor{Principal: &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: email, Role: u.Role, SessionID: s.ID}})
+	}
+	e.clk.Advance(time.Hour)
+	a2 := newSession("a@example.com")
+	if d := e.policy.Decide(authz.Request{Principal: a2.Principal, Permission: authz.AppRead}); d.Reason != authz.ReasonStepUpRequired {
+		t.Fatalf("a new session before sign-in: %s", d.Reason)
+	}
+	if ok, err := e.svc.SignInWithTrustedBrowser(ctx, a2, token); !ok || err != nil {
+		t.Fatalf("trusted sign-in: %v %v", ok, err)
+	}
+	a2 = e.refresh(a2)
+	if d := e.policy.Decide(authz.Request{Principal: a2.Principal, Permission: authz.AppRead}); !d.Allow {
+		t.Fatalf("a read after a trusted sign-in: %s", d.Reason)
+	}
+	if d := e.policy.Decide(authz.Request{Principal: a2.Principal, Permission: authz.ProcessExec}); d.Reason != authz.ReasonStepUpRequired {
+		t.Fatalf("exec after a trusted sign-in: %v %s, want step_up_required", d.Allow, d.Reason)
+	}
+	if _, _, err := e.svc.TrustBrowser(ctx, a2); err == nil {
+		t.Fatal("a browser trusted on the strength of another trusted browser")
+	}
+
+	e.person("b@example.com")
+	if ok, _ := e.svc.SignInWithTrustedBrowser(ctx, newSession("b@example.com"), token); ok {
+		t.Fatal("another person signed in with a's trusted browser")
+	}
+	for _, bad := range []string{"", "rgwt_", token + "x", strings.Repeat("a", 500)} {
+		if ok, _ := e.svc.SignInWithTrustedBrowser(ctx, newSession("a@example.com"), bad); ok {
+			t.Fatalf("token %q accepted", bad)
+		}
+	}
+	if err := e.svc.ForgetBrowser(ctx, a, devices[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := e.svc.SignInWithTrustedBrowser(ctx, newSession("a@example.com"), token); ok {
+		t.Fatal("a forgotten browser still signs in")
+	}
+	// Expiry.
+	a = e.refresh(a)
+	a.Principal.Assurance.MFAAt = e.clk.Now()
+	token2, _, err := e.svc.TrustBrowser(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(31 * 24 * time.Hour)
+	if ok, _ := e.svc.SignInWithTrustedBrowser(ctx, newSession("a@example.com"), token2); ok {
+		t.Fatal("an expired trusted browser still signs in")
 	}
 }
