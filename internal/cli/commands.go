@@ -51,6 +51,9 @@ var commands = []command{
 		{name: "set-role", summary: "change a user's role, globally or on one rack"},
 		{name: "disable", summary: "disable a user"},
 		{name: "enable", summary: "enable a disabled user"},
+		{name: "mfa", summary: "show a user's second factors"},
+		{name: "unlock-mfa", summary: "unlock a user locked out by failed second factors"},
+		{name: "reset-mfa", summary: "remove a user's second factors (lost device)"},
 	}},
 	{name: "sessions", group: clientGroup, summary: "list and revoke login sessions through the gateway", run: client.Sessions, subs: []command{
 		{name: "revoke", summary: "end one session"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,58 @@ func TestSessionBeforeMFACanDoNothing(t *testing.T) {
 	resp = e.do("GET", "/api/v1/users", fresh, nil, http.Header{apitypes.HeaderMFACode: {e.yubico.OTP(keyOf(authz.RoleAdmin))}})
 	if status, body := read(t, resp); status != 200 {
 		t.Errorf("admin API with a code: %d %s", status, body)
+	}
+}
+
+// An admin resets a person who lost their device (their factors go and
+// their sessions end) and unlocks a locked-out one, through the admin API,
+// with a second factor on the request; not themselves, and not without
+// one.
+func TestAdminResetAndUnlock(t *testing.T) {
+	e := newMFAEnv(t)
+	admin, adminSess := e.session(authz.RoleAdmin, true)
+	dep, _ := e.session(authz.RoleDeployer, true)
+	e.age(adminSess)
+	path := "/api/v1/users/deployer@example.com/mfa"
+	resp := e.do("DELETE", path, admin, nil, nil)
+	if status, _ := read(t, resp); status != 403 || resp.Header.Get(apitypes.HeaderMFARequired) != "recent" {
+		t.Fatalf("reset without a recent factor: %d", status)
+	}
+	code := func() http.Header { return http.Header{apitypes.HeaderMFACode: {e.yubico.OTP(keyOf(authz.RoleAdmin))}} }
+	if status, body := read(t, e.do("DELETE", "/api/v1/users/admin@example.com/mfa", admin, nil, code())); status != 400 {
+		t.Errorf("an admin resetting themselves: %d %s", status, body)
+	}
+	if status, body := read(t, e.do("DELETE", path, admin, nil, code())); status != 200 {
+		t.Fatalf("reset: %d %s", status, body)
+	}
+	if status, body := read(t, e.do("GET", "/rack/apps", dep, nil, nil)); status != 401 || !strings.Contains(body, "session_revoked") {
+		t.Errorf("the reset person's session: %d %s, want ended", status, body)
+	}
+	newDep, _ := e.session(authz.RoleDeployer, false)
+	if status, body := read(t, e.do("GET", "/rack/apps", newDep, nil, nil)); status != 403 || !strings.Contains(body, "mfa_enrollment_required") {
+		t.Errorf("after a reset, a new session: %d %s, want enrolment required", status, body)
+	}
+	var actions []string
+	for _, ev := range e.audit() {
+		if strings.HasPrefix(ev.Action, "mfa.") {
+			actions = append(actions, ev.Action+":"+ev.Decision)
+		}
+	}
+	if !slices.Contains(actions, "mfa.reset:allow") {
+		t.Errorf("the reset is not in the audit log: %v", actions)
+	}
+	// Unlock after a lockout (10 failures by default).
+	ops, _ := e.session(authz.RoleOps, true)
+	for range 10 {
+		read(t, e.do("GET", "/rack/apps", ops, nil, http.Header{apitypes.HeaderMFACode: {"000000"}}))
+	}
+	if status, body := read(t, e.do("GET", "/rack/apps", ops, nil, http.Header{apitypes.HeaderMFACode: {e.yubico.OTP(keyOf(authz.RoleOps))}})); status != 403 || !strings.Contains(body, "mfa_locked") {
+		t.Fatalf("a good code while locked: %d %s", status, body)
+	}
+	if status, body := read(t, e.do("POST", "/api/v1/users/ops@example.com/mfa/unlock", admin, nil, nil)); status != 201 { // the window opened by the reset
+		t.Fatalf("unlock: %d %s", status, body)
+	}
+	if status, body := read(t, e.do("GET", "/rack/apps", ops, nil, http.Header{apitypes.HeaderMFACode: {e.yubico.OTP(keyOf(authz.RoleOps))}})); status != 200 {
+		t.Fatalf("after unlock: %d %s", status, body)
 	}
 }

@@ -71,7 +71,10 @@ const usersUsage = `users [--rack NAME]                          list users
 users add EMAIL --role ROLE [--name NAME]    add a user
 users set-role EMAIL ROLE [--on RACK]        change a role (globally, or on one rack; ROLE "" removes a rack role)
 users disable EMAIL                          disable a user
-users enable EMAIL                           enable a disabled user`
+users enable EMAIL                           enable a disabled user
+users mfa EMAIL                              show a user's second factors
+users unlock-mfa EMAIL                       let a user locked out by failed second factors try again
+users reset-mfa EMAIL                        remove a user's second factors (lost device): they enrol again`
 
 // Users is `rack-gateway users` and its sub-verbs.
 func Users(ctx context.Context, e *cmdutil.Env, args []string) error {
@@ -129,6 +132,29 @@ func Users(ctx context.Context, e *cmdutil.Env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.Stdout, "%sd %s\n", pos[0], pos[1])
+	case pos[0] == "mfa" && len(pos) == 2:
+		var st apitypes.MFAStatus
+		if err := gatewayCall(ctx, t, http.MethodGet, "/api/v1/users/"+url.PathEscape(pos[1])+"/mfa", &st); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "%s: %d second factors, %d backup codes left", pos[1], len(st.Methods), st.BackupCodes)
+		if st.Locked {
+			fmt.Fprint(e.Stdout, ", LOCKED")
+		}
+		fmt.Fprintln(e.Stdout)
+		for _, m := range st.Methods {
+			fmt.Fprintf(e.Stdout, "  %-8s %s (added %s)\n", m.Kind, cmdutil.Printable(m.Name), m.CreatedAt)
+		}
+	case pos[0] == "unlock-mfa" && len(pos) == 2:
+		if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/users/"+url.PathEscape(pos[1])+"/mfa/unlock", nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "unlocked the second factors of %s\n", pos[1])
+	case pos[0] == "reset-mfa" && len(pos) == 2:
+		if err := gatewayCallBody(ctx, t, http.MethodDelete, "/api/v1/users/"+url.PathEscape(pos[1])+"/mfa", nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "removed the second factors of %s and ended their sessions; they enrol again at their next sign-in\n", pos[1])
 	default:
 		return fs.Fail()
 	}
