@@ -147,7 +147,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		defer cancel()
 		lh, err := login.New(dctx, login.Options{PublicURL: cfg.PublicURL, OIDC: cfg.OIDC, Store: st,
 			Authn: g.Authn, Audit: g.Audit, Log: log, SourceIP: ips.IP, ProviderName: cfg.OIDC.ProviderName,
-			Starts: limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute, cfg.Limits.FailureBurst, nil)})
+			Starts:       limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute, cfg.Limits.FailureBurst, nil),
+			SecondFactor: cfg.MFA.IsRequired()})
 		if err != nil {
 			return nil, err
 		}

@@ -22,6 +22,15 @@ type LoginRequest struct {
 	UserID       int64     // set when the browser completes the login
 	CompletedAt  time.Time // zero until then
 	ConsumedAt   time.Time // when the state (web) or the CLI claim used it
+	// SecondFactor is what the browser step proved (a CLI login), carried
+	// to the session the claim creates; zero if none.
+	SecondFactor SecondFactor
+}
+
+// SecondFactor is a proof of a second factor: its method and when.
+type SecondFactor struct {
+	Method string
+	At     time.Time
 }
 
 // LoginRequests stores logins in progress. Times given as at mean now when
@@ -32,9 +41,10 @@ type LoginRequests interface {
 	// is ErrConflict.
 	CreateLoginRequest(ctx context.Context, r *LoginRequest) error
 	GetLoginRequest(ctx context.Context, idHash []byte) (*LoginRequest, error)
-	// CompleteLoginRequest records the user once; ErrConflict if it was
-	// already completed or consumed, ErrNotFound if absent.
-	CompleteLoginRequest(ctx context.Context, idHash []byte, userID int64, at time.Time) error
+	// CompleteLoginRequest records the user, and the second factor the
+	// browser proved (zero: none), once; ErrConflict if it was already
+	// completed or consumed, ErrNotFound if absent.
+	CompleteLoginRequest(ctx context.Context, idHash []byte, userID int64, mfa SecondFactor, at time.Time) error
 	// ConsumeLoginRequest marks it used, once; ErrConflict if it already
 	// was, ErrNotFound if absent.
 	ConsumeLoginRequest(ctx context.Context, idHash []byte, at time.Time) error

@@ -38,9 +38,10 @@ func (s *Store) GetLoginRequest(ctx context.Context, idHash []byte) (*store.Logi
 		user sql.NullInt64
 	)
 	err := s.write.QueryRowContext(ctx, s.q(`SELECT id_hash, browser_hash, nonce, verifier, return_to, cli_challenge, cli_name,
-		created_at, expires_at, user_id, completed_at, consumed_at FROM login_requests WHERE id_hash = ?`), idHash).Scan(
+		created_at, expires_at, user_id, completed_at, consumed_at, mfa_method, mfa_at FROM login_requests WHERE id_hash = ?`), idHash).Scan(
 		&r.IDHash, &r.BrowserHash, &r.Nonce, &r.Verifier, &r.ReturnTo, &r.CLIChallenge, &r.CLIName,
-		s.td(&r.CreatedAt), s.td(&r.ExpiresAt), &user, s.td(&r.CompletedAt), s.td(&r.ConsumedAt))
+		s.td(&r.CreatedAt), s.td(&r.ExpiresAt), &user, s.td(&r.CompletedAt), s.td(&r.ConsumedAt),
+		&r.SecondFactor.Method, s.td(&r.SecondFactor.At))
 	if err != nil {
 		return nil, s.wrap("get login request", err)
 	}
@@ -49,9 +50,10 @@ func (s *Store) GetLoginRequest(ctx context.Context, idHash []byte) (*store.Logi
 }
 
 // CompleteLoginRequest implements store.LoginRequests.
-func (s *Store) CompleteLoginRequest(ctx context.Context, idHash []byte, userID int64, at time.Time) error {
-	return s.onceLogin(ctx, "complete login request", idHash, `UPDATE login_requests SET user_id = ?, completed_at = ?
-		WHERE id_hash = ? AND completed_at IS NULL AND consumed_at IS NULL`, userID, s.t(s.orNow(at)), idHash)
+func (s *Store) CompleteLoginRequest(ctx context.Context, idHash []byte, userID int64, mfa store.SecondFactor, at time.Time) error {
+	return s.onceLogin(ctx, "complete login request", idHash, `UPDATE login_requests SET user_id = ?, completed_at = ?,
+		mfa_method = ?, mfa_at = ? WHERE id_hash = ? AND completed_at IS NULL AND consumed_at IS NULL`,
+		userID, s.t(s.orNow(at)), mfa.Method, s.t(mfa.At), idHash)
 }
 
 // ConsumeLoginRequest implements store.LoginRequests.

@@ -108,9 +108,9 @@ func testLoginRequests(t *testing.T, s store.Store, clk *clock.Fake) {
 	_, err = s.GetLoginRequest(ctx(t), []byte("nope"))
 	wantErr(t, "get unknown", err, store.ErrNotFound)
 	done := clk.Advance(time.Second)
-	must(t, "complete", s.CompleteLoginRequest(ctx(t), []byte("id-1"), u.ID, done))
-	wantErr(t, "complete twice", s.CompleteLoginRequest(ctx(t), []byte("id-1"), u.ID, clk.Now()), store.ErrConflict)
-	wantErr(t, "complete unknown", s.CompleteLoginRequest(ctx(t), []byte("nope"), u.ID, clk.Now()), store.ErrNotFound)
+	must(t, "complete", s.CompleteLoginRequest(ctx(t), []byte("id-1"), u.ID, store.SecondFactor{Method: "totp", At: done.Add(-time.Second)}, done))
+	wantErr(t, "complete twice", s.CompleteLoginRequest(ctx(t), []byte("id-1"), u.ID, store.SecondFactor{}, clk.Now()), store.ErrConflict)
+	wantErr(t, "complete unknown", s.CompleteLoginRequest(ctx(t), []byte("nope"), u.ID, store.SecondFactor{}, clk.Now()), store.ErrNotFound)
 	used := clk.Advance(time.Second)
 	must(t, "consume", s.ConsumeLoginRequest(ctx(t), []byte("id-1"), used))
 	wantErr(t, "consume twice", s.ConsumeLoginRequest(ctx(t), []byte("id-1"), clk.Now()), store.ErrConflict)
@@ -121,18 +121,22 @@ func testLoginRequests(t *testing.T, s store.Store, clk *clock.Fake) {
 	}
 	checkTime(t, "CompletedAt", got.CompletedAt, done)
 	checkTime(t, "ConsumedAt", got.ConsumedAt, used)
+	if got.SecondFactor.Method != "totp" {
+		t.Errorf("the browser's second factor: %+v", got.SecondFactor)
+	}
+	checkTime(t, "SecondFactor.At", got.SecondFactor.At, done.Add(-time.Second))
 	// A consumed request can no longer be completed.
 	r2 := &store.LoginRequest{IDHash: []byte("id-2"), BrowserHash: []byte("b"), ExpiresAt: clk.Now().Add(time.Minute)}
 	must(t, "create 2", s.CreateLoginRequest(ctx(t), r2))
 	must(t, "consume 2", s.ConsumeLoginRequest(ctx(t), []byte("id-2"), clk.Now()))
-	wantErr(t, "complete consumed", s.CompleteLoginRequest(ctx(t), []byte("id-2"), u.ID, clk.Now()), store.ErrConflict)
+	wantErr(t, "complete consumed", s.CompleteLoginRequest(ctx(t), []byte("id-2"), u.ID, store.SecondFactor{}, clk.Now()), store.ErrConflict)
 	// A zero time means now, so a zero time never leaves a request
 	// reusable.
 	r3 := &store.LoginRequest{IDHash: []byte("id-3"), BrowserHash: []byte("b"), ExpiresAt: clk.Now().Add(time.Minute)}
 	must(t, "create 3", s.CreateLoginRequest(ctx(t), r3))
 	clk.Advance(time.Second)
-	must(t, "complete 3 at a zero time", s.CompleteLoginRequest(ctx(t), []byte("id-3"), u.ID, time.Time{}))
-	wantErr(t, "complete 3 again", s.CompleteLoginRequest(ctx(t), []byte("id-3"), u.ID, time.Time{}), store.ErrConflict)
+	must(t, "complete 3 at a zero time", s.CompleteLoginRequest(ctx(t), []byte("id-3"), u.ID, store.SecondFactor{}, time.Time{}))
+	wantErr(t, "complete 3 again", s.CompleteLoginRequest(ctx(t), []byte("id-3"), u.ID, store.SecondFactor{}, time.Time{}), store.ErrConflict)
 	must(t, "consume 3 at a zero time", s.ConsumeLoginRequest(ctx(t), []byte("id-3"), time.Time{}))
 	wantErr(t, "consume 3 again", s.ConsumeLoginRequest(ctx(t), []byte("id-3"), time.Time{}), store.ErrConflict)
 	got, _ = s.GetLoginRequest(ctx(t), []byte("id-3"))

@@ -407,6 +407,18 @@ func (h *Handler) roleFromGroups(groups []string) (string, []string) {
 // browser had is revoked) and sends the browser back where it was going.
 func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *chain.Event, d map[string]any,
 	lr *store.LoginRequest, u *store.User) {
+	if !h.startWebSession(w, r, ev, d, u) {
+		return
+	}
+	h.clearLoginCookie(w)
+	h.log.Info("login", "kind", authn.KindWeb, "email", u.Email, "role", u.Role, "source_ip", ev.SourceIP)
+	redirect(w, SafeReturnTo(lr.ReturnTo), http.StatusSeeOther)
+}
+
+// startWebSession starts a fresh web session for u, recorded durably
+// with the login event ev, and sets its cookie; on failure it answers
+// and reports false.
+func (h *Handler) startWebSession(w http.ResponseWriter, r *http.Request, ev *chain.Event, d map[string]any, u *store.User) bool {
 	ctx := r.Context()
 	if c, err := r.Cookie(websession.CookieName); err == nil && c.Value != "" {
 		if old, err := h.o.Store.GetSessionByHash(ctx, authn.HashToken(c.Value)); err == nil && old.RevokedAt.IsZero() {
@@ -425,7 +437,7 @@ func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *chain.
 		ev.Details = audit.Details(d)
 		h.o.Audit.Record(ev)
 		h.failPage(w, http.StatusServiceUnavailable, "Try again shortly", "Sign-in is unavailable right now.")
-		return
+		return false
 	}
 	ev.Status = http.StatusSeeOther
 	d["session_id"] = s.ID
@@ -433,12 +445,10 @@ func (h *Handler) completeWeb(w http.ResponseWriter, r *http.Request, ev *chain.
 	if !h.recordSession(ctx, ev, s) {
 		h.failPage(w, http.StatusServiceUnavailable, "Try again shortly",
 			"The audit log is unavailable, so sign-in is paused.")
-		return
+		return false
 	}
 	websession.Set(w, token, h.secure, h.o.Authn.SessionPolicy().WebAbsolute)
-	h.clearLoginCookie(w)
-	h.log.Info("login", "kind", authn.KindWeb, "email", u.Email, "role", u.Role, "source_ip", ev.SourceIP)
-	redirect(w, SafeReturnTo(lr.ReturnTo), http.StatusSeeOther)
+	return true
 }
 
 // recordSession writes the event of a session just started, durably, before
@@ -457,11 +467,30 @@ func (h *Handler) recordSession(ctx context.Context, ev *chain.Event, s *store.S
 }
 
 // completeCLI records who signed in; the CLI then claims the session with
-// its verifier. No web session is made.
+// its verifier. No web session is made, unless the browser must prove a
+// second factor first.
 func (h *Handler) completeCLI(w http.ResponseWriter, r *http.Request, ev *chain.Event, d map[string]any,
 	lr *store.LoginRequest, u *store.User) {
+	if h.o.SecondFactor {
+		// The browser proves a second factor first (cli_mfa.go): it gets
+		// a web session to do so, and the login completes after.
+		d["pending_second_factor"] = true
+		if !h.startWebSession(w, r, ev, d, u) {
+			return
+		}
+		redirect(w, finishPath(lr.IDHash), http.StatusSeeOther)
+		return
+	}
+	h.completeCLIFor(w, r, ev, d, lr, u, store.SecondFactor{})
+}
+
+// completeCLIFor completes the CLI login request for u, with the second
+// factor the browser proved (zero: none), and tells the browser to go
+// back to the terminal.
+func (h *Handler) completeCLIFor(w http.ResponseWriter, r *http.Request, ev *chain.Event, d map[string]any,
+	lr *store.LoginRequest, u *store.User, mfa store.SecondFactor) {
 	ctx := r.Context()
-	if err := h.o.Store.CompleteLoginRequest(ctx, lr.IDHash, u.ID, h.now()); err != nil {
+	if err := h.o.Store.CompleteLoginRequest(ctx, lr.IDHash, u.ID, mfa, h.now()); err != nil {
 		ev.Decision, ev.Status = "deny", http.StatusBadRequest
 		if errors.Is(err, store.ErrConflict) {
 			ev.Reason = ReasonStateReplayed

@@ -115,7 +115,8 @@ func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setActor(ev, u)
-	s := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: lr.CLIName, UserAgent: userAgent(r), SourceIP: h.sourceIP(r)}
+	s := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: lr.CLIName, UserAgent: userAgent(r), SourceIP: h.sourceIP(r),
+		MFAMethod: lr.SecondFactor.Method, MFAAt: lr.SecondFactor.At}
 	token, err := h.o.Authn.StartSession(ctx, s)
 	if err != nil {
 		h.log.Error("login: start CLI session", "err", err)

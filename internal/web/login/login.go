@@ -98,6 +98,10 @@ type Options struct {
 	// events; default the peer address. The gateway should pass its
 	// trusted-proxy-aware function.
 	SourceIP func(*http.Request) string
+	// SecondFactor makes the browser step of a CLI login prove a second
+	// factor (the console's challenge, with a web session) before the CLI
+	// may claim its session, which then starts with that proof.
+	SecondFactor bool
 	// Starts limits, per client address, how many sign-ins (browser or
 	// CLI) may be started: each stores a login request, so an anonymous
 	// flood must not grow that table without bound. Nil: no limit.
@@ -259,6 +263,7 @@ func New(ctx context.Context, o Options) (*Handler, error) {
 	m.HandleFunc("GET /auth/cli", h.confirmCLI)
 	m.Handle("POST /auth/cli", h.cop.Handler(http.HandlerFunc(h.startCLI)))
 	m.HandleFunc("GET /auth/callback", h.callback)
+	m.HandleFunc("GET /auth/cli/finish", h.finishCLI)
 	m.Handle("POST /auth/logout", h.cop.Handler(http.HandlerFunc(h.logout)))
 	m.HandleFunc("GET /auth/static/login.css", serveCSS)
 	// Called by the CLI, not a browser: no cookies are read, and it takes

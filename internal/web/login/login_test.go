@@ -1261,3 +1261,79 @@ func TestSignInStartsLimited(t *testing.T) {
 		t.Fatal("still limited after the budget refilled")
 	}
 }
+
+// With SecondFactor, the browser step of a CLI login proves a second
+// factor before the CLI may claim: the callback gives the browser a web
+// session and sends it to the finish step, which sends it on to the
+// console's enrolment or challenge until the session has passed its
+// factor; then the login completes, and the CLI session starts with that
+// proof. Another browser cannot finish it.
+func TestCLILoginSecondFactorInBrowser(t *testing.T) {
+	e := newEnv(t, envOpts{options: func(o *Options) { o.SecondFactor = true }})
+	ctx := context.Background()
+	R, V, C := cliPair(t)
+	c := e.browser()
+	authURL := e.startCLI(c, url.Values{"request": {R}, "challenge": {C}, "name": {"prod"}, "login_hint": {"deployer@example.com"}})
+	r := get(t, c, e.authorize(c, authURL))
+	finish := finishPath(sha(R))
+	if r.status != http.StatusSeeOther || r.location != finish || e.sessionCookie(c) == "" {
+		t.Fatalf("callback: %d %q (web session %v), want a web session and %s", r.status, r.location, e.sessionCookie(c) != "", finish)
+	}
+	if r := e.claim(ClaimRequest{Request: R, Verifier: V}); r.status != http.StatusAccepted {
+		t.Fatalf("claim before the second factor: %d %s", r.status, r.body)
+	}
+	u, _ := e.st.GetUserByEmail(ctx, "deployer@example.com")
+	back := url.Values{"return_to": {finish}}.Encode()
+	// No factor enrolled yet: to enrolment, and back here after.
+	if r := get(t, c, e.srv.URL+finish); r.status != http.StatusSeeOther || r.location != enrolPath+"?"+back {
+		t.Fatalf("finish before enrolment: %d %q", r.status, r.location)
+	}
+	if err := e.st.CreateMFAMethod(ctx, &store.MFAMethod{UserID: u.ID, Kind: store.MFATOTP, Secret: []byte("sealed")}); err != nil {
+		t.Fatal(err)
+	}
+	e.an.Invalidate()
+	// Enrolled, this session not signed in: to the challenge.
+	if r := get(t, c, e.srv.URL+finish); r.status != http.StatusSeeOther || r.location != challengePath+"?"+back {
+		t.Fatalf("finish before the challenge: %d %q", r.status, r.location)
+	}
+	// The console's challenge passes (as it would record it).
+	web, err := e.st.GetSessionByHash(ctx, authn.HashToken(e.sessionCookie(c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proved := time.Now().Add(-time.Second).UTC().Truncate(time.Microsecond)
+	if err := e.st.SetSessionMFA(ctx, web.ID, store.MFATOTP, proved); err != nil {
+		t.Fatal(err)
+	}
+	e.an.Invalidate()
+	// Another browser, even signed in as the same person, cannot finish.
+	other := e.browser()
+	other.Jar.SetCookies(mustURL(t, e.srv.URL), []*http.Cookie{{Name: websession.CookieName, Value: e.sessionCookie(c)}})
+	if r := get(t, other, e.srv.URL+finish); r.status != http.StatusForbidden {
+		t.Fatalf("finish from another browser: %d", r.status)
+	}
+	if r := get(t, c, e.srv.URL+finish); r.status != 200 || !strings.Contains(r.body, "terminal") {
+		t.Fatalf("finish: %d %s", r.status, r.body)
+	}
+	if r := get(t, c, e.srv.URL+finish); r.status != http.StatusBadRequest {
+		t.Fatalf("finish twice: %d", r.status)
+	}
+	r = e.claim(ClaimRequest{Request: R, Verifier: V})
+	if r.status != 200 {
+		t.Fatalf("claim: %d %s", r.status, r.body)
+	}
+	var cr ClaimResponse
+	_ = json.Unmarshal([]byte(r.body), &cr)
+	cli, err := e.st.GetSessionByHash(ctx, authn.HashToken(cr.Token))
+	if err != nil || cli.Kind != authn.KindCLI || cli.MFAMethod != store.MFATOTP || !cli.MFAAt.Equal(proved) {
+		t.Fatalf("the CLI session: %+v %v, want it to start with the browser's proof at %v", cli, err, proved)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
