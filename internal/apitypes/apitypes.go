@@ -226,3 +226,14 @@ type MFAStatus struct {
 	// people.
 	Required bool `json:"required"`
 }
+
+// MFABrowser is the answer to POST /api/v1/mfa/browser: a request to
+// prove a second factor in a browser (a passkey, which a terminal cannot
+// use). The person opens Path on the gateway in a browser signed in as
+// them; the CLI polls GET /api/v1/mfa/browser/{id} and, once Done, sends
+// "browser:<id>" as its code (HeaderMFACode), once.
+type MFABrowser struct {
+	ID   string `json:"id"`
+	Path string `json:"path"`
+	Done bool   `json:"done"`
+}

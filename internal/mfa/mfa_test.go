@@ -552,3 +552,57 @@ func TestTrustedBrowser(t *testing.T) {
 		t.Fatal("an expired trusted browser still signs in")
 	}
 }
+
+// A CLI session's request to be verified in a browser: only a browser
+// session of the same person that proved a factor just now completes it,
+// and only the session that asked can use it, once.
+func TestBrowserVerification(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	web := e.person("a@example.com")
+	e.enrolTOTP(web)
+	web = e.refresh(web)
+	u, _ := e.st.GetUserByEmail(ctx, "a@example.com")
+	cliSess := &store.Session{Hash: []byte("cli-a"), UserID: u.ID, Kind: "cli", Name: "laptop", ExpiresAt: e.clk.Now().Add(time.Hour)}
+	if err := e.st.CreateSession(ctx, cliSess); err != nil {
+		t.Fatal(err)
+	}
+	cli := e.refresh(mfa.Actor{Principal: &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role, SessionID: cliSess.ID}})
+	id, err := e.svc.StartBrowserVerification(ctx, cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := e.person("b@example.com")
+	if _, err := e.svc.BrowserVerification(ctx, bob, id); !errors.Is(err, mfa.ErrExpired) {
+		t.Fatalf("another person reads the request: %v", err)
+	}
+	if err := e.svc.CompleteBrowserVerification(ctx, bob, id); err == nil {
+		t.Fatal("another person completed it")
+	}
+	if _, err := e.svc.Check(ctx, cli, mfa.BrowserPrefix+id); !errors.Is(err, mfa.ErrInvalidCode) {
+		t.Fatalf("used before the browser verified: %v", err)
+	}
+	id, _ = e.svc.StartBrowserVerification(ctx, cli) // the failed use took the first one
+	e.clk.Advance(2 * time.Minute)
+	web = e.refresh(web)
+	var fb *mfa.Forbidden
+	if err := e.svc.CompleteBrowserVerification(ctx, web, id); !errors.As(err, &fb) {
+		t.Fatalf("completed without a fresh factor in the browser: %v", err)
+	}
+	web.Principal.Assurance.MFAAt = e.clk.Now()
+	if err := e.svc.CompleteBrowserVerification(ctx, web, id); err != nil {
+		t.Fatal(err)
+	}
+	if req, err := e.svc.BrowserVerification(ctx, cli, id); err != nil || !req.Done || req.SessionName != "laptop" {
+		t.Fatalf("the CLI's view: %+v %v", req, err)
+	}
+	if _, err := e.svc.Check(ctx, web, mfa.BrowserPrefix+id); !errors.Is(err, mfa.ErrInvalidCode) {
+		t.Fatalf("another session used it: %v", err)
+	}
+	if m, err := e.svc.Check(ctx, cli, mfa.BrowserPrefix+id); err != nil || m != "browser" {
+		t.Fatalf("the CLI uses it: %q %v", m, err)
+	}
+	if _, err := e.svc.Check(ctx, cli, mfa.BrowserPrefix+id); !errors.Is(err, mfa.ErrInvalidCode) {
+		t.Fatalf("used twice: %v", err)
+	}
+}

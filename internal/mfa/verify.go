@@ -66,6 +66,9 @@ func (s *Service) Check(ctx context.Context, a Actor, input string) (string, err
 	var method string
 	var methodID int64
 	switch {
+	case strings.HasPrefix(input, BrowserPrefix):
+		method = "browser"
+		err = s.checkBrowser(ctx, p.SessionID, input)
 	case len(input) > maxCodeInput:
 		err = ErrInvalidCode
 	case yubiotp.Looks(input):

@@ -21,6 +21,8 @@ func (s *Server) routesMFA() {
 	}
 	s.mux.HandleFunc("GET /api/v1/mfa", s.api(s.mfaStatus))
 	s.mux.HandleFunc("POST /api/v1/mfa/verify", s.api(s.mfaVerify))
+	s.mux.HandleFunc("POST /api/v1/mfa/browser", s.api(s.mfaBrowserStart))
+	s.mux.HandleFunc("GET /api/v1/mfa/browser/{id}", s.api(s.mfaBrowserStatus))
 	s.mux.HandleFunc("GET /api/v1/users/{email}/mfa", s.api(s.userMFAStatus))
 	s.mux.HandleFunc("POST /api/v1/users/{email}/mfa/unlock", s.api(s.mfaUnlock))
 	s.mux.HandleFunc("DELETE /api/v1/users/{email}/mfa", s.api(s.mfaReset))
@@ -68,6 +70,26 @@ func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request, a admin.Actor
 		return nil, mfaError(err)
 	}
 	return apitypes.MFAVerified{Method: method, WindowSeconds: int64(s.MFA.Window() / time.Second)}, nil
+}
+
+func (s *Server) mfaBrowserStart(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	id, err := s.MFA.StartBrowserVerification(r.Context(), mfaActor(a))
+	if err != nil {
+		return nil, mfaError(err)
+	}
+	return apitypes.MFABrowser{ID: id, Path: "/mfa/cli/" + id}, nil
+}
+
+func (s *Server) mfaBrowserStatus(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
+	id := r.PathValue("id")
+	req, err := s.MFA.BrowserVerification(r.Context(), mfaActor(a), id)
+	if err != nil {
+		return nil, mfaError(err)
+	}
+	if req.SessionID != a.Principal.SessionID {
+		return nil, mfaError(mfa.ErrExpired) // another session's: as if it did not exist
+	}
+	return apitypes.MFABrowser{ID: id, Path: "/mfa/cli/" + id, Done: req.Done}, nil
 }
 
 func (s *Server) userMFAStatus(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {

@@ -88,3 +88,37 @@ func mfaStatus(ctx context.Context, e *cmdutil.Env, args []string) error {
 	}
 	return nil
 }
+
+// browserVerify proves a second factor in a browser (a passkey, which a
+// terminal cannot use): the gateway opens a request bound to this session,
+// the person opens its page in a browser signed in as them and verifies
+// there, and the answer is the code to send with the call, once.
+func browserVerify(e *cmdutil.Env, t *target) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var b apitypes.MFABrowser
+	if err := explain(t, rawCall(ctx, t.URL, t.Token, http.MethodPost, "/api/v1/mfa/browser", nil, &b)); err != nil {
+		return "", err
+	}
+	u := t.URL + b.Path
+	fmt.Fprintf(e.Stderr, "Open this page in a browser signed in to the gateway as you, and verify there:\n\n    %s\n\n", u)
+	if !truthy(e.Getenv("RACK_GATEWAY_NO_BROWSER")) {
+		if err := openBrowser(e, u); err != nil {
+			fmt.Fprintf(e.Stderr, "Could not open a browser (%v): open the URL above yourself.\n", err)
+		}
+	}
+	fmt.Fprintln(e.Stderr, "Waiting for the browser...")
+	for {
+		if err := explain(t, rawCall(ctx, t.URL, t.Token, http.MethodGet, "/api/v1/mfa/browser/"+b.ID, nil, &b)); err != nil {
+			return "", err
+		}
+		if b.Done {
+			return "browser:" + b.ID, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("the browser did not verify within 5 minutes: try again")
+		case <-time.After(claimInterval):
+		}
+	}
+}

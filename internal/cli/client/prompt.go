@@ -21,6 +21,9 @@ type prompter struct {
 	e  *cmdutil.Env
 	mu sync.Mutex
 	in *bufio.Reader
+	// browser, when set, proves the factor in a browser instead (a
+	// passkey): the person presses Enter at the question.
+	browser func() (string, error)
 }
 
 func newPrompter(e *cmdutil.Env) *prompter { return &prompter{e: e} }
@@ -55,9 +58,16 @@ func (p *prompter) code(level, msg string) (string, error) {
 	if msg != "" {
 		fmt.Fprintf(p.e.Stderr, "  (%s)\n", strings.TrimPrefix(msg, "rack-gateway: "))
 	}
-	fmt.Fprint(p.e.Stderr, "Code from your authenticator app, YubiKey or a backup code: ")
+	if p.browser != nil {
+		fmt.Fprint(p.e.Stderr, "Code from your authenticator app, YubiKey or a backup code (or Enter to use a passkey in a browser): ")
+	} else {
+		fmt.Fprint(p.e.Stderr, "Code from your authenticator app, YubiKey or a backup code: ")
+	}
 	line, err := p.in.ReadString('\n')
 	line = strings.TrimSpace(line)
+	if line == "" && err == nil && p.browser != nil {
+		return p.browser()
+	}
 	if line == "" {
 		fmt.Fprintln(p.e.Stderr)
 		if err != nil && !errors.Is(err, io.EOF) {

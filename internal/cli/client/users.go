@@ -61,6 +61,9 @@ func openTarget(e *cmdutil.Env, rack string) (*target, error) {
 		return nil, err
 	}
 	t.prompt = newPrompter(e)
+	if !t.CI {
+		t.prompt.browser = func() (string, error) { return browserVerify(e, t) }
+	}
 	if t.expired() {
 		return nil, t.errExpired()
 	}
