@@ -126,27 +126,28 @@ func (s *Service) PendingTOTPKey(ctx context.Context, a Actor, id string) (*totp
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.st.PeekMFAChallenge(ctx, hashID(id))
-	if err != nil || c.SessionID != p.SessionID || c.Purpose != purposeTOTPEnrol {
-		return nil, ErrExpired
-	}
-	secret, err := s.openState(c.State, p.UserID)
+	secret, _, err := s.pendingSecret(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
 	return totp.NewKey(s.cfg.Issuer, p.Email, string(secret))
 }
 
-func (s *Service) openState(state []byte, userID int64) ([]byte, error) {
+// pendingSecret opens the secret of the session's pending TOTP enrolment.
+func (s *Service) pendingSecret(ctx context.Context, p *authz.Principal, id string) ([]byte, *store.MFAChallenge, error) {
+	c, err := s.st.PeekMFAChallenge(ctx, hashID(id))
+	if err != nil || c.SessionID != p.SessionID || c.Purpose != purposeTOTPEnrol {
+		return nil, nil, ErrExpired
+	}
 	var st totpState
-	if err := json.Unmarshal(state, &st); err != nil {
-		return nil, ErrExpired
+	if err := json.Unmarshal(c.State, &st); err != nil {
+		return nil, nil, ErrExpired
 	}
-	secret, err := s.cfg.Keys.Open(st.KeyID, st.Sealed, secretAAD(userID))
+	secret, err := s.cfg.Keys.Open(st.KeyID, st.Sealed, secretAAD(p.UserID))
 	if err != nil {
-		return nil, ErrExpired
+		return nil, nil, ErrExpired
 	}
-	return secret, nil
+	return secret, c, nil
 }
 
 // Enrolled is the result of an enrolment.
@@ -168,11 +169,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a Actor, id, code, name strin
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.st.PeekMFAChallenge(ctx, hashID(id))
-	if err != nil || c.SessionID != p.SessionID || c.Purpose != purposeTOTPEnrol {
-		return nil, ErrExpired
-	}
-	secret, err := s.openState(c.State, p.UserID)
+	secret, c, err := s.pendingSecret(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}

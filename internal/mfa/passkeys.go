@@ -163,16 +163,9 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, a Actor, credentialJSO
 	if err != nil {
 		return "", err
 	}
-	if s.limited(a) {
-		return "", ErrRateLimited
-	}
-	acct, err := s.account(ctx, p.UserID)
+	acct, err := s.mayTry(ctx, a, p)
 	if err != nil {
 		return "", err
-	}
-	if !acct.LockedAt.IsZero() {
-		s.denied(a, ActionVerify, "mfa_locked", http.StatusForbidden, map[string]any{"method": store.MFAWebAuthn})
-		return "", ErrLocked
 	}
 	state, err := s.take(ctx, p, purposePasskeyLogin)
 	if err != nil {

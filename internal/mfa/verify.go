@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/backupcode"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/seal"
 	"github.com/rack-gateway/rack-gateway/internal/mfa/totp"
@@ -43,24 +44,16 @@ func (s *Service) Verify(ctx context.Context, a Actor, input string) (string, er
 	return method, nil
 }
 
-// Check is Verify without recording the proof on the session: for a code
-// sent with the very request that needs it (the request itself is the
-// proof's scope).
+// Check is Verify without recording the proof on the session: it proves
+// the factor (using it up, counting failures) and audits the attempt.
 func (s *Service) Check(ctx context.Context, a Actor, input string) (string, error) {
 	p, err := person(a)
 	if err != nil {
 		return "", err
 	}
-	if s.limited(a) {
-		return "", ErrRateLimited
-	}
-	acct, err := s.account(ctx, p.UserID)
+	acct, err := s.mayTry(ctx, a, p)
 	if err != nil {
 		return "", err
-	}
-	if !acct.LockedAt.IsZero() {
-		s.denied(a, ActionVerify, "mfa_locked", http.StatusForbidden, map[string]any{"locked": true})
-		return "", ErrLocked
 	}
 	input = strings.TrimSpace(input)
 	var method string
@@ -111,6 +104,23 @@ func failureName(err error) string {
 		return "not_enrolled"
 	}
 	return "invalid"
+}
+
+// mayTry refuses an attempt from a spent address or by a locked person,
+// and returns the person's account.
+func (s *Service) mayTry(ctx context.Context, a Actor, p *authz.Principal) (*store.MFAAccount, error) {
+	if s.limited(a) {
+		return nil, ErrRateLimited
+	}
+	acct, err := s.account(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if !acct.LockedAt.IsZero() {
+		s.denied(a, ActionVerify, "mfa_locked", http.StatusForbidden, map[string]any{"locked": true})
+		return nil, ErrLocked
+	}
+	return acct, nil
 }
 
 // limited reports whether the caller's address has spent its failures.
