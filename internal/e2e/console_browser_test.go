@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/rack-gateway/rack-gateway/internal/mfa/totp"
 	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
@@ -105,14 +107,146 @@ func cbShot(t *testing.T, ctx context.Context) []byte {
 	return png
 }
 
+// cbArtifacts is where screenshots go: $RGW_ARTIFACTS_DIR, or a temporary
+// directory.
+func cbArtifacts(t *testing.T) string {
+	t.Helper()
+	art := os.Getenv("RGW_ARTIFACTS_DIR")
+	if art == "" {
+		art = filepath.Join(os.TempDir(), "rgw-screenshots")
+	}
+	if err := os.MkdirAll(art, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return art
+}
+
+// cbSave screenshots the page as art/name.png.
+func cbSave(t *testing.T, ctx context.Context, art, name string) {
+	t.Helper()
+	png := cbShot(t, ctx)
+	if len(png) < 1000 {
+		t.Errorf("screenshot %s is %d bytes", name, len(png))
+	}
+	if err := os.WriteFile(filepath.Join(art, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cbEnrolTOTP enrols an authenticator app from the enrolment page a person
+// lands on at their first sign-in, as they would: the secret is read off
+// the page and the code computed as the app does. It returns the secret
+// and the backup codes, with the browser on the page the person was
+// going to. With art set, the pages on the way are saved.
+func cbEnrolTOTP(t *testing.T, ctx context.Context, art string) (string, []string) {
+	t.Helper()
+	if loc := cbLocation(t, ctx); !strings.Contains(loc, "/account/mfa/enrol?") {
+		t.Fatalf("the first sign-in is at %s, not the enrolment (is console.Options.MFA set by the gateway?)", loc)
+	}
+	shot := func(name string) {
+		if art != "" {
+			cbSave(t, ctx, art, name)
+		}
+	}
+	shot("mfa-enrol")
+	cbRun(t, ctx, "choose an authenticator app",
+		chromedp.Click(chromedp.CSS(`a.button[href^="/account/mfa/enrol/totp"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#totp-secret`)), chromedp.WaitVisible(chromedp.CSS(`img.qr`)))
+	testutil.Eventually(t, "the QR code to load", func() bool {
+		w, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[float64](chromedp.CSS(`img.qr`), "naturalWidth"))
+		return err == nil && w > 0
+	})
+	shot("mfa-totp-qr")
+	secret := strings.TrimSpace(cbText(t, ctx, `#totp-secret`))
+	code, err := totp.Code(secret, time.Now())
+	if err != nil {
+		t.Fatalf("the page's secret %q: %v", secret, err)
+	}
+	cbRun(t, ctx, "confirm the first code",
+		chromedp.SetValue(chromedp.CSS(`input[name="code"]`), code), chromedp.Submit(chromedp.CSS(`input[name="code"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#backup-codes`)))
+	codes := strings.Fields(cbText(t, ctx, `#backup-codes`))
+	if len(codes) != 10 || !strings.Contains(cbText(t, ctx, `main`), "shown only once") {
+		t.Fatalf("backup codes page: %d codes", len(codes))
+	}
+	shot("mfa-backup-codes")
+	cbRun(t, ctx, "continue", chromedp.Click(chromedp.CSS(`main a.button`)), chromedp.WaitVisible(chromedp.CSS(`header.top nav`)))
+	return secret, codes
+}
+
+// cbNextCode is the authenticator app's code for the next 30-second step,
+// which the gateway accepts now (±1 step) and which is later than any
+// step used so far by the enrolment: no waiting.
+func cbNextCode(t *testing.T, secret string) string {
+	t.Helper()
+	code, err := totp.Code(secret, time.Now().Add(totp.Period*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// cbProve answers the page that asks for a second factor with a code.
+func cbProve(t *testing.T, ctx context.Context, code string, trust bool) {
+	t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(`input[name="rgw_mfa_code"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="rgw_mfa_code"]`), code)}
+	if trust {
+		cbRun(t, ctx, "the challenge page", steps[0])
+		cbMustHave(t, ctx, `form.stack:not(.passkey) input[name="trust"]`, "\"trust this browser\" checkbox (is console.Options.TrustDays set by the gateway?)")
+		steps = append(steps, chromedp.Click(chromedp.CSS(`form.stack:not(.passkey) input[name="trust"]`)))
+	}
+	steps = append(steps, chromedp.Submit(chromedp.CSS(`input[name="rgw_mfa_code"]`)))
+	cbRun(t, ctx, "prove a second factor", steps...)
+	testutil.Eventually(t, "the second factor's page to be left", func() bool {
+		return !strings.Contains(cbLocation(t, ctx), "/mfa/") && !cbHas(t, ctx, `input[name="rgw_mfa_code"]`)
+	})
+}
+
+// cbHas reports whether the page has an element matching sel now.
+func cbHas(t *testing.T, ctx context.Context, sel string) bool {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+strconvQuote(sel)+`) !== null`))
+	return err == nil && n
+}
+
+// cbMustHave fails the test at once if the page has no element matching
+// sel (instead of waiting for one until the context's deadline).
+func cbMustHave(t *testing.T, ctx context.Context, sel, what string) {
+	t.Helper()
+	if !cbHas(t, ctx, sel) {
+		t.Fatalf("the page at %s has no %s", cbLocation(t, ctx), what)
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// cbSignOut presses the top bar's Sign out and waits for the sign-in page.
+func cbSignOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	cbRun(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`form[action="/auth/logout"] button`)))
+	testutil.Eventually(t, "the sign-out to land on the sign-in page", func() bool {
+		return strings.Contains(cbLocation(t, ctx), "/auth/signin?error=logged_out")
+	})
+}
+
 // TestBrowserConsole drives Debian's Chromium through the real dev gateway:
-// OIDC login as each demo user, role-appropriate pages, a role change that
-// ends the old session, a refused cross-site POST, a refused open redirect,
-// and logout; screenshots of the main pages are kept as artifacts.
+// OIDC login as each demo user with the enrolment of an authenticator app
+// (second factors are required), role-appropriate pages, a role change
+// that ends the old session, a refused cross-site POST, a refused open
+// redirect, the sign-in challenge with "trust this browser", a step-up
+// that carries out the form it interrupted, and logout; screenshots of
+// the main pages and the second-factor pages are kept as artifacts.
 func TestBrowserConsole(t *testing.T) {
 	browser := cbBrowser(t)
 	g := cxStartDev(t, "gateway")
 	gw := g.url
+	art := cbArtifacts(t)
+	var adminSecret string
+	var adminCodes []string
 
 	// 1. Each demo user sees their identity and only their pages.
 	people := map[string]context.Context{}
@@ -126,6 +260,17 @@ func TestBrowserConsole(t *testing.T) {
 		ctx := cbPerson(t, browser)
 		people[u.role] = ctx
 		cbLogin(t, ctx, gw+"/", u.email)
+		shots := ""
+		if u.admin {
+			shots = art
+		}
+		secret, codes := cbEnrolTOTP(t, ctx, shots)
+		if u.admin {
+			adminSecret, adminCodes = secret, codes
+		}
+		if loc := cbLocation(t, ctx); loc != gw+"/" {
+			t.Errorf("%s: after the enrolment at %s, not the page asked for", u.email, loc)
+		}
 		who := cbText(t, ctx, `header.top .who`)
 		nav := cbText(t, ctx, `header.top nav`)
 		if !strings.Contains(who, u.email) || !strings.Contains(who, u.role) {
@@ -147,28 +292,27 @@ func TestBrowserConsole(t *testing.T) {
 		}
 	}
 
-	// 6. Screenshots of the main pages (admin), kept as artifacts.
-	art := os.Getenv("RGW_ARTIFACTS_DIR")
-	if art == "" {
-		art = filepath.Join(os.TempDir(), "rgw-screenshots")
-	}
-	if err := os.MkdirAll(art, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// 6. Screenshots of the main pages (admin), kept as artifacts: in the
+	// step-up window that the enrolment opened.
 	admin := people["admin"]
-	for _, p := range []struct{ path, name string }{
-		{"/", "console-overview"}, {"/users", "console-users"}, {"/tokens", "console-tokens"},
-		{"/account", "console-account"}, {"/audit", "console-audit"},
+	for _, p := range []struct{ path, name, want string }{
+		{"/", "console-overview", "myapp"}, {"/users", "console-users", "Second factor"}, {"/tokens", "console-tokens", "Create a token"},
+		{"/account", "console-account", "Second factors"}, {"/audit", "console-audit", "mfa.enrol"},
+		{"/policy", "console-policy", "within the step-up window"},
 	} {
 		cbRun(t, admin, "open "+p.path, chromedp.Navigate(gw+p.path), chromedp.WaitVisible(chromedp.CSS(`main`)))
-		png := cbShot(t, admin)
-		if len(png) < 1000 {
-			t.Errorf("screenshot of %s is %d bytes", p.path, len(png))
+		if loc, main := cbLocation(t, admin), cbText(t, admin, `main`); loc != gw+p.path || !strings.Contains(main, p.want) {
+			t.Errorf("%s: at %s, page %.300q", p.path, loc, main)
 		}
-		if err := os.WriteFile(filepath.Join(art, p.name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		cbSave(t, admin, art, p.name)
 	}
+	cbRun(t, admin, "account: second factors", chromedp.Navigate(gw+"/account#mfa"), chromedp.WaitVisible(chromedp.CSS(`#mfa`)),
+		chromedp.ScrollIntoView(chromedp.CSS(`#mfa`)))
+	if main := cbText(t, admin, `main`); !strings.Contains(main, "authenticator app") || !strings.Contains(main, "10 unused backup code") ||
+		!strings.Contains(main, "left of 10 minutes") {
+		t.Errorf("account's second factors: %.600q", main)
+	}
+	cbSave(t, admin, art, "mfa-account")
 	{
 		ctx := cbPerson(t, browser)
 		cbRun(t, ctx, "sign-in page", chromedp.Navigate(gw+"/auth/signin"), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
@@ -227,6 +371,69 @@ func TestBrowserConsole(t *testing.T) {
 		}
 	}
 
+	// 7. Second factors at a later sign-in: the challenge (trusting this
+	// browser), then, signed in again by the trusted browser alone, a
+	// form that needs a recent factor: the step-up page keeps what was
+	// entered and carries the action out after the code.
+	{
+		ctx := cbPerson(t, browser)
+		cbLogin(t, ctx, gw+"/users", "admin@example.com")
+		if loc := cbLocation(t, ctx); !strings.HasPrefix(loc, gw+"/mfa/challenge?") {
+			t.Fatalf("a later sign-in is at %s, not the challenge", loc)
+		}
+		cbSave(t, ctx, art, "mfa-challenge")
+		cbRun(t, ctx, "a wrong code", chromedp.SetValue(chromedp.CSS(`input[name="rgw_mfa_code"]`), "000000"),
+			chromedp.Submit(chromedp.CSS(`input[name="rgw_mfa_code"]`)), chromedp.WaitVisible(chromedp.CSS(`p.flash.error[role="alert"]`)))
+		if body := cbText(t, ctx, `main`); !strings.Contains(body, "not valid") {
+			t.Errorf("wrong code: %.300q", body)
+		}
+		cbProve(t, ctx, cbNextCode(t, adminSecret), true)
+		if loc := cbLocation(t, ctx); loc != gw+"/users" {
+			t.Fatalf("after the challenge at %s", loc)
+		}
+		// The users page, with a change typed in but not sent yet.
+		sel := `select[aria-label="role for ops@example.com"]`
+		cbRun(t, ctx, "choose a role", chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetValue(chromedp.CSS(sel), "viewer"))
+		// Meanwhile, in another tab: sign out and in again. The trusted
+		// browser skips the challenge, but its session has no recent factor.
+		tab, cancel := chromedp.NewContext(ctx)
+		defer cancel()
+		cbRun(t, tab, "second tab", chromedp.Navigate(gw+"/account"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		cbSignOut(t, tab)
+		cbLogin(t, tab, gw+"/account", "admin@example.com")
+		if loc := cbLocation(t, tab); loc != gw+"/account" {
+			t.Fatalf("the trusted browser's sign-in is at %s", loc)
+		}
+		// Sent now: the step-up page, in place of the answer, with the form.
+		cbRun(t, ctx, "send the role change", chromedp.Submit(chromedp.CSS(sel)),
+			chromedp.WaitVisible(chromedp.CSS(`input[name="rgw_mfa_code"]`)))
+		page, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS(`main`)))
+		if err != nil || !strings.Contains(page, `value="ops@example.com"`) || !strings.Contains(page, `name="role" value="viewer"`) ||
+			cbRole(t, gw, g.adminToken, "ops@example.com") != "ops" {
+			t.Fatalf("step-up page: %v\n%s", err, page)
+		}
+		cbSave(t, ctx, art, "mfa-step-up")
+		cbProve(t, ctx, adminCodes[0], false) // a backup code serves too
+		if flash := cbText(t, ctx, `p.flash`); !strings.Contains(flash, "ops@example.com is now viewer") {
+			t.Errorf("after the step-up: %q at %s", flash, cbLocation(t, ctx))
+		}
+		if role := cbRole(t, gw, g.adminToken, "ops@example.com"); role != "viewer" {
+			t.Fatalf("the role change after the step-up: %q", role)
+		}
+		// A page that needs a recent factor, in a session without one: to
+		// /mfa/verify and back.
+		cbSignOut(t, tab)
+		cbLogin(t, tab, gw+"/users", "admin@example.com")
+		if loc := cbLocation(t, tab); !strings.HasPrefix(loc, gw+"/mfa/verify?") {
+			t.Fatalf("users page without a recent factor: at %s", loc)
+		}
+		cbSave(t, tab, art, "mfa-verify")
+		cbProve(t, tab, adminCodes[1], false)
+		if loc := cbLocation(t, tab); loc != gw+"/users" {
+			t.Errorf("after verifying: at %s", loc)
+		}
+	}
+
 	// 5. Logout ends the session, also for a copy of the cookie.
 	cbRun(t, admin, "account", chromedp.Navigate(gw+"/account"), chromedp.WaitVisible(chromedp.CSS(`main`)))
 	res, err := chromedp.Call(admin, network.GetCookies, network.GetCookiesParams{URLs: []string{gw + "/"}})
@@ -245,12 +452,9 @@ func TestBrowserConsole(t *testing.T) {
 	if session == "" {
 		t.Fatal("no rgw_session cookie")
 	}
-	cbRun(t, admin, "sign out", chromedp.Click(chromedp.CSS(`form[action="/auth/logout"] button`)))
 	// The form's navigation must land before the next one starts, or it
 	// would abort it.
-	testutil.Eventually(t, "the sign-out to land on the sign-in page", func() bool {
-		return strings.Contains(cbLocation(t, admin), "/auth/signin?error=logged_out")
-	})
+	cbSignOut(t, admin)
 	cbRun(t, admin, "after sign out", chromedp.Navigate(gw+"/"), chromedp.WaitVisible(chromedp.CSS(`body`)))
 	if loc := cbLocation(t, admin); !strings.HasPrefix(loc, gw+"/auth/signin") {
 		t.Errorf("after sign out / is at %s", loc)

@@ -133,7 +133,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		}
 	}
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
-	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, ClientIP: ips, Proxy: p, Racks: racks,
+	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, MFA: g.MFA,
+		TrustDays: max(cfg.MFA.TrustedDeviceDays, 0), ClientIP: ips, Proxy: p, Racks: racks,
 		Secure: secure, Version: Version, Log: log})
 	if err != nil {
 		return nil, err

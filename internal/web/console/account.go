@@ -21,6 +21,7 @@ type accountData struct {
 	Gateway   []string // gateway-wide permissions
 	Racks     []rackPerms
 	Sessions  []admin.SessionView
+	MFA       *accountMFA // nil: MFA is off
 }
 
 // account shows the caller: identity, roles, effective permissions per
@@ -32,6 +33,12 @@ func (c *console) account(q *request) {
 		return
 	}
 	d := accountData{Email: q.p.Email, Role: q.p.Role, Sessions: sessions}
+	if c.o.MFA != nil {
+		if d.MFA, err = c.accountMFA(q.r.Context(), q); err != nil {
+			c.fail(q, err)
+			return
+		}
+	}
 	for _, p := range authz.Effective(q.p, "").List() {
 		if isGatewayPerm(p) {
 			d.Gateway = append(d.Gateway, string(p))

@@ -115,8 +115,7 @@ func (c *console) gate(q *request, perm authz.Permission) bool {
 	if d.Allow {
 		return true
 	}
-	c.fail(q, &admin.Error{Kind: admin.KindForbidden, Reason: d.Reason,
-		Msg: fmt.Sprintf("permission denied: role %q lacks %s", d.Role, perm)})
+	c.fail(q, admin.Refusal(d, fmt.Sprintf("permission denied: role %q lacks %s", d.Role, perm)))
 	return false
 }
 

@@ -1,10 +1,13 @@
 // Package console is the gateway's web console: server-rendered pages (no
-// build step, no script) for the rack overview, users, API tokens, one's
-// account and the audit log. The principal comes only from the web session
-// cookie; every page and action is authorized on the server, by
-// admin.Service or by the proxy for rack reads (both through the one
-// authz.Policy), whatever the navigation shows. Rack data is read through the proxy so the
-// same policy, response filters and audit apply as for the convox CLI.
+// build step; no script but webauthn.js on the passkey pages) for the rack
+// overview, users, API tokens, one's account, the audit log and the access
+// policy, and, with Options.MFA, second factors: enrolment, the sign-in
+// challenge and step-up (mfa*.go). The principal comes only from the web
+// session cookie; every page and action is authorized on the server, by
+// admin.Service, mfa.Service or the proxy for rack reads (all through the
+// one authz.Policy), whatever the navigation shows. Rack data is read
+// through the proxy so the same policy, response filters and audit apply
+// as for the convox CLI.
 package console
 
 import (
@@ -21,6 +24,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/web/websession"
 )
@@ -39,6 +43,12 @@ type Options struct {
 	Proxy *proxy.Handler
 	// Racks are the configured rack names, the default rack first.
 	Racks []string
+	// MFA proves and manages people's second factors; nil: the console has
+	// no second-factor pages and asks for none.
+	MFA *mfa.Service
+	// TrustDays is how long "trust this browser" spares the sign-in second
+	// factor (mfa.trusted_device_days); 0: not offered.
+	TrustDays int
 	// Secure: the console is served over https (cookie attributes).
 	Secure  bool
 	Version string
@@ -48,6 +58,10 @@ type Options struct {
 // contentSecurityPolicy allows the embedded stylesheet and same-origin
 // forms only: no script, no inline style, no framing.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// scriptPolicy is the policy of the pages that offer passkeys: the same,
+// plus the embedded webauthn.js and its same-origin fetch of options.
+const scriptPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // signinPath is the login flow's entry (another package, mounted at /auth/).
 const signinPath = "/auth/signin"
@@ -67,6 +81,8 @@ type console struct {
 	pages  map[string]*pageTemplate
 	css    []byte
 	cssV   string // content hash, appended to the stylesheet URL
+	js     []byte // webauthn.js
+	jsV    string
 }
 
 // New returns the console handler, to be mounted at "/".
@@ -107,6 +123,10 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /account/sessions/{id}/revoke", c.action("/account", c.revokeSession))
 	mux.HandleFunc("GET /audit", c.page(c.audit))
 	mux.HandleFunc("GET /audit/export", c.page(c.auditExport))
+	mux.HandleFunc("GET /policy", c.page(c.policyPage))
+	if o.MFA != nil {
+		c.routesMFA(mux)
+	}
 	mux.HandleFunc("/", c.notFound)
 
 	cop := http.NewCrossOriginProtection()
@@ -131,13 +151,17 @@ type request struct {
 	actor admin.Actor
 	token string // the session token, for internal requests through the proxy
 	rack  string // the selected rack (?rack=), default the first
+	// proved is set when this very request carried a second factor that
+	// was verified (an action re-posted from the step-up page).
+	proved bool
 }
 
 type handlerFunc func(q *request)
 
 // authenticate resolves the session cookie or answers the request
-// (redirect to sign-in, or 503) and returns nil.
-func (c *console) authenticate(w http.ResponseWriter, r *http.Request, returnTo string) *request {
+// (redirect to sign-in, to the second factor's enrolment or challenge
+// (admit), or 503) and returns nil.
+func (c *console) authenticate(w http.ResponseWriter, r *http.Request, returnTo string, g gate) *request {
 	res, err := websession.Authenticate(r.Context(), c.o.Authn, r)
 	if err != nil {
 		c.log.Error("console: cannot check session", "err", err)
@@ -164,14 +188,19 @@ func (c *console) authenticate(w http.ResponseWriter, r *http.Request, returnTo 
 	q.actor = admin.Actor{Principal: res.Principal, SourceIP: c.o.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256),
 		RequestID: audit.NewRequestID()}
 	w.Header().Set("X-Request-Id", q.actor.RequestID)
+	if !c.admit(q, returnTo, g) {
+		return nil
+	}
 	return q
 }
 
 // page wraps a GET page: authenticate, no caching of data.
-func (c *console) page(f handlerFunc) http.HandlerFunc {
+func (c *console) page(f handlerFunc) http.HandlerFunc { return c.pageAt(gateSignedIn, f) }
+
+func (c *console) pageAt(g gate, f handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		q := c.authenticate(w, r, r.URL.RequestURI())
+		q := c.authenticate(w, r, r.URL.RequestURI(), g)
 		if q == nil {
 			return
 		}
@@ -182,15 +211,27 @@ func (c *console) page(f handlerFunc) http.HandlerFunc {
 // action wraps a form POST; back is the page it returns to (and where the
 // sign-in flow returns to if the session has ended).
 func (c *console) action(back string, f handlerFunc) http.HandlerFunc {
+	return c.actionAt(gateSignedIn, back, f)
+}
+
+// actionAt is action for a gate. A post re-sent from the step-up page
+// carries a second factor (mfa_prove.go's hasProof): it is verified first,
+// and then the action runs with its original fields, so nothing typed is
+// lost. A refusal for want of a second factor is answered by fail, which
+// shows the step-up page in place of the action's answer.
+func (c *console) actionAt(g gate, back string, f handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		q := c.authenticate(w, r, back)
+		q := c.authenticate(w, r, back, g)
 		if q == nil {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
 			c.renderError(w, r, q, http.StatusBadRequest, "Bad request", "The form could not be read.")
+			return
+		}
+		if c.o.MFA != nil && hasProof(r.PostForm) && !c.proveInline(q) {
 			return
 		}
 		f(q)

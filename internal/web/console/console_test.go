@@ -26,7 +26,11 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/config"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
+	"github.com/rack-gateway/rack-gateway/internal/mfa/passkey"
+	"github.com/rack-gateway/rack-gateway/internal/mfa/seal"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/simrack"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -49,6 +53,10 @@ type env struct {
 	srv      *httptest.Server
 	sessions map[string]string // role → session token
 	userIDs  map[string]int64  // role → user id
+	// With second factors (newMFAEnv): the service, and the clock that
+	// it, the policy, the sessions and the store share.
+	mfa *mfa.Service
+	clk *clock.Fake
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvRacks(t, "dev") }
@@ -56,12 +64,41 @@ func newEnv(t *testing.T) *env { t.Helper(); return newEnvRacks(t, "dev") }
 // newEnvRacks serves the simulated rack under several rack names.
 func newEnvRacks(t *testing.T, racks ...string) *env {
 	t.Helper()
+	return newEnvWith(t, mfaOff, racks...)
+}
+
+// Second factors in a test console.
+type mfaMode int
+
+const (
+	mfaOff      mfaMode = iota // no mfa.Service: the console as before MFA
+	mfaRequired                // the gateway's default
+	mfaOffered                 // offered, not required (dev --no-mfa)
+)
+
+// newMFAEnv is newEnv with second factors required, as the gateway
+// assembles them (TOTP, passkeys for http://localhost, trusted browsers
+// for 30 days, a lockout after 3 failures), on a fake clock.
+func newMFAEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, mfaRequired, "dev")
+}
+
+func newEnvWith(t *testing.T, mode mfaMode, racks ...string) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rackSrv := httptest.NewServer(simrack.New(simrack.Config{Password: "pw"}).Handler())
 	t.Cleanup(rackSrv.Close)
 
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"))
+	var clk *clock.Fake
+	var opts []store.Option
+	withMFA := mode != mfaOff
+	if withMFA {
+		clk = clock.NewFake(time.Now())
+		opts = append(opts, store.WithClock(clk))
+	}
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,22 +109,43 @@ func newEnvRacks(t *testing.T, racks ...string) *env {
 	au := audit.New(st, log, nil)
 	go au.Run()
 	adm := &admin.Service{Store: st, Audit: au, Authn: an}
+	var pol *authz.Policy
+	var svc *mfa.Service
+	if withMFA {
+		an.SetClock(clk.Now)
+		required := mode == mfaRequired
+		pol = &authz.Policy{RequireMFA: required, StepUp: required, StepUpWindow: 10 * time.Minute, Clock: clk}
+		adm.Policy, adm.Now = pol, clk.Now
+		keys, err := seal.ParseKeyring(config.NewMFAKey(time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk, err := passkey.New(passkey.Config{RPID: "localhost", RPDisplayName: "Rack Gateway", Origins: []string{"http://localhost"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc = mfa.New(st, mfa.Config{Keys: keys, Passkeys: pk, TrustDays: 30, LockAfter: 3, Clock: clk}, au, pol, an, log)
+	}
 
 	cfg := &config.Config{DefaultRack: racks[0]}
 	for _, name := range racks {
 		cfg.Racks = append(cfg.Racks, config.Rack{Name: name, URL: rackSrv.URL, Password: "pw"})
 	}
 	cfg.SetDefaults("127.0.0.1:0")
-	px, err := proxy.New(proxy.Options{Config: cfg, Authn: an, Audit: au,
+	px, err := proxy.New(proxy.Options{Config: cfg, Authn: an, Audit: au, Policy: pol, MFA: svc,
 		Metrics: proxy.NewMetrics(prometheus.NewRegistry()), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := console.New(console.Options{Admin: adm, Authn: an, Proxy: px, Racks: racks, Version: "test", Log: log})
+	co := console.Options{Admin: adm, Authn: an, Proxy: px, Policy: pol, Racks: racks, Version: "test", Log: log}
+	if svc != nil {
+		co.MFA, co.TrustDays = svc, 30
+	}
+	con, err := console.New(co)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := &web.Server{Proxy: px, Admin: adm, Authn: an, Store: st, Gatherer: prometheus.NewRegistry(), Log: log, Console: con}
+	ws := &web.Server{Proxy: px, Admin: adm, Authn: an, MFA: svc, Store: st, Gatherer: prometheus.NewRegistry(), Log: log, Console: con}
 	srv := httptest.NewServer(ws.Handler())
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
@@ -97,7 +155,8 @@ func newEnvRacks(t *testing.T, racks ...string) *env {
 		_ = au.Close(cctx)
 		_ = st.Close()
 	})
-	e := &env{t: t, st: st, audit: au, authn: an, admin: adm, srv: srv, sessions: map[string]string{}, userIDs: map[string]int64{}}
+	e := &env{t: t, st: st, audit: au, authn: an, admin: adm, srv: srv, sessions: map[string]string{}, userIDs: map[string]int64{},
+		mfa: svc, clk: clk}
 	sys := admin.Actor{System: "test"}
 	for _, role := range authz.RoleNames() {
 		if _, err := adm.CreateUser(ctx, sys, role+"@example.com", strings.ToUpper(role[:1])+role[1:]+" User", role); err != nil {

@@ -10,14 +10,16 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
 )
 
-//go:embed templates/*.html static/console.css
+//go:embed templates/*.html static/console.css static/webauthn.js
 var assets embed.FS
 
 type pageTemplate = template.Template
@@ -38,6 +40,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	"kind": kindName,
 }
 
 func (c *console) loadAssets() error {
@@ -47,8 +50,15 @@ func (c *console) loadAssets() error {
 	}
 	sum := sha256.Sum256(css)
 	c.css, c.cssV = css, hex.EncodeToString(sum[:6])
+	js, err := assets.ReadFile("static/webauthn.js")
+	if err != nil {
+		return err
+	}
+	sum = sha256.Sum256(js)
+	c.js, c.jsV = js, hex.EncodeToString(sum[:6])
 	c.pages = map[string]*pageTemplate{}
-	for _, name := range []string{"error", "overview", "users", "tokens", "token_created", "account", "audit"} {
+	for _, name := range []string{"error", "overview", "users", "tokens", "token_created", "account", "audit", "policy",
+		"message", "mfa_prove", "mfa_enrol", "mfa_totp", "mfa_backup_codes"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return err
@@ -64,6 +74,14 @@ func (c *console) serveCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	http.ServeContent(w, r, "console.css", time.Time{}, bytes.NewReader(c.css))
+}
+
+// serveJS serves webauthn.js (the passkey pages' one script), linked with
+// a content hash like the stylesheet.
+func (c *console) serveJS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(w, r, "webauthn.js", time.Time{}, bytes.NewReader(c.js))
 }
 
 type navItem struct {
@@ -88,6 +106,8 @@ type view struct {
 	Rack    string
 	Flash   *flash
 	CSS     string
+	Script  string // webauthn.js, on the pages that offer passkeys
+	Gated   bool   // the second factor comes first: no navigation
 	Version string
 	Data    any
 }
@@ -97,8 +117,9 @@ type flash struct {
 	Msg   string
 }
 
-// navFor lists the pages the principal's role may use. It is a convenience
-// only: every page and action authorizes on the server.
+// navFor lists the pages the principal's role may use (a step-up the
+// page may ask for aside). It is a convenience only: every page and action
+// authorizes on the server.
 func (c *console) navFor(q *request, active string) []navItem {
 	items := []struct {
 		name, href string
@@ -109,10 +130,11 @@ func (c *console) navFor(q *request, active string) []navItem {
 		{"Tokens", "/tokens", authz.TokenSelf},
 		{"Audit", "/audit", authz.GatewayAudit},
 		{"Account", "/account", authz.GatewaySummary},
+		{"Policy", "/policy", ""},
 	}
 	var out []navItem
 	for _, it := range items {
-		if it.perm != "" && !c.policy.Allowed(q.p, it.perm, "") {
+		if it.perm != "" && !c.grants(q.p, it.perm) {
 			continue
 		}
 		href := it.href
@@ -124,12 +146,36 @@ func (c *console) navFor(q *request, active string) []navItem {
 	return out
 }
 
+// grants reports whether p's role grants perm, whether or not a step-up
+// is due: what the navigation and the forms offer.
+func (c *console) grants(p *authz.Principal, perm authz.Permission) bool {
+	d := c.policy.Decide(authz.Request{Principal: p, Permission: perm})
+	return d.Allow || d.Reason == authz.ReasonStepUpRequired
+}
+
 // render writes a page with the layout.
 func (c *console) render(w http.ResponseWriter, r *http.Request, q *request, status int, name, title, active string, data any) {
-	v := view{Title: title, Path: r.URL.Path, Racks: c.o.Racks, CSS: "/static/console.css?v=" + c.cssV,
-		Version: c.o.Version, Data: data}
+	c.renderView(w, r, q, status, name, active, view{Title: title, Data: data})
+}
+
+// renderPage renders a page of an authenticated request; script: the page
+// uses webauthn.js (and gets the policy that allows it).
+func (c *console) renderPage(q *request, status int, name, title, active string, data any, script bool) {
+	v := view{Title: title, Data: data}
+	if script {
+		v.Script = "/static/webauthn.js?v=" + c.jsV
+		q.w.Header().Set("Content-Security-Policy", scriptPolicy)
+	}
+	c.renderView(q.w, q.r, q, status, name, active, v)
+}
+
+func (c *console) renderView(w http.ResponseWriter, r *http.Request, q *request, status int, name, active string, v view) {
+	v.Path, v.Racks, v.CSS, v.Version = r.URL.Path, c.o.Racks, "/static/console.css?v="+c.cssV, c.o.Version
 	if q != nil {
-		m := &me{Email: q.p.Email, Role: q.p.Role, Nav: c.navFor(q, active)}
+		m := &me{Email: q.p.Email, Role: q.p.Role}
+		if v.Gated = c.gated(q.p); !v.Gated {
+			m.Nav = c.navFor(q, active)
+		}
 		if rr := q.p.RoleOn(q.rack); rr != q.p.Role {
 			m.RackRole = rr
 		}
@@ -159,9 +205,24 @@ func (c *console) renderError(w http.ResponseWriter, r *http.Request, q *request
 	c.render(w, r, q, status, "error", title, "", errorData{Status: status, Message: msg})
 }
 
-// statusOf maps an admin error to an HTTP status, as the JSON API does.
+// message renders a page with a heading and one sentence.
+func (c *console) message(q *request, status int, title, msg string) {
+	c.render(q.w, q.r, q, status, "message", title, "", errorData{Status: status, Message: msg})
+}
+
+// statusOf maps an admin or mfa error to an HTTP status, as the JSON API
+// does.
 func statusOf(err error) int {
 	var ae *admin.Error
+	var mf *mfa.Forbidden
+	switch {
+	case errors.As(err, &mf), errors.Is(err, mfa.ErrNotSession):
+		return http.StatusForbidden
+	case errors.Is(err, mfa.ErrTrustOff):
+		return http.StatusBadRequest
+	case proofFailure(err) != http.StatusInternalServerError:
+		return proofFailure(err)
+	}
 	if errors.As(err, &ae) {
 		switch ae.Kind {
 		case admin.KindInvalid:
@@ -179,8 +240,14 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// fail renders a page-level error from the admin service.
+// fail renders a page-level error from the admin or mfa service. A
+// refusal for want of a second factor is answered with the step-up
+// (stepUp): the one place every page and action gets it from.
 func (c *console) fail(q *request, err error) {
+	if level, ok := stepUpOf(err); ok && c.o.MFA != nil {
+		c.stepUp(q, level, err)
+		return
+	}
 	status := statusOf(err)
 	title := http.StatusText(status)
 	msg := err.Error()
@@ -239,4 +306,13 @@ func (c *console) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 		return nil
 	}
 	return &flash{Error: kind == "err", Msg: msg}
+}
+
+func sortedKeys(v url.Values) []string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -26,7 +26,7 @@ func (c *console) tokens(q *request) {
 		c.fail(q, err)
 		return
 	}
-	d := tokensData{Tokens: list, All: all, CanAll: c.policy.Allowed(q.p, authz.GatewayTokens, ""),
+	d := tokensData{Tokens: list, All: all, CanAll: c.grants(q.p, authz.GatewayTokens),
 		Permissions: authz.EffectiveAnyRack(q.p).Strings(), FollowRole: "*"}
 	c.render(q.w, q.r, q, http.StatusOK, "tokens", "API tokens", "/tokens", d)
 }

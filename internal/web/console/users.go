@@ -19,12 +19,14 @@ type userRow struct {
 	RackRoleList []rackRole
 	Sessions     int // active login sessions; -1 unknown
 	Self         bool
+	MFA          *userMFA // nil: unknown, or MFA is off
 }
 
 type usersData struct {
 	Users []userRow
 	Roles []string
 	Racks []string
+	MFA   bool // the second-factor column and actions
 }
 
 // users lists users (gateway:users, decided by admin.ListUsers).
@@ -44,9 +46,14 @@ func (c *console) users(q *request) {
 			counts[s.User]++
 		}
 	}
-	d := usersData{Roles: authz.RoleNames(), Racks: c.o.Racks}
+	d := usersData{Roles: authz.RoleNames(), Racks: c.o.Racks, MFA: c.o.MFA != nil}
+	emails := make([]string, len(list))
+	for i, u := range list {
+		emails[i] = u.Email
+	}
+	mfas := c.usersMFA(ctx, q, emails)
 	for _, u := range list {
-		row := userRow{UserView: u, Sessions: counts[u.Email], Self: u.Email == q.p.Email}
+		row := userRow{UserView: u, Sessions: counts[u.Email], Self: u.Email == q.p.Email, MFA: mfas[u.Email]}
 		if serr != nil {
 			row.Sessions = -1
 		}
