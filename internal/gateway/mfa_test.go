@@ -28,8 +28,7 @@ type mfaEnv struct {
 
 func newMFAEnv(t *testing.T) *mfaEnv {
 	key, b64 := yubiotptest.NewKey()
-	var y *yubiotptest.Server
-	y = yubiotptest.NewServer(t, "7", key)
+	y := yubiotptest.NewServer(t, "7", key)
 	e := newEnv(t, func(c *configT) {
 		c.MFA.YubicoClientID, c.MFA.YubicoAPIKey, c.MFA.YubicoServers = "7", b64, []string{y.URL}
 	})
