@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -304,5 +305,34 @@ func TestAdminResetAndUnlock(t *testing.T) {
 	}
 	if status, body := read(t, e.do("GET", "/rack/apps", ops, nil, http.Header{apitypes.HeaderMFACode: {e.yubico.OTP(keyOf(authz.RoleOps))}})); status != 200 {
 		t.Fatalf("after unlock: %d %s", status, body)
+	}
+}
+
+// A role change or disabling ends a person's sessions and forgets their
+// trusted browsers: the next sign-in asks for a second factor again.
+func TestRoleChangeForgetsTrustedBrowsers(t *testing.T) {
+	e := newMFAEnv(t)
+	ctx := context.Background()
+	for _, change := range []string{"role", "disable"} {
+		u, _ := e.st.GetUserByEmail(ctx, "ops@example.com")
+		d := &store.TrustedDevice{Hash: []byte("trusted-" + change), UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}
+		if err := e.st.CreateTrustedDevice(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		ch := admin.UserChange{}
+		if change == "role" {
+			role := authz.RoleDeployer
+			ch.Role = &role
+		} else {
+			yes := true
+			ch.Disabled = &yes
+		}
+		if _, err := e.gw.Admin.UpdateUser(ctx, admin.Actor{System: "test"}, "ops@example.com", ch); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.st.GetTrustedDeviceByHash(ctx, d.Hash)
+		if got.RevokedAt.IsZero() {
+			t.Errorf("after a %s change the trusted browser still works", change)
+		}
 	}
 }
