@@ -34,6 +34,12 @@ const (
 	// ReasonMFAEnrollmentRequired: the person has no second factor yet and
 	// the policy requires one: the session may only enrol (and sign out).
 	ReasonMFAEnrollmentRequired Reason = "mfa_enrollment_required"
+	// ReasonMFAFailed: a second factor was sent and did not prove (wrong,
+	// replayed, or not the person's).
+	ReasonMFAFailed Reason = "mfa_failed"
+	// ReasonMFALocked: repeated failures locked the person's second
+	// factor until an admin unlocks it.
+	ReasonMFALocked Reason = "mfa_locked"
 	// ReasonApprovalRequired: the token's scope grants the permission, but
 	// this deploy needs a person's approval first.
 	ReasonApprovalRequired Reason = "approval_required"

@@ -175,7 +175,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a Actor, id, code, name strin
 	}
 	step, ok := totp.Validate(string(secret), code, s.now())
 	if !ok {
-		s.denied(a, ActionEnrol, "mfa_failed", 401, map[string]any{"method": store.MFATOTP, "error": "invalid"})
+		s.denied(a, ActionEnrol, string(authz.ReasonMFAFailed), 401, map[string]any{"method": store.MFATOTP, "error": "invalid"})
 		return nil, ErrInvalidCode
 	}
 	if _, err := s.st.TakeMFAChallenge(ctx, c.Hash, p.SessionID, purposeTOTPEnrol); err != nil {
@@ -213,7 +213,7 @@ func (s *Service) EnrolYubiKey(ctx context.Context, a Actor, otp, name string) (
 		case errors.Is(err, yubiotp.ErrReplayed):
 			return nil, ErrReplayed
 		case errors.Is(err, yubiotp.ErrBadOTP), errors.Is(err, yubiotp.ErrMalformedOTP):
-			s.denied(a, ActionEnrol, "mfa_failed", 401, map[string]any{"method": store.MFAYubiKey, "error": "invalid"})
+			s.denied(a, ActionEnrol, string(authz.ReasonMFAFailed), 401, map[string]any{"method": store.MFAYubiKey, "error": "invalid"})
 			return nil, ErrInvalidCode
 		}
 		s.log.Error("mfa: YubiKey validation", "err", err)
@@ -249,10 +249,9 @@ func (s *Service) enrol(ctx context.Context, a Actor, p *authz.Principal, first 
 		out.BackupCodes = codes
 		s.audit.Record(s.event(a, ActionBackupCodes, authz.MFASelf, map[string]any{"count": len(codes), "first": true}))
 	}
-	if err := s.st.SetSessionMFA(ctx, p.SessionID, m.Kind, s.now()); err != nil {
-		return nil, s.unavailable("record the session's proof", err)
+	if err := s.recordProof(ctx, p, m.Kind); err != nil {
+		return nil, err
 	}
-	s.changed()
 	return out, nil
 }
 

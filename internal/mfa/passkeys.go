@@ -117,7 +117,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, a Actor, name s
 	cred, err := s.cfg.Passkeys.FinishRegistration(u, state, credentialJSON)
 	if err != nil {
 		s.log.Info("mfa: passkey registration refused", "err", err)
-		s.denied(a, ActionEnrol, "mfa_failed", http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": "invalid"})
+		s.denied(a, ActionEnrol, string(authz.ReasonMFAFailed), http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": "invalid"})
 		return nil, ErrInvalidCode
 	}
 	blob, err := cred.Marshal()
@@ -178,7 +178,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, a Actor, credentialJSO
 	cred, err := s.cfg.Passkeys.FinishLogin(u, state, credentialJSON)
 	if err != nil {
 		s.log.Info("mfa: passkey assertion refused", "err", err)
-		s.denied(a, ActionVerify, "mfa_failed", http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": "invalid"})
+		s.denied(a, ActionVerify, string(authz.ReasonMFAFailed), http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": "invalid"})
 		s.fail(ctx, a, p.UserID)
 		return "", ErrInvalidCode
 	}
@@ -195,13 +195,6 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, a Actor, credentialJSO
 	if err := s.st.UseMFAMethod(ctx, id, 0, blob); err != nil { // the new sign counter
 		return "", s.unavailable("use a passkey", err)
 	}
-	if acct.Failures > 0 {
-		_ = s.st.ResetMFAFailures(ctx, p.UserID)
-	}
-	s.audit.Record(s.event(a, ActionVerify, "", map[string]any{"method": store.MFAWebAuthn, "method_id": id}))
-	if err := s.st.SetSessionMFA(ctx, p.SessionID, store.MFAWebAuthn, s.now()); err != nil {
-		return "", s.unavailable("record the session's proof", err)
-	}
-	s.changed()
-	return store.MFAWebAuthn, nil
+	s.succeeded(ctx, a, acct, map[string]any{"method": store.MFAWebAuthn, "method_id": id})
+	return store.MFAWebAuthn, s.recordProof(ctx, p, store.MFAWebAuthn)
 }

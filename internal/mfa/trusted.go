@@ -90,11 +90,10 @@ func (s *Service) SignInWithTrustedBrowser(ctx context.Context, a Actor, token s
 	if err := s.st.TouchTrustedDevice(ctx, d.ID); err != nil {
 		return false, s.unavailable("use a trusted browser", err)
 	}
-	if err := s.st.SetSessionMFA(ctx, p.SessionID, authn.TrustedDevice, now); err != nil {
-		return false, s.unavailable("record the session's sign-in", err)
+	if err := s.recordProof(ctx, p, authn.TrustedDevice); err != nil {
+		return false, err
 	}
 	s.audit.Record(s.event(a, ActionVerify, "", map[string]any{"method": authn.TrustedDevice, "device_id": d.ID}))
-	s.changed()
 	return true, nil
 }
 

@@ -37,11 +37,29 @@ func (s *Service) Verify(ctx context.Context, a Actor, input string) (string, er
 	if err != nil {
 		return "", err
 	}
+	return method, s.recordProof(ctx, p, method)
+}
+
+// recordProof records on the session that it proved method now (the
+// step-up window starts), and drops cached credentials so that the next
+// request sees it.
+func (s *Service) recordProof(ctx context.Context, p *authz.Principal, method string) error {
 	if err := s.st.SetSessionMFA(ctx, p.SessionID, method, s.now()); err != nil {
-		return "", s.unavailable("record the session's proof", err)
+		return s.unavailable("record the session's proof", err)
 	}
 	s.changed()
-	return method, nil
+	return nil
+}
+
+// succeeded clears the failures counted against the person and audits the
+// proof.
+func (s *Service) succeeded(ctx context.Context, a Actor, acct *store.MFAAccount, details map[string]any) {
+	if acct.Failures > 0 {
+		if err := s.st.ResetMFAFailures(ctx, acct.UserID); err != nil {
+			s.log.Error("mfa: reset failures", "err", err)
+		}
+	}
+	s.audit.Record(s.event(a, ActionVerify, "", details))
 }
 
 // Check is Verify without recording the proof on the session: it proves
@@ -83,16 +101,11 @@ func (s *Service) Check(ctx context.Context, a Actor, input string) (string, err
 	}
 	if err != nil {
 		details["error"] = failureName(err)
-		s.denied(a, ActionVerify, "mfa_failed", http.StatusUnauthorized, details)
+		s.denied(a, ActionVerify, string(authz.ReasonMFAFailed), http.StatusUnauthorized, details)
 		s.fail(ctx, a, p.UserID)
 		return "", err
 	}
-	if acct.Failures > 0 {
-		if err := s.st.ResetMFAFailures(ctx, p.UserID); err != nil {
-			s.log.Error("mfa: reset failures", "err", err)
-		}
-	}
-	s.audit.Record(s.event(a, ActionVerify, "", details))
+	s.succeeded(ctx, a, acct, details)
 	return method, nil
 }
 
@@ -117,7 +130,7 @@ func (s *Service) mayTry(ctx context.Context, a Actor, p *authz.Principal) (*sto
 		return nil, err
 	}
 	if !acct.LockedAt.IsZero() {
-		s.denied(a, ActionVerify, "mfa_locked", http.StatusForbidden, map[string]any{"locked": true})
+		s.denied(a, ActionVerify, string(authz.ReasonMFALocked), http.StatusForbidden, map[string]any{"locked": true})
 		return nil, ErrLocked
 	}
 	return acct, nil
@@ -144,7 +157,7 @@ func (s *Service) fail(ctx context.Context, a Actor, userID int64) {
 		return
 	}
 	if !acct.LockedAt.IsZero() && acct.Failures == s.cfg.LockAfter {
-		s.denied(a, ActionLocked, "mfa_locked", http.StatusForbidden, map[string]any{"failures": acct.Failures})
+		s.denied(a, ActionLocked, string(authz.ReasonMFALocked), http.StatusForbidden, map[string]any{"failures": acct.Failures})
 	}
 }
 

@@ -39,7 +39,7 @@ func (h *Handler) stepUp(c *call) *refusal {
 			return mfaFailure(err, d)
 		}
 		p := *c.principal
-		p.Assurance.MFAThisRequest, p.Assurance.MFAMethod, p.Assurance.MFAAt, p.Assurance.SignedIn = true, method, c.start, true
+		p.Assurance = p.Assurance.WithProof(method, c.start)
 		c.principal = &p
 		c.addDetails(map[string]any{"mfa": method})
 		if d.Reason == authz.ReasonStepUpRequired {
@@ -74,11 +74,11 @@ func mfaFailure(err error, d authz.Decision) *refusal {
 	case errors.Is(err, mfa.ErrRateLimited):
 		return refuse(http.StatusTooManyRequests, authz.ReasonRateLimited, "rack-gateway: "+err.Error())
 	case errors.Is(err, mfa.ErrLocked):
-		return refuse(http.StatusForbidden, "mfa_locked", "rack-gateway: "+err.Error())
+		return refuse(http.StatusForbidden, authz.ReasonMFALocked, "rack-gateway: "+err.Error())
 	case errors.Is(err, mfa.ErrUnavailable):
 		return refuse(http.StatusServiceUnavailable, authz.ReasonAuthUnavailable, "rack-gateway: "+err.Error())
 	}
-	f := refuse(http.StatusUnauthorized, "mfa_failed", "rack-gateway: "+err.Error())
+	f := refuse(http.StatusUnauthorized, authz.ReasonMFAFailed, "rack-gateway: "+err.Error())
 	f.mfaLevel = d.StepUp.String()
 	return f
 }

@@ -100,7 +100,7 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 				return
 			}
 			p := *a.Principal
-			p.Assurance.MFAThisRequest, p.Assurance.SignedIn, p.Assurance.MFAMethod, p.Assurance.MFAAt = true, true, method, time.Now()
+			p.Assurance = p.Assurance.WithProof(method, time.Now())
 			a.Principal = &p
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)

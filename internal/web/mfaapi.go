@@ -126,9 +126,9 @@ func mfaError(err error) error {
 	case errors.Is(err, mfa.ErrRateLimited):
 		return &admin.Error{Kind: admin.KindTooMany, Reason: authz.ReasonRateLimited, Msg: err.Error()}
 	case errors.Is(err, mfa.ErrLocked):
-		return &admin.Error{Kind: admin.KindForbidden, Reason: "mfa_locked", Msg: err.Error()}
+		return &admin.Error{Kind: admin.KindForbidden, Reason: authz.ReasonMFALocked, Msg: err.Error()}
 	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrReplayed), errors.Is(err, mfa.ErrNotEnrolled):
-		return &admin.Error{Kind: admin.KindUnauthorized, Reason: "mfa_failed", Msg: err.Error()}
+		return &admin.Error{Kind: admin.KindUnauthorized, Reason: authz.ReasonMFAFailed, Msg: err.Error()}
 	case errors.Is(err, mfa.ErrNotSession), errors.Is(err, mfa.ErrNotOffered), errors.Is(err, mfa.ErrExpired):
 		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: err.Error()}
 	case errors.Is(err, store.ErrNotFound):
