@@ -606,3 +606,33 @@ func TestBrowserVerification(t *testing.T) {
 		t.Fatalf("used twice: %v", err)
 	}
 }
+
+// Hostile input: a method's name with control characters, invalid UTF-8
+// or too long is refused and nothing is enrolled; codes that are not
+// UTF-8, carry NUL or are huge are refused as invalid.
+func TestHostileInput(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	a := e.person("a@example.com")
+	for _, name := range []string{"\x1b[31mred", "a\x00b", "\xff\xfe", strings.Repeat("n", 65), "line\nbreak"} {
+		pend, err := e.svc.BeginTOTP(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.Code(pend.Secret, e.clk.Now())
+		var inv *mfa.Invalid
+		if _, err := e.svc.ConfirmTOTP(ctx, a, pend.ID, code, name); !errors.As(err, &inv) {
+			t.Errorf("name %q: %v, want refused", name, err)
+		}
+	}
+	if ms, _ := e.st.ListMFAMethods(ctx, a.Principal.UserID); len(ms) != 0 {
+		t.Fatalf("%d methods enrolled from refused names", len(ms))
+	}
+	e.enrolTOTP(a)
+	a = e.refresh(a)
+	for _, code := range []string{"12\x003456", "\xff\xfe\xfd\xfc\xfb\xfa", "browser:\x00", "browser:" + strings.Repeat("x", 5000), "１２３４５６"} {
+		if _, err := e.svc.Verify(ctx, a, code); !errors.Is(err, mfa.ErrInvalidCode) {
+			t.Errorf("code %q: %v, want invalid", code, err)
+		}
+	}
+}
