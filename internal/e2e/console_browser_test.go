@@ -203,6 +203,17 @@ func cbProve(t *testing.T, ctx context.Context, code string, trust bool) {
 	})
 }
 
+// cbNow is the text of the first element matching sel now, "" if there
+// is none (or the page is being replaced); it never waits.
+func cbNow(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(`+strconvQuote(sel)+`) || {}).textContent || ""`))
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
 // cbHas reports whether the page has an element matching sel now.
 func cbHas(t *testing.T, ctx context.Context, sel string) bool {
 	t.Helper()
@@ -414,7 +425,15 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		cbSave(t, ctx, art, "mfa-step-up")
 		cbProve(t, ctx, adminCodes[0], false) // a backup code serves too
-		if flash := cbText(t, ctx, `p.flash`); !strings.Contains(flash, "ops@example.com is now viewer") {
+		// The answer is a redirect to the users page: read its flash once
+		// that page has loaded (a read while the step-up page is being
+		// replaced finds a detached node).
+		var flash string
+		testutil.Eventually(t, "the users page's flash after the step-up", func() bool {
+			flash = cbNow(t, ctx, `p.flash`)
+			return flash != ""
+		})
+		if !strings.Contains(flash, "ops@example.com is now viewer") {
 			t.Errorf("after the step-up: %q at %s", flash, cbLocation(t, ctx))
 		}
 		if role := cbRole(t, gw, g.adminToken, "ops@example.com"); role != "viewer" {
