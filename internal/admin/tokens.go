@@ -43,7 +43,7 @@ type CreatedToken = apitypes.CreatedToken
 
 // CreateToken mints an API token.
 func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*CreatedToken, error) {
-	if err := s.authorize(ctx, a, authz.TokenSelf, "token.create"); err != nil {
+	if err := s.authorize(ctx, a, authz.TokenCreate, "token.create"); err != nil {
 		return nil, err
 	}
 	req.Name = strings.TrimSpace(req.Name)
@@ -120,7 +120,7 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 	}
 	t := &store.APIToken{Name: req.Name, Prefix: authn.DisplayPrefix(secret), Hash: hash, UserID: owner.ID,
 		Permissions: perms, ExpiresAt: expires}
-	ev := s.event(a, "token.create", authz.TokenSelf)
+	ev := s.event(a, "token.create", authz.TokenCreate)
 	ev.Resource = req.Name
 	ch, err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{
 		"name": t.Name, "owner": ownerEmail, "prefix": t.Prefix, "permissions": t.Permissions, "expires_at": ts(expires)}})

@@ -89,11 +89,15 @@ const (
 
 // Permissions on the gateway itself.
 const (
-	TokenSelf      Permission = "gateway:token-self" // create/list/revoke one's own API tokens
-	GatewayUsers   Permission = "gateway:users"      // administer users and their sessions
-	GatewayTokens  Permission = "gateway:tokens"     // administer everyone's API tokens
-	GatewayAudit   Permission = "gateway:audit"      // read the audit log
-	GatewaySummary Permission = "gateway:whoami"     // see one's own identity
+	TokenSelf Permission = "gateway:token-self" // list and revoke one's own API tokens
+	// TokenCreate is minting an API token for oneself: a new credential,
+	// so people need a recent second factor for it (listing and revoking
+	// stay free).
+	TokenCreate    Permission = "gateway:token-create"
+	GatewayUsers   Permission = "gateway:users"  // administer users and their sessions
+	GatewayTokens  Permission = "gateway:tokens" // administer everyone's API tokens
+	GatewayAudit   Permission = "gateway:audit"  // read the audit log
+	GatewaySummary Permission = "gateway:whoami" // see one's own identity
 	// MFASelf is adding a further second factor, removing one, or
 	// regenerating backup codes, for oneself. (Enrolling a first factor
 	// needs only a session: there is nothing to step up with yet.)
@@ -123,7 +127,7 @@ var all = []Permission{
 	RackRead, RackUpdate, RackJWTToken, RackJWTRotate, RackProxy, RackHTTPProxy, RackEvents,
 	CertRead, CertWrite,
 	RegistryRead, RegistryWrite, RegistryPull, RegistryPush,
-	TokenSelf, GatewayUsers, GatewayTokens, GatewayAudit, GatewaySummary, MFASelf,
+	TokenSelf, TokenCreate, GatewayUsers, GatewayTokens, GatewayAudit, GatewaySummary, MFASelf,
 }
 
 var permIndex = func() map[Permission]int {

@@ -73,6 +73,7 @@ var requirements = map[Permission]Requirement{
 	RackUpdate:          {StepUp: StepUpEveryRequest},
 	RackJWTToken:        {StepUp: StepUpEveryRequest},
 	RackJWTRotate:       {StepUp: StepUpEveryRequest},
+	TokenCreate:         {StepUp: StepUpRecent},
 	GatewayUsers:        {StepUp: StepUpRecent},
 	GatewayTokens:       {StepUp: StepUpRecent},
 	MFASelf:             {StepUp: StepUpRecent},

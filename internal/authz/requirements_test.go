@@ -7,20 +7,27 @@ import (
 
 // Every permission named in the requirement data exists, and no permission
 // a viewer holds needs a second factor or an approval (reads stay free),
-// except managing one's own second factors.
+// except minting a credential: managing one's own second factors and
+// creating an API token.
 func TestRequirementsData(t *testing.T) {
 	viewer, _ := RolePermissions(RoleViewer)
 	for p, r := range requirements {
 		if !p.Valid() {
 			t.Errorf("requirement for unknown permission %s", p)
 		}
-		if viewer.Has(p) && p != MFASelf && (r.StepUp != StepUpNone || r.Approval) {
+		if viewer.Has(p) && p != MFASelf && p != TokenCreate && (r.StepUp != StepUpNone || r.Approval) {
 			t.Errorf("viewer permission %s has a requirement %+v", p, r)
 		}
 	}
 	for _, p := range []Permission{AppDelete, RackUpdate, RackJWTToken} {
 		if RequirementOf(p).StepUp != StepUpEveryRequest {
 			t.Errorf("%s must need a second factor on every request", p)
+		}
+	}
+	// Every user, role, token and MFA administration action.
+	for _, p := range []Permission{TokenCreate, GatewayUsers, GatewayTokens, MFASelf} {
+		if RequirementOf(p).StepUp < StepUpRecent {
+			t.Errorf("%s must need a recent second factor", p)
 		}
 	}
 }

@@ -39,7 +39,7 @@ var roles = []RoleDef{
 		Description: "reads apps, services, processes, builds, releases without env, logs, instances, rack status",
 		Grants: []Permission{
 			AppRead, ServiceRead, ProcessRead, LogRead, BuildRead, ReleaseRead,
-			ResourceRead, InstanceRead, RackRead, CertRead, TokenSelf, GatewaySummary, MFASelf,
+			ResourceRead, InstanceRead, RackRead, CertRead, TokenSelf, TokenCreate, GatewaySummary, MFASelf,
 		},
 	},
 	{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -334,5 +335,58 @@ func TestRoleChangeForgetsTrustedBrowsers(t *testing.T) {
 		if got.RevokedAt.IsZero() {
 			t.Errorf("after a %s change the trusted browser still works", change)
 		}
+	}
+}
+
+// Minting an API token is a new credential: a person needs a recent second
+// factor for it, while listing and revoking one's own tokens stay free. A
+// refused creation leaves no token behind.
+func TestTokenCreationNeedsStepUp(t *testing.T) {
+	e := newMFAEnv(t)
+	tok, s := e.session(authz.RoleViewer, true)
+	e.age(s)
+	create := func(code string) (int, string, string) {
+		hdr := http.Header{"Content-Type": {"application/json"}}
+		if code != "" {
+			hdr.Set(apitypes.HeaderMFACode, code)
+		}
+		resp := e.do("POST", "/api/v1/tokens", tok, strings.NewReader(`{"name":"ci"}`), hdr)
+		status, body := read(t, resp)
+		return status, body, resp.Header.Get(apitypes.HeaderMFARequired)
+	}
+	count := func() int {
+		u, _ := e.st.GetUserByEmail(context.Background(), "viewer@example.com")
+		ts, err := e.st.ListTokens(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ts)
+	}
+	before := count()
+	if status, body, level := create(""); status != 403 || level != "recent" || !strings.Contains(body, string(authz.ReasonStepUpRequired)) {
+		t.Fatalf("create without a recent factor: %d %s (level %q), want 403 step_up_required at recent", status, body, level)
+	}
+	if n := count(); n != before {
+		t.Fatalf("a refused creation left %d tokens (had %d)", n, before)
+	}
+	if status, body, _ := create("not-an-otp"); status == 201 || status == 200 {
+		t.Fatalf("create with a bad code: %d %s", status, body)
+	}
+	status, body, _ := create(e.yubico.OTP(keyOf(authz.RoleViewer)))
+	if status != 201 && status != 200 {
+		t.Fatalf("create with a code: %d %s", status, body)
+	}
+	var ct apitypes.CreatedToken
+	if err := json.Unmarshal([]byte(body), &ct); err != nil || ct.Token == "" {
+		t.Fatalf("created token: %v %s", err, body)
+	}
+	// Listing and revoking one's own token need no fresh factor.
+	e.age(s)
+	if status, body := read(t, e.do("GET", "/api/v1/tokens", tok, nil, nil)); status != 200 || !strings.Contains(body, `"ci"`) {
+		t.Fatalf("list without a recent factor: %d %s", status, body)
+	}
+	path := "/api/v1/tokens/" + strconv.FormatInt(ct.Detail.ID, 10)
+	if status, body := read(t, e.do("DELETE", path, tok, nil, nil)); status != 200 && status != 204 {
+		t.Fatalf("revoke own token without a recent factor: %d %s", status, body)
 	}
 }

@@ -61,7 +61,7 @@ func (c *console) account(q *request) {
 
 func isGatewayPerm(p authz.Permission) bool {
 	switch p {
-	case authz.TokenSelf, authz.GatewayUsers, authz.GatewayTokens, authz.GatewayAudit, authz.GatewaySummary:
+	case authz.TokenSelf, authz.TokenCreate, authz.GatewayUsers, authz.GatewayTokens, authz.GatewayAudit, authz.GatewaySummary, authz.MFASelf:
 		return true
 	}
 	return false
