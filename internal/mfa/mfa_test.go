@@ -280,8 +280,23 @@ func TestLockout(t *testing.T) {
 		t.Fatal("a locked user unlocked themselves")
 	}
 	adm.Principal.Assurance.MFAAt = e.clk.Now()
+	// The admin's overview of everyone shows the lockout; the locked user
+	// cannot read it.
+	all, err := e.svc.Overview(ctx, adm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa, sb := all["a@example.com"], all["admin@example.com"]; !sa.Locked || len(sa.Kinds) != 1 || sa.Kinds[0] != "totp" || sb.Locked || len(sb.Kinds) != 1 {
+		t.Fatalf("overview %+v", all)
+	}
+	if _, err := e.svc.Overview(ctx, a); !errors.As(err, &fb) {
+		t.Fatalf("a viewer read the overview: %v", err)
+	}
 	if err := e.svc.Unlock(ctx, adm, "a@example.com"); err != nil {
 		t.Fatal(err)
+	}
+	if all, _ := e.svc.Overview(ctx, adm); all["a@example.com"].Locked {
+		t.Fatalf("overview after unlock %+v", all)
 	}
 	good, _ = totp.Code(secret, e.clk.Now())
 	if _, err := e.svc.Verify(ctx, a, good); err != nil {

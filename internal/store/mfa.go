@@ -102,6 +102,9 @@ type MFAAccounts interface {
 	ResetMFAFailures(ctx context.Context, userID int64) error
 	// UnlockMFA clears the lock and the failure count.
 	UnlockMFA(ctx context.Context, userID int64) error
+	// ListLockedMFAAccounts returns the accounts locked out, by user id
+	// (an admin's overview of everyone in one read).
+	ListLockedMFAAccounts(ctx context.Context) ([]MFAAccount, error)
 }
 
 // MFAChallenge is a server-side challenge: WebAuthn ceremony state bound

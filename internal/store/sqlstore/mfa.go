@@ -201,6 +201,19 @@ func (s *Store) UnlockMFA(ctx context.Context, userID int64) error {
 	return s.wrap("unlock mfa", err)
 }
 
+// ListLockedMFAAccounts implements store.MFAAccounts.
+func (s *Store) ListLockedMFAAccounts(ctx context.Context) ([]store.MFAAccount, error) {
+	out, err := list(ctx, s, s.write, selectMFAAccount+` WHERE locked_at IS NOT NULL ORDER BY user_id`, nil,
+		func(sc scanner) (store.MFAAccount, error) {
+			a, err := s.scanMFAAccount(sc)
+			if err != nil {
+				return store.MFAAccount{}, err
+			}
+			return *a, nil
+		})
+	return out, s.wrap("list locked mfa accounts", err)
+}
+
 // ResetUserMFA implements store.MFA.
 func (s *Store) ResetUserMFA(ctx context.Context, userID int64) error {
 	now := s.t(s.now())

@@ -197,6 +197,17 @@ func testMFAAccounts(t *testing.T, s store.Store, clk *clock.Fake) {
 		t.Fatalf("failures = %d, want 4", a.Failures)
 	}
 	checkTime(t, "LockedAt (the third failure)", a.LockedAt, lockedAt)
+	other := mustUser(t, s, "b@example.com", "viewer")
+	_, err = s.GetMFAAccount(ctx(t), other.ID, []byte("handle-b"))
+	must(t, "get b", err)
+	_, err = s.RecordMFAFailure(ctx(t), other.ID, 3) // counted, not locked
+	must(t, "failure b", err)
+	locked, err := s.ListLockedMFAAccounts(ctx(t))
+	must(t, "list locked", err)
+	if len(locked) != 1 || locked[0].UserID != u.ID || locked[0].Failures != 4 {
+		t.Fatalf("locked accounts %+v, want only user %d", locked, u.ID)
+	}
+	checkTime(t, "listed LockedAt", locked[0].LockedAt, lockedAt)
 	must(t, "reset does not unlock", s.ResetMFAFailures(ctx(t), u.ID))
 	a, _ = s.GetMFAAccount(ctx(t), u.ID, []byte("x"))
 	if a.LockedAt.IsZero() {
@@ -206,6 +217,9 @@ func testMFAAccounts(t *testing.T, s store.Store, clk *clock.Fake) {
 	a, _ = s.GetMFAAccount(ctx(t), u.ID, []byte("x"))
 	if !a.LockedAt.IsZero() || a.Failures != 0 {
 		t.Fatalf("after unlock: %+v", a)
+	}
+	if locked, err := s.ListLockedMFAAccounts(ctx(t)); err != nil || len(locked) != 0 {
+		t.Fatalf("locked accounts after unlock: %+v %v", locked, err)
 	}
 }
 

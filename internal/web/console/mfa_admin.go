@@ -15,23 +15,23 @@ type userMFA struct {
 	Locked  bool
 }
 
-// usersMFA reads each listed user's MFA state (mfa.Service.UserStatus,
-// decided by the policy like the list itself); nil if it cannot.
-func (c *console) usersMFA(ctx context.Context, q *request, emails []string) map[string]*userMFA {
+// usersMFA reads every user's MFA state in one overview (decided by the
+// policy like the list itself); nil if it cannot.
+func (c *console) usersMFA(ctx context.Context, q *request) map[string]*userMFA {
 	if c.o.MFA == nil {
 		return nil
 	}
-	out := map[string]*userMFA{}
-	for _, email := range emails {
-		st, err := c.o.MFA.UserStatus(ctx, c.mfaActor(q), email)
-		if err != nil {
-			return nil
+	all, err := c.o.MFA.Overview(ctx, c.mfaActor(q))
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]*userMFA, len(all))
+	for email, sum := range all {
+		kinds := make([]string, len(sum.Kinds))
+		for i, k := range sum.Kinds {
+			kinds[i] = kindName(k)
 		}
-		var kinds []string
-		for _, m := range st.Methods {
-			kinds = append(kinds, kindName(m.Kind))
-		}
-		out[email] = &userMFA{Methods: len(st.Methods), Kinds: strings.Join(kinds, ", "), Locked: st.Locked}
+		out[email] = &userMFA{Methods: len(kinds), Kinds: strings.Join(kinds, ", "), Locked: sum.Locked}
 	}
 	return out
 }

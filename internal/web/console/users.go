@@ -47,11 +47,7 @@ func (c *console) users(q *request) {
 		}
 	}
 	d := usersData{Roles: authz.RoleNames(), Racks: c.o.Racks, MFA: c.o.MFA != nil}
-	emails := make([]string, len(list))
-	for i, u := range list {
-		emails[i] = u.Email
-	}
-	mfas := c.usersMFA(ctx, q, emails)
+	mfas := c.usersMFA(ctx, q)
 	for _, u := range list {
 		row := userRow{UserView: u, Sessions: counts[u.Email], Self: u.Email == q.p.Email, MFA: mfas[u.Email]}
 		if serr != nil {
