@@ -117,8 +117,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, a Actor, name s
 	cred, err := s.cfg.Passkeys.FinishRegistration(u, state, credentialJSON)
 	if err != nil {
 		s.log.Info("mfa: passkey registration refused", "err", err)
-		s.denied(a, ActionEnrol, string(authz.ReasonMFAFailed), http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": "invalid"})
-		return nil, ErrInvalidCode
+		r := passkeyRefusal(err)
+		s.denied(a, ActionEnrol, string(authz.ReasonMFAFailed), http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": r.Code})
+		return nil, r
 	}
 	blob, err := cred.Marshal()
 	if err != nil {
@@ -178,9 +179,10 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, a Actor, credentialJSO
 	cred, err := s.cfg.Passkeys.FinishLogin(u, state, credentialJSON)
 	if err != nil {
 		s.log.Info("mfa: passkey assertion refused", "err", err)
-		s.denied(a, ActionVerify, string(authz.ReasonMFAFailed), http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": "invalid"})
+		r := passkeyRefusal(err)
+		s.denied(a, ActionVerify, string(authz.ReasonMFAFailed), http.StatusUnauthorized, map[string]any{"method": store.MFAWebAuthn, "error": r.Code})
 		s.fail(ctx, a, p.UserID)
-		return "", ErrInvalidCode
+		return "", r
 	}
 	var id int64
 	for _, m := range ms {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -128,9 +127,6 @@ func (c *console) passkeyRegisterOptions(q *request) {
 func (c *console) enrolPasskey(q *request) {
 	en, err := c.o.MFA.FinishPasskeyRegistration(q.r.Context(), c.mfaActor(q), q.r.PostForm.Get("name"),
 		[]byte(q.r.PostForm.Get(fieldCred)))
-	if errors.Is(err, mfa.ErrInvalidCode) {
-		err = &mfa.Invalid{Msg: "the passkey could not be registered; try again"}
-	}
 	c.enrolled(q, en, err)
 }
 

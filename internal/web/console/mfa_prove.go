@@ -25,14 +25,6 @@ func hasProof(f url.Values) bool { return f.Has(fieldCode) || f.Has(fieldPasskey
 
 var errNoCode = &mfa.Invalid{Msg: "enter a code, or use a passkey"}
 
-// passkeyRefused is mfa.ErrInvalidCode for a passkey, said as such.
-type passkeyRefused struct{}
-
-func (passkeyRefused) Error() string {
-	return "the passkey was not accepted; try again, or type a code"
-}
-func (passkeyRefused) Unwrap() error { return mfa.ErrInvalidCode }
-
 // proveInline verifies the second factor a post carries, then removes its
 // fields so the action sees only its own. On failure it answers with the
 // page that asked for the factor again (the original fields kept).
@@ -41,9 +33,7 @@ func (c *console) proveInline(q *request) bool {
 	var err error
 	switch {
 	case f.Get(fieldPasskey) != "":
-		if _, err = c.o.MFA.FinishPasskeyLogin(ctx, a, []byte(f.Get(fieldCred))); errors.Is(err, mfa.ErrInvalidCode) {
-			err = passkeyRefused{}
-		}
+		_, err = c.o.MFA.FinishPasskeyLogin(ctx, a, []byte(f.Get(fieldCred)))
 	case f.Get(fieldCode) == "":
 		err = errNoCode
 	default:
