@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
@@ -36,7 +35,7 @@ func (h *Handler) stepUp(c *call) *refusal {
 		method, err := h.mfa.Verify(c.r.Context(), mfa.Actor{Principal: c.principal, SourceIP: c.ev.SourceIP,
 			UserAgent: c.ev.UserAgent, RequestID: c.ev.RequestID}, code)
 		if err != nil {
-			return mfaFailure(err, d)
+			return h.mfaFailure(err, d)
 		}
 		p := *c.principal
 		p.Assurance = p.Assurance.WithProof(method, c.start)
@@ -68,17 +67,19 @@ func stepUpRefusal(d authz.Decision, rt *routes.Route) *refusal {
 	return f
 }
 
-// mfaFailure is the refusal of a code that did not prove a factor.
-func mfaFailure(err error, d authz.Decision) *refusal {
-	switch {
-	case errors.Is(err, mfa.ErrRateLimited):
-		return refuse(http.StatusTooManyRequests, authz.ReasonRateLimited, "rack-gateway: "+err.Error())
-	case errors.Is(err, mfa.ErrLocked):
-		return refuse(http.StatusForbidden, authz.ReasonMFALocked, "rack-gateway: "+err.Error())
-	case errors.Is(err, mfa.ErrUnavailable):
-		return refuse(http.StatusServiceUnavailable, authz.ReasonAuthUnavailable, "rack-gateway: "+err.Error())
+// mfaFailure is the refusal of a code that did not prove a factor, as
+// mfa.Answer says; one that merely failed names the level still needed,
+// so the client asks the person again.
+func (h *Handler) mfaFailure(err error, d authz.Decision) *refusal {
+	status, reason := mfa.Answer(err)
+	msg := "rack-gateway: " + err.Error()
+	if status == http.StatusInternalServerError {
+		h.log.Error("proxy: second-factor check", "err", err)
+		msg = "rack-gateway: the second-factor check failed; the error was logged"
 	}
-	f := refuse(http.StatusUnauthorized, authz.ReasonMFAFailed, "rack-gateway: "+err.Error())
-	f.mfaLevel = d.StepUp.String()
+	f := refuse(status, reason, msg)
+	if reason == authz.ReasonMFAFailed && d.StepUp != authz.StepUpNone {
+		f.mfaLevel = d.StepUp.String()
+	}
 	return f
 }

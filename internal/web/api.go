@@ -95,7 +95,7 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 			// here, it counts for this very request and starts the window.
 			method, err := s.MFA.Verify(r.Context(), mfaActor(a), code)
 			if err != nil {
-				ae := mfaError(err).(*admin.Error)
+				ae := s.mfaError(err).(*admin.Error)
 				writeJSON(w, ae.Kind.Status(), apitypes.Error{Error: ae.Msg, Reason: string(ae.Reason)})
 				return
 			}
@@ -279,7 +279,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, a admin.Act
 		if errors.As(err, &ae) {
 			return nil, err
 		}
-		s.Log.Warn("audit export cut short", "err", err)
+		s.logger().Warn("audit export cut short", "err", err)
 	}
 	return streamed{}, nil
 }

@@ -2,14 +2,13 @@ package web
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
-	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/mfa"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // routesMFA mounts the second-factor API: a person's own status and
@@ -35,7 +34,7 @@ func mfaActor(a admin.Actor) mfa.Actor {
 func (s *Server) mfaStatus(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	st, err := s.MFA.StatusOf(r.Context(), mfaActor(a))
 	if err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	out := statusJSON(st)
 	out.WindowSeconds = int64(s.MFA.WindowLeft(a.Principal) / time.Second)
@@ -67,7 +66,7 @@ func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request, a admin.Actor
 	}
 	method, err := s.MFA.Verify(r.Context(), mfaActor(a), req.Code)
 	if err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	return apitypes.MFAVerified{Method: method, WindowSeconds: int64(s.MFA.Window() / time.Second)}, nil
 }
@@ -75,7 +74,7 @@ func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request, a admin.Actor
 func (s *Server) mfaBrowserStart(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	id, err := s.MFA.StartBrowserVerification(r.Context(), mfaActor(a))
 	if err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	return apitypes.MFABrowser{ID: id, Path: "/mfa/cli/" + id}, nil
 }
@@ -84,10 +83,10 @@ func (s *Server) mfaBrowserStatus(w http.ResponseWriter, r *http.Request, a admi
 	id := r.PathValue("id")
 	req, err := s.MFA.BrowserVerification(r.Context(), mfaActor(a), id)
 	if err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	if req.SessionID != a.Principal.SessionID {
-		return nil, mfaError(mfa.ErrExpired) // another session's: as if it did not exist
+		return nil, s.mfaError(mfa.ErrExpired) // another session's: as if it did not exist
 	}
 	return apitypes.MFABrowser{ID: id, Path: "/mfa/cli/" + id, Done: req.Done}, nil
 }
@@ -95,44 +94,48 @@ func (s *Server) mfaBrowserStatus(w http.ResponseWriter, r *http.Request, a admi
 func (s *Server) userMFAStatus(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	st, err := s.MFA.UserStatus(r.Context(), mfaActor(a), r.PathValue("email"))
 	if err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	return statusJSON(st), nil
 }
 
 func (s *Server) mfaUnlock(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	if err := s.MFA.Unlock(r.Context(), mfaActor(a), r.PathValue("email")); err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	return apitypes.Status{Status: "unlocked"}, nil
 }
 
 func (s *Server) mfaReset(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	if err := s.MFA.Reset(r.Context(), mfaActor(a), r.PathValue("email")); err != nil {
-		return nil, mfaError(err)
+		return nil, s.mfaError(err)
 	}
 	return apitypes.Status{Status: "reset"}, nil
 }
 
-// mfaError maps the service's errors to the API's.
-func mfaError(err error) error {
+// mfaError maps the service's errors to the API's, as mfa.Answer says.
+func (s *Server) mfaError(err error) error {
 	var fb *mfa.Forbidden
-	var inv *mfa.Invalid
-	switch {
-	case errors.As(err, &fb):
+	if errors.As(err, &fb) {
 		return admin.Refusal(fb.Decision, err.Error())
-	case errors.As(err, &inv):
-		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: inv.Msg}
-	case errors.Is(err, mfa.ErrRateLimited):
-		return &admin.Error{Kind: admin.KindTooMany, Reason: authz.ReasonRateLimited, Msg: err.Error()}
-	case errors.Is(err, mfa.ErrLocked):
-		return &admin.Error{Kind: admin.KindForbidden, Reason: authz.ReasonMFALocked, Msg: err.Error()}
-	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrReplayed), errors.Is(err, mfa.ErrNotEnrolled):
-		return &admin.Error{Kind: admin.KindUnauthorized, Reason: authz.ReasonMFAFailed, Msg: err.Error()}
-	case errors.Is(err, mfa.ErrNotSession), errors.Is(err, mfa.ErrNotOffered), errors.Is(err, mfa.ErrExpired):
-		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: err.Error()}
-	case errors.Is(err, store.ErrNotFound):
-		return &admin.Error{Kind: admin.KindNotFound, Reason: authz.ReasonBadRequest, Msg: "not found"}
 	}
-	return &admin.Error{Kind: admin.KindUnavailable, Reason: authz.ReasonStoreUnavailable, Msg: mfa.ErrUnavailable.Error()}
+	status, reason := mfa.Answer(err)
+	msg := err.Error()
+	kind := map[int]admin.Kind{
+		http.StatusBadRequest: admin.KindInvalid, http.StatusUnauthorized: admin.KindUnauthorized,
+		http.StatusForbidden: admin.KindForbidden, http.StatusTooManyRequests: admin.KindTooMany,
+		http.StatusServiceUnavailable: admin.KindUnavailable,
+	}[status]
+	if kind == 0 { // a bug: no text
+		s.logger().Error("admin api: second factor", "err", err)
+		msg = "internal error; it was logged"
+	}
+	return &admin.Error{Kind: kind, Reason: reason, Msg: msg}
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }

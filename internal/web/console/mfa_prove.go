@@ -65,22 +65,10 @@ func (c *console) proveInline(q *request) bool {
 
 func isProofField(k string) bool { return strings.HasPrefix(k, proofPrefix) }
 
-// proofFailure is the status for a factor that did not prove.
+// proofFailure is the status for a factor that did not prove (mfa.Answer).
 func proofFailure(err error) int {
-	var inv *mfa.Invalid
-	switch {
-	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, mfa.ErrReplayed), errors.Is(err, mfa.ErrNotEnrolled):
-		return http.StatusUnauthorized
-	case errors.Is(err, mfa.ErrLocked):
-		return http.StatusForbidden
-	case errors.Is(err, mfa.ErrRateLimited):
-		return http.StatusTooManyRequests
-	case errors.Is(err, mfa.ErrUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, mfa.ErrExpired), errors.Is(err, mfa.ErrNotOffered), errors.As(err, &inv):
-		return http.StatusBadRequest
-	}
-	return http.StatusInternalServerError
+	status, _ := mfa.Answer(err)
+	return status
 }
 
 // stepUpOf reports whether err is the policy asking for a second factor,
