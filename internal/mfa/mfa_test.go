@@ -222,6 +222,33 @@ func TestTOTPVerify(t *testing.T) {
 	}
 }
 
+// A time step is usable once per person: with two authenticator apps, the
+// second app's code for a step the first one used is a replay.
+func TestTOTPStepOncePerPerson(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	a := e.person("a@example.com")
+	phone, _ := e.enrolTOTP(a)
+	a = e.refresh(a) // the first enrolment is a recent proof: a second app may be added
+	e.clk.Advance(30 * time.Second)
+	tablet, _ := e.enrolTOTP(a)
+	a = e.refresh(a)
+	e.clk.Advance(30 * time.Second)
+	code, _ := totp.Code(phone, e.clk.Now())
+	if _, err := e.svc.Verify(ctx, a, code); err != nil {
+		t.Fatalf("the phone's code: %v", err)
+	}
+	other, _ := totp.Code(tablet, e.clk.Now())
+	if _, err := e.svc.Verify(ctx, a, other); !errors.Is(err, mfa.ErrReplayed) {
+		t.Fatalf("the tablet's code for the same step: %v, want replayed", err)
+	}
+	e.clk.Advance(30 * time.Second)
+	other, _ = totp.Code(tablet, e.clk.Now())
+	if _, err := e.svc.Verify(ctx, a, other); err != nil {
+		t.Fatalf("the tablet's code for the next step: %v", err)
+	}
+}
+
 // The secret is sealed at rest: neither it nor its base32 bytes are in the
 // database file, and a sealed secret moved to another user's row does not
 // open.

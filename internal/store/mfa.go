@@ -17,8 +17,9 @@ const (
 //
 //   - totp: SecretKeyID and Secret (the base32 secret sealed with the
 //     keyring key SecretKeyID; never stored in plaintext) and LastStep,
-//     the last accepted time step (a code for a step at or before it is a
-//     replay).
+//     the last time step accepted from any of the user's TOTP methods (all
+//     of them carry the same one: a code for a step at or before it, from
+//     any of the user's apps, is a replay).
 //   - webauthn: CredentialID (unique) and Credential (the credential
 //     record: public key, sign counter, flags).
 //   - yubikey: PublicID, the key's 12-character modhex public id (unique:
@@ -42,7 +43,9 @@ type MFAMethod struct {
 // or YubiKey public id is ErrConflict; a missing user or method is
 // ErrNotFound.
 type MFAMethods interface {
-	// CreateMFAMethod inserts m and sets its ID and CreatedAt (now).
+	// CreateMFAMethod inserts m and sets its ID and CreatedAt (now). A
+	// TOTP method's LastStep becomes the user's (the larger of m's and
+	// their other TOTP methods').
 	CreateMFAMethod(ctx context.Context, m *MFAMethod) error
 	// ListMFAMethods lists a user's methods (0 = everyone's), oldest first.
 	ListMFAMethods(ctx context.Context, userID int64) ([]MFAMethod, error)
@@ -51,9 +54,10 @@ type MFAMethods interface {
 	// DeleteMFAMethod removes one of the user's methods.
 	DeleteMFAMethod(ctx context.Context, userID, id int64) error
 	// UseMFAMethod records a successful use at now. With step > 0 (TOTP)
-	// it succeeds only if step is after the stored LastStep, atomically,
-	// so that one code is accepted once even by replicas racing on one
-	// database; a replay is ErrConflict. A non-nil credential replaces the
+	// it succeeds only if step is after the user's LastStep, atomically,
+	// and moves it for all the user's TOTP methods, so that one time step
+	// is accepted once per user even from two apps or by replicas racing
+	// on one database; a replay is ErrConflict. A non-nil credential replaces the
 	// stored WebAuthn credential (its sign counter moved).
 	UseMFAMethod(ctx context.Context, id int64, step int64, credential []byte) error
 	// ResealMFASecret replaces a method's sealed secret (key rotation).

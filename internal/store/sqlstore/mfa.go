@@ -43,11 +43,23 @@ func (s *Store) CreateMFAMethod(ctx context.Context, m *store.MFAMethod) error {
 	}
 	now := s.now()
 	m.LastUsedAt = store.NormalizeTime(m.LastUsedAt)
-	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO mfa_methods (user_id, kind, name, secret_key_id, secret, public_id,
-		credential_id, credential, last_step, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		m.UserID, m.Kind, m.Name, m.SecretKeyID, nullBytes(m.Secret), nullText(m.PublicID), nullBytes(m.CredentialID),
-		nullBytes(m.Credential), m.LastStep, s.t(now), s.t(m.LastUsedAt),
-	).Scan(&m.ID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO mfa_methods (user_id, kind, name, secret_key_id, secret, public_id,
+			credential_id, credential, last_step, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			m.UserID, m.Kind, m.Name, m.SecretKeyID, nullBytes(m.Secret), nullText(m.PublicID), nullBytes(m.CredentialID),
+			nullBytes(m.Credential), m.LastStep, s.t(now), s.t(m.LastUsedAt),
+		).Scan(&m.ID)
+		if err != nil || m.Kind != store.MFATOTP {
+			return err
+		}
+		// The user's TOTP methods share one last step (store.MFAMethod).
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE mfa_methods SET last_step = (
+			SELECT MAX(o.last_step) FROM mfa_methods o WHERE o.user_id = ? AND o.kind = 'totp'
+			) WHERE user_id = ? AND kind = 'totp'`), m.UserID, m.UserID); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q(`SELECT last_step FROM mfa_methods WHERE id = ?`), m.ID).Scan(&m.LastStep)
+	})
 	if err != nil {
 		return s.wrap("create mfa method", err)
 	}
@@ -81,16 +93,20 @@ func (s *Store) DeleteMFAMethod(ctx context.Context, userID, id int64) error {
 }
 
 // UseMFAMethod implements store.MFAMethods. The step condition is in the
-// UPDATE itself, so the database decides which of two racing uses of one
-// TOTP code wins.
+// UPDATE itself, which moves the step of every TOTP method of the user at
+// once, so the database decides which of two racing uses of one time step
+// wins, whichever of the user's apps made the codes (PostgreSQL re-checks
+// "last_step < step" on each row after waiting for the other's lock).
 func (s *Store) UseMFAMethod(ctx context.Context, id int64, step int64, credential []byte) error {
 	var res sql.Result
 	var err error
 	now := s.t(s.now())
 	switch {
 	case step > 0:
-		res, err = s.write.ExecContext(ctx, s.q(`UPDATE mfa_methods SET last_step = ?, last_used_at = ?
-			WHERE id = ? AND last_step < ?`), step, now, id, step)
+		res, err = s.write.ExecContext(ctx, s.q(`UPDATE mfa_methods
+			SET last_step = ?, last_used_at = CASE WHEN id = ? THEN ? ELSE last_used_at END
+			WHERE kind = 'totp' AND user_id = (SELECT o.user_id FROM mfa_methods o WHERE o.id = ?) AND last_step < ?`),
+			step, id, now, id, step)
 	case credential != nil:
 		res, err = s.write.ExecContext(ctx, s.q(`UPDATE mfa_methods SET credential = ?, last_used_at = ? WHERE id = ?`),
 			credential, now, id)

@@ -13,6 +13,7 @@ import (
 var mfaTests = []subtest{
 	{"MFA/Methods", testMFAMethods},
 	{"MFA/TOTPStepOnce", testMFATOTPStepOnce},
+	{"MFA/TOTPStepOncePerUser", testMFATOTPStepOncePerUser},
 	{"MFA/BackupCodes", testMFABackupCodes},
 	{"MFA/Accounts", testMFAAccounts},
 	{"MFA/Challenges", testMFAChallenges},
@@ -115,6 +116,75 @@ func testMFATOTPStepOnce(t *testing.T, s store.Store, clk *clock.Fake) {
 	got, _ := s.GetMFAMethod(ctx(t), u.ID, m.ID)
 	if got.LastStep != 101 {
 		t.Errorf("LastStep = %d, want 101", got.LastStep)
+	}
+}
+
+// A time step is accepted once per user, whichever of their authenticator
+// apps made the code, also when uses from two apps race; another user's
+// steps are their own. A new app starts at the user's last step.
+func testMFATOTPStepOncePerUser(t *testing.T, s store.Store, clk *clock.Fake) {
+	u := mustUser(t, s, "a@example.com", "viewer")
+	other := mustUser(t, s, "b@example.com", "viewer")
+	phone := &store.MFAMethod{UserID: u.ID, Kind: store.MFATOTP, Name: "phone", Secret: []byte("x")}
+	tablet := &store.MFAMethod{UserID: u.ID, Kind: store.MFATOTP, Name: "tablet", Secret: []byte("y")}
+	theirs := &store.MFAMethod{UserID: other.ID, Kind: store.MFATOTP, Secret: []byte("z")}
+	key := &store.MFAMethod{UserID: u.ID, Kind: store.MFAYubiKey, PublicID: "cccccccccccb"}
+	for _, m := range []*store.MFAMethod{phone, tablet, theirs, key} {
+		must(t, "create", s.CreateMFAMethod(ctx(t), m))
+	}
+	must(t, "step 100 from the phone", s.UseMFAMethod(ctx(t), phone.ID, 100, nil))
+	// Only the app used records when it was used.
+	used := clk.Advance(time.Minute)
+	must(t, "step 101 from the tablet", s.UseMFAMethod(ctx(t), tablet.ID, 101, nil))
+	gotPhone, _ := s.GetMFAMethod(ctx(t), u.ID, phone.ID)
+	gotTablet, _ := s.GetMFAMethod(ctx(t), u.ID, tablet.ID)
+	checkTime(t, "the tablet's LastUsedAt", gotTablet.LastUsedAt, used)
+	if !gotPhone.LastUsedAt.Before(used) {
+		t.Errorf("the phone's LastUsedAt %v moved with the tablet's use", gotPhone.LastUsedAt)
+	}
+	wantErr(t, "step 100 from the tablet", s.UseMFAMethod(ctx(t), tablet.ID, 100, nil), store.ErrConflict)
+	wantErr(t, "step 99 from the tablet", s.UseMFAMethod(ctx(t), tablet.ID, 99, nil), store.ErrConflict)
+	must(t, "step 100 for another user", s.UseMFAMethod(ctx(t), theirs.ID, 100, nil))
+	wantErr(t, "step 101 from the phone", s.UseMFAMethod(ctx(t), phone.ID, 101, nil), store.ErrConflict)
+	gotPhone, _ = s.GetMFAMethod(ctx(t), u.ID, phone.ID)
+	gotTablet, _ = s.GetMFAMethod(ctx(t), u.ID, tablet.ID)
+	if gotPhone.LastStep != 101 || gotTablet.LastStep != 101 {
+		t.Errorf("last steps %d and %d, want 101 for both", gotPhone.LastStep, gotTablet.LastStep)
+	}
+	if gotK, _ := s.GetMFAMethod(ctx(t), u.ID, key.ID); gotK.LastStep != 0 {
+		t.Errorf("a YubiKey got TOTP step %d", gotK.LastStep)
+	}
+	// A third app enrolled with an older confirming step starts at 101.
+	laptop := &store.MFAMethod{UserID: u.ID, Kind: store.MFATOTP, Name: "laptop", Secret: []byte("w"), LastStep: 50}
+	must(t, "create laptop", s.CreateMFAMethod(ctx(t), laptop))
+	if laptop.LastStep != 101 {
+		t.Errorf("a new app's LastStep = %d, want the user's 101", laptop.LastStep)
+	}
+	wantErr(t, "step 101 from the new app", s.UseMFAMethod(ctx(t), laptop.ID, 101, nil), store.ErrConflict)
+	// ...and one enrolled with a newer step moves the others on.
+	watch := &store.MFAMethod{UserID: u.ID, Kind: store.MFATOTP, Name: "watch", Secret: []byte("v"), LastStep: 110}
+	must(t, "create watch", s.CreateMFAMethod(ctx(t), watch))
+	wantErr(t, "step 110 from the phone after the watch's enrolment", s.UseMFAMethod(ctx(t), phone.ID, 110, nil), store.ErrConflict)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := range 8 {
+		wg.Go(func() {
+			id := phone.ID
+			if i%2 == 1 {
+				id = tablet.ID
+			}
+			if s.UseMFAMethod(ctx(t), id, 111, nil) == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 {
+		t.Fatalf("racing uses of one step from two apps: %d accepted, want 1", ok)
 	}
 }
 
