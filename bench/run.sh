@@ -184,6 +184,13 @@ start_gateway() {
     RGW_AUDIT_ANCHOR_DIR="$dir/anchors" \
     RGW_LIMIT_MAX_CONNS_PER_IP=8192 # every workload comes from 127.0.0.1: up to 2000 websockets at once
   "$exe" audit keygen --signing-key "$RGW_AUDIT_SIGNING_KEY_FILE" --hmac-key "$RGW_AUDIT_HMAC_KEY_FILE" >"$dir/bootstrap.log" 2>&1
+  # MFA is required by default and needs its sealing key (API tokens, the
+  # bench's callers, are never asked for a second factor). A baseline
+  # binary from before MFA has no mfa-keygen and needs none.
+  unset RGW_MFA_ENCRYPTION_KEYS
+  if mfa_key=$("$exe" mfa-keygen 2>/dev/null) && [ -n "$mfa_key" ]; then
+    export RGW_MFA_ENCRYPTION_KEYS="$mfa_key"
+  fi
   "$exe" admin create-user bench@example.com --role admin >>"$dir/bootstrap.log" 2>&1
   gw_started_token=$("$exe" token create --user bench@example.com --name bench 2>>"$dir/bootstrap.log" | tr -d '[:space:]')
   [ -n "$gw_started_token" ] || { log "$name: token create printed nothing"; cat "$dir/bootstrap.log" >&2; exit 1; }
