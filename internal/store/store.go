@@ -47,6 +47,7 @@ type Store interface {
 	Sessions
 	LoginRequests
 	MFA
+	DeployRequests
 	Settings
 	AuditAppender
 	AuditReader

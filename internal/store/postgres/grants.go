@@ -24,7 +24,7 @@ func RuntimeGrants(role, schema string) (string, error) {
 	return fmt.Sprintf(`GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 GRANT SELECT, INSERT, UPDATE, DELETE ON %[2]s.users, %[2]s.role_bindings, %[2]s.api_tokens, %[2]s.settings,
 	%[2]s.sessions, %[2]s.login_requests, %[2]s.mfa_methods, %[2]s.mfa_backup_codes, %[2]s.mfa_accounts,
-	%[2]s.mfa_challenges, %[2]s.trusted_devices TO %[1]s;
+	%[2]s.mfa_challenges, %[2]s.trusted_devices, %[2]s.deploy_requests, %[2]s.deploy_approvals TO %[1]s;
 GRANT SELECT ON %[2]s.schema_migrations TO %[1]s;
 REVOKE ALL ON %[2]s.audit_events, %[2]s.audit_checkpoints FROM %[1]s;
 GRANT SELECT, INSERT ON %[2]s.audit_events TO %[1]s;

@@ -1,0 +1,2 @@
+-- placeholder: filled by the notifications work (durable jobs)
+SELECT 1;
