@@ -237,3 +237,58 @@ type MFABrowser struct {
 	Path string `json:"path"`
 	Done bool   `json:"done"`
 }
+
+// DeployRequestInput is the body of POST /api/v1/deploy-approvals: a CI
+// token asks people to approve deploying Commit of App on Rack.
+type DeployRequestInput struct {
+	Rack    string `json:"rack"`
+	App     string `json:"app"`
+	Commit  string `json:"commit"` // the full 40-hex SHA
+	Branch  string `json:"branch,omitempty"`
+	PRURL   string `json:"pr_url,omitempty"`
+	Message string `json:"message,omitempty"`
+	CIURL   string `json:"ci_url,omitempty"`
+}
+
+// DeployDecision is the body of POST /api/v1/deploy-approvals/{id}/approve
+// and .../reject.
+type DeployDecision struct {
+	Comment string `json:"comment,omitempty"`
+}
+
+// DeployApproval is one person's approval of a request.
+type DeployApproval struct {
+	Email   string `json:"email"`
+	Comment string `json:"comment,omitempty"`
+	At      string `json:"at"`
+}
+
+// DeployRequest is a deploy approval request as the API shows it. Status
+// is pending, approved, rejected, expired or deployed, as of now.
+type DeployRequest struct {
+	ID           int64            `json:"id"`
+	Rack         string           `json:"rack"`
+	App          string           `json:"app"`
+	Commit       string           `json:"commit"`
+	Branch       string           `json:"branch,omitempty"`
+	PRURL        string           `json:"pr_url,omitempty"`
+	Message      string           `json:"message,omitempty"`
+	CIURL        string           `json:"ci_url,omitempty"`
+	Requester    string           `json:"requester"`
+	TokenID      int64            `json:"token_id"`
+	Status       string           `json:"status"`
+	Needed       int              `json:"approvals_needed"`
+	Approvals    []DeployApproval `json:"approvals"`
+	CreatedAt    string           `json:"created_at"`
+	ExpiresAt    string           `json:"expires_at"`
+	ApprovedAt   string           `json:"approved_at,omitempty"`
+	WindowEndsAt string           `json:"window_ends_at,omitempty"`
+	RejectedBy   string           `json:"rejected_by,omitempty"`
+	Comment      string           `json:"comment,omitempty"`
+	ObjectKey    string           `json:"object_key,omitempty"`
+	BuildID      string           `json:"build_id,omitempty"`
+	ReleaseID    string           `json:"release_id,omitempty"`
+	DeployedAt   string           `json:"deployed_at,omitempty"`
+	// URL is the request's page in the console, where people approve it.
+	URL string `json:"url"`
+}

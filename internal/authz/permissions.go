@@ -104,6 +104,17 @@ const (
 	MFASelf Permission = "gateway:mfa-self"
 )
 
+// Permissions on deploy approvals (two-person rule for CI deploys).
+const (
+	// DeployRequest is a CI token asking people to approve one deploy.
+	DeployRequest Permission = "deploy:request"
+	// DeployApprove is approving or rejecting someone else's request, when
+	// the rack and app's approval policy names the person or their role.
+	DeployApprove Permission = "deploy:approve"
+	// DeployRead is reading the approval queue and its requests.
+	DeployRead Permission = "deploy:read"
+)
+
 // All returns every permission in a stable order: the universe for tests,
 // the README matrix and token scopes that follow their owner's role. The
 // slice is a copy.
@@ -128,6 +139,7 @@ var all = []Permission{
 	CertRead, CertWrite,
 	RegistryRead, RegistryWrite, RegistryPull, RegistryPush,
 	TokenSelf, TokenCreate, GatewayUsers, GatewayTokens, GatewayAudit, GatewaySummary, MFASelf,
+	DeployRequest, DeployApprove, DeployRead,
 }
 
 var permIndex = func() map[Permission]int {

@@ -77,6 +77,7 @@ var requirements = map[Permission]Requirement{
 	GatewayUsers:        {StepUp: StepUpRecent},
 	GatewayTokens:       {StepUp: StepUpRecent},
 	MFASelf:             {StepUp: StepUpRecent},
+	DeployApprove:       {StepUp: StepUpEveryRequest},
 }
 
 // RequirementOf returns what p needs beyond a role that grants it.

@@ -39,7 +39,7 @@ var roles = []RoleDef{
 		Description: "reads apps, services, processes, builds, releases without env, logs, instances, rack status",
 		Grants: []Permission{
 			AppRead, ServiceRead, ProcessRead, LogRead, BuildRead, ReleaseRead,
-			ResourceRead, InstanceRead, RackRead, CertRead, TokenSelf, TokenCreate, GatewaySummary, MFASelf,
+			ResourceRead, InstanceRead, RackRead, CertRead, TokenSelf, TokenCreate, GatewaySummary, MFASelf, DeployRead,
 		},
 	},
 	{
@@ -53,11 +53,11 @@ var roles = []RoleDef{
 	{
 		Name:        RoleDeployer,
 		Extends:     RoleOps,
-		Description: "adds object upload, builds, releases, promote, env read/set with secrets masked",
+		Description: "adds object upload, builds, releases, promote, env read/set with secrets masked, deploy approval requests and approving others' (where a policy names them)",
 		Grants: []Permission{
 			ObjectList, ObjectRead, ObjectWrite, ObjectDelete,
 			BuildCreate, BuildExport, ReleaseCreate, ReleasePromote, AppCancel,
-			EnvRead, EnvSet,
+			EnvRead, EnvSet, DeployRequest, DeployApprove,
 		},
 	},
 	{

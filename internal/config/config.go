@@ -94,6 +94,10 @@ type Config struct {
 	Sessions Sessions `json:"sessions"`
 	// MFA configures second factors.
 	MFA MFA `json:"mfa"`
+	// Approvals is the deploy approval policy: which CI deploys need a
+	// person's approval (two-person rule). Racks and apps without a rule
+	// deploy as before.
+	Approvals Approvals `json:"approvals"`
 }
 
 // MFA configures second factors: which are offered, and the policy that
@@ -143,6 +147,37 @@ type MFA struct {
 
 // IsRequired reports whether MFA is required (the default).
 func (m MFA) IsRequired() bool { return m.Required == nil || *m.Required }
+
+// Approvals configures deploy approvals.
+type Approvals struct {
+	// Rules are matched in order against a deploy's rack and app; the
+	// first that matches is its policy.
+	Rules []ApprovalRule `json:"rules"`
+	// SweepInterval is how often requests whose time ran out are marked
+	// expired (and notified). Default 1m.
+	SweepInterval Duration `json:"sweep_interval"`
+}
+
+// ApprovalRule is the approval policy of the racks and apps it matches.
+type ApprovalRule struct {
+	// Rack and App are glob patterns (path.Match: *, ?, [a-z]); empty or
+	// "*" matches every rack or app.
+	Rack string `json:"rack"`
+	App  string `json:"app"`
+	// Approvals is how many distinct people must approve (N of M).
+	// Default 1.
+	Approvals int `json:"approvals"`
+	// ApproverRoles are roles (on the deploy's rack) whose holders may
+	// approve; ApproverUsers are emails of people who may. Approving also
+	// needs deploy:approve (deployer, admin). Both empty: admins only.
+	ApproverRoles []string `json:"approver_roles"`
+	ApproverUsers []string `json:"approver_users"`
+	// RequestTTL is how long a request waits for approval. Default 24h.
+	RequestTTL Duration `json:"request_ttl"`
+	// Window is how long the deploy may run once approved: its upload,
+	// build and promote. Default 15m.
+	Window Duration `json:"window"`
+}
 
 // OIDC configures login with an OpenID Connect provider. Google Workspace is
 // first-class: with the issuer https://accounts.google.com, AllowedDomains

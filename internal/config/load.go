@@ -300,6 +300,21 @@ func (c *Config) SetDefaults(addr string) {
 	if c.MFA.LockAfter == 0 {
 		c.MFA.LockAfter = 10
 	}
+	if c.Approvals.SweepInterval == 0 {
+		c.Approvals.SweepInterval = Duration(time.Minute)
+	}
+	for i := range c.Approvals.Rules {
+		r := &c.Approvals.Rules[i]
+		if r.Approvals == 0 {
+			r.Approvals = 1
+		}
+		if r.RequestTTL == 0 {
+			r.RequestTTL = Duration(24 * time.Hour)
+		}
+		if r.Window == 0 {
+			r.Window = Duration(15 * time.Minute)
+		}
+	}
 	if c.MFA.TrustedDeviceDays == 0 {
 		c.MFA.TrustedDeviceDays = 30
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -180,6 +181,7 @@ func (c *Config) Validate() error {
 			bad("mfa.yubico_servers (RGW_MFA_YUBICO_SERVERS)", "%q must be an https URL (http only on loopback)", s)
 		}
 	}
+	c.validateApprovals(bad)
 	if a.CheckpointEvery < 1 {
 		bad("audit.checkpoint_every (RGW_AUDIT_CHECKPOINT_EVERY)", "must be at least 1")
 	}
@@ -264,3 +266,40 @@ func IsLoopbackHost(host string) bool {
 }
 
 func knownRole(r string) bool { return authz.ValidRole(r) == nil }
+
+// validateApprovals checks the deploy approval rules.
+func (c *Config) validateApprovals(bad func(setting, format string, a ...any)) {
+	if c.Approvals.SweepInterval.D() < time.Second {
+		bad("approvals.sweep_interval", "must be at least 1s")
+	}
+	for i, r := range c.Approvals.Rules {
+		at := fmt.Sprintf("approvals.rules[%d]", i)
+		for _, p := range []struct{ name, v string }{{"rack", r.Rack}, {"app", r.App}} {
+			if _, err := path.Match(p.v, ""); err != nil {
+				bad(at+"."+p.name, "%q is not a valid pattern", p.v)
+			}
+		}
+		if r.Approvals < 1 || r.Approvals > 10 {
+			bad(at+".approvals", "must be between 1 and 10")
+		}
+		for _, role := range r.ApproverRoles {
+			if _, ok := authz.RolePermissions(role); !ok {
+				bad(at+".approver_roles", "unknown role %q", role)
+			}
+		}
+		for _, u := range r.ApproverUsers {
+			if !strings.Contains(u, "@") || strings.ContainsAny(u, " \t\n") {
+				bad(at+".approver_users", "%q is not an email address", u)
+			}
+		}
+		if r.Approvals > 1 && len(r.ApproverRoles) == 0 && len(r.ApproverUsers) > 0 && len(r.ApproverUsers) < r.Approvals {
+			bad(at+".approver_users", "names %d people, fewer than the %d approvals needed", len(r.ApproverUsers), r.Approvals)
+		}
+		if d := r.RequestTTL.D(); d < time.Minute || d > 30*24*time.Hour {
+			bad(at+".request_ttl", "must be between 1m and 720h")
+		}
+		if d := r.Window.D(); d < time.Minute || d > 24*time.Hour {
+			bad(at+".window", "must be between 1m and 24h")
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,6 +54,8 @@ type Gateway struct {
 	Admin    *admin.Service
 	// MFA proves and manages people's second factors.
 	MFA *mfa.Service
+	// Approvals is the deploy approval service (two-person rule for CI).
+	Approvals *approval.Service
 	// Trail holds the audit signing key, HMAC key and anchor store;
 	// Checkpoints signs and anchors the chain; Verifier checks it on a
 	// schedule.
@@ -105,12 +108,13 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 		return nil, err
 	}
 	// Step-up and approval requirements are data in authz; the
-	// configuration puts MFA in force (approvals: not yet).
+	// configuration puts MFA and the approval rules in force.
 	g.Policy = policyFor(cfg)
 	g.MFA, err = newMFA(cfg, st, g.Audit, g.Policy, g.Authn, log)
 	if err != nil {
 		return nil, err
 	}
+	g.Approvals = newApprovals(cfg, st, g.Audit, g.Policy, nil, log)
 	hk := tr.HMACKey
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
@@ -118,13 +122,14 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	g.Failures = limits.NewFailureLimiter(cfg.Limits.FailuresPerMinute, cfg.Limits.FailureBurst, nil)
 	p, err := proxy.New(proxy.Options{Config: cfg, Authn: g.Authn, Policy: g.Policy, Audit: g.Audit, ClientIP: ips,
-		Failures: g.Failures, MFA: g.MFA,
+		Failures: g.Failures, MFA: g.MFA, Approvals: g.Approvals,
 		Metrics: proxy.NewMetrics(reg), Logger: log,
 		ValueHash: func(name, value string) string { return audit.ValueHash(hk, name, value) }})
 	if err != nil {
 		return nil, err
 	}
 	g.Proxy = p
+	g.Approvals.SetBuildReader(p)
 	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn, Policy: g.Policy}
 	racks := []string{cfg.DefaultRack}
 	for _, rc := range cfg.Racks {
@@ -139,7 +144,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, MFA: g.MFA, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
+	srv := &web.Server{Proxy: p, Admin: g.Admin, Authn: g.Authn, MFA: g.MFA, Approvals: g.Approvals, Store: st, Gatherer: reg, Log: log, ClientIP: ips,
 		Failures: g.Failures, MetricsElsewhere: cfg.MetricsAddr != "", MetricsToken: cfg.MetricsToken,
 		Version: Version}
 	if cfg.OIDC.Issuer != "" { // the console needs a way to sign in
@@ -174,6 +179,7 @@ func (g *Gateway) Start() {
 		g.Authn.OnInvalidate(g.Proxy.Kick)
 		go g.Proxy.RunStreamRechecks(ctx, g.Config.StreamRecheckInterval.D())
 		go g.Proxy.RunRateLimitReports(ctx, time.Minute)
+		go g.runApprovalSweeps(ctx, g.Config.Approvals.SweepInterval.D())
 		g.workers.Add(2)
 		go func() { defer g.workers.Done(); g.Checkpoints.Run(ctx) }()
 		go func() { defer g.workers.Done(); g.Verifier.Run(ctx) }()

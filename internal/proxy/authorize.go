@@ -30,13 +30,3 @@ func (h *Handler) authorize(c *call) *refusal {
 	}
 	return refuse(http.StatusForbidden, d.Reason, denyMessage(d, c.route))
 }
-
-// approval refuses a deploy step that needs a person's approval. The
-// approvals feature looks up an approval covering this very call here and,
-// when one does, decides again with Request.Approved set.
-func (h *Handler) approval(c *call) *refusal {
-	if c.decision.Reason != authz.ReasonApprovalRequired {
-		return nil
-	}
-	return refuse(http.StatusForbidden, authz.ReasonApprovalRequired, denyMessage(c.decision, c.route))
-}

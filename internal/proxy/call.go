@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -54,6 +55,16 @@ type call struct {
 	watch   *watched // the wait for the rack's headers (headerWatch)
 	// cut ends a live stream (RecheckStreams); nil for plain calls.
 	cut context.CancelCauseFunc
+	// grant is the deploy approval this call uses, if any (approval.go).
+	grant *approval.Grant
+}
+
+// finishGrant records the outcome of a call that used an approval.
+func (c *call) finishGrant(status int) {
+	if c.grant != nil {
+		c.grant.Finish(c.r.Context(), status)
+		c.grant = nil
+	}
 }
 
 // newCall starts a call: a request id, and an audit event that names what

@@ -58,6 +58,11 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 		return errRackCredentials
 	}
 	hardenResponse(resp.Header, c != nil && c.route.Foreign)
+	if c != nil && c.grant != nil && c.grant.NeedsResponse() {
+		if err := c.grant.Response(resp); err != nil { // the build's id, for the approval
+			return err
+		}
+	}
 	if c == nil || !c.filterActive || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil
 	}

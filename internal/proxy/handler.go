@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -38,6 +39,7 @@ type Handler struct {
 	failures    *limits.FailureLimiter
 	publicHost  string // host of the configured public URL, for the cross-site check
 	mfa         MFAVerifier
+	approvals   *approval.Service
 	stages      []stage
 
 	headers *headerWatch // bounds the wait for the rack's headers (RequestTimeout)
@@ -69,6 +71,9 @@ type Options struct {
 	// MFA verifies second-factor codes sent with calls that need one; nil
 	// refuses such calls with the level needed and verifies nothing.
 	MFA MFAVerifier
+	// Approvals judges deploy steps of CI tokens that need a person's
+	// approval; nil refuses them all.
+	Approvals *approval.Service
 }
 
 // New builds the handler and one upstream per configured rack.
@@ -87,6 +92,7 @@ func New(o Options) (*Handler, error) {
 		clientIP:    o.ClientIP,
 		failures:    o.Failures,
 		mfa:         o.MFA,
+		approvals:   o.Approvals,
 
 		headers: newHeaderWatch(o.Config.RequestTimeout.D()),
 		kick:    make(chan struct{}, 1),
@@ -158,14 +164,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rackName, prefix
 	for _, s := range h.stages {
 		if f := s.run(c); f != nil {
 			h.refuse(c, f)
+			c.finishGrant(f.status) // a step claimed by the approval stage is given back
 			return
 		}
 	}
 	if !c.decision.Allow {
 		h.refuse(c, refuse(http.StatusForbidden, c.decision.Reason, denyMessage(c.decision, c.route)))
+		c.finishGrant(http.StatusForbidden)
 		return
 	}
 	h.forward(c)
+	c.finishGrant(c.ev.Status)
 }
 
 // stripPrefix removes the gateway prefix from both forms of the path.

@@ -7,6 +7,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -32,11 +33,13 @@ type Server struct {
 	Admin *admin.Service
 	Authn *authn.Authenticator
 	// MFA serves the second-factor API (nil: not mounted).
-	MFA      *mfa.Service
-	Store    store.Pinger // readiness
-	Gatherer prometheus.Gatherer
-	Log      *slog.Logger
-	Version  string
+	MFA *mfa.Service
+	// Approvals serves the deploy approval API (nil: not mounted).
+	Approvals *approval.Service
+	Store     store.Pinger // readiness
+	Gatherer  prometheus.Gatherer
+	Log       *slog.Logger
+	Version   string
 	// Login, if set, serves the login flows: /auth/ (browser) and
 	// /api/v1/cli/login/ (the CLI's claim). Console, if set, serves the web
 	// console's pages under / (it sets its own CSP).
@@ -80,6 +83,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.routesAPI()
 	s.routesMFA()
+	s.routesApprovals()
 	if s.Login != nil {
 		s.mux.Handle("/auth/", s.Login)
 		s.mux.Handle("/api/v1/cli/login/", s.Login)
