@@ -83,7 +83,8 @@ func (s *Service) validRequest(in apitypes.DeployRequestInput) error {
 			continue
 		}
 		u, err := url.Parse(f.v)
-		if err != nil || len(f.v) > 2048 || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !printable(f.v, false) {
+		if err != nil || len(f.v) > 2048 || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !printable(f.v, false) ||
+			strings.ContainsAny(f.v, " <>\"'`") {
 			return &Invalid{Msg: f.name + " must be an http(s) URL"}
 		}
 	}

@@ -59,6 +59,14 @@ var commands = []command{
 		{name: "revoke", summary: "end one session"},
 		{name: "revoke-user", summary: "end every session of a user (admin)"},
 	}},
+	{name: "deploy-approval", group: clientGroup, summary: "ask for, list, approve and reject deploy approvals (two-person rule for CI)", run: client.DeployApproval, subs: []command{
+		{name: "request", summary: "a CI token asks people to approve deploying a commit (--wait: until decided)"},
+		{name: "list", summary: "list requests"},
+		{name: "show", summary: "show a request"},
+		{name: "wait", summary: "wait until a request is decided"},
+		{name: "approve", summary: "approve a request (a second factor on that very call)"},
+		{name: "reject", summary: "reject a request"},
+	}},
 	{name: "tokens", group: clientGroup, summary: "list, create and revoke API tokens through the gateway", run: client.Tokens, subs: []command{
 		{name: "create", summary: "mint a token (shown once)"},
 		{name: "revoke", summary: "revoke a token"},
