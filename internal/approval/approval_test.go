@@ -96,7 +96,7 @@ func newEnv(t *testing.T, needed int) *env {
 		TokenID: tok.ID, TokenName: "ci", TokenPerms: authz.Universe()}
 	pol := &authz.Policy{RequireMFA: true, StepUp: true, StepUpWindow: 10 * time.Minute, Clock: e.clk}
 	rules := approval.Rules{{Rack: "prod", App: "web*", Needed: needed, ApproverRoles: []string{"admin"},
-		RequestTTL: 24 * time.Hour, Window: 15 * time.Minute}}
+		RequestTTL: 24 * time.Hour, Window: 15 * time.Minute, RunCommands: []string{"bin/migrate"}}}
 	e.svc = approval.New(st, approval.Config{Rules: rules, Racks: []string{"prod", "staging"}, PublicURL: "https://gw.example",
 		Clock: e.clk}, e.rec, pol, e.notes, builds{"B1": "R1"}, nil)
 	pol.NeedsApproval = e.svc.NeedsApproval
@@ -340,5 +340,49 @@ func TestRequestValidation(t *testing.T) {
 	}
 	if list, _ := e.st.ListDeployRequests(ctx, store.DeployFilter{}); len(list) != 0 {
 		t.Fatalf("refused requests were stored: %d", len(list))
+	}
+}
+
+// `convox run` by the CI token on a gated app: only the rule's commands,
+// only on the app's own release, only while the approval's window is open
+// (also after the promote).
+func TestRunCommands(t *testing.T) {
+	e := newEnv(t, 1)
+	ctx := context.Background()
+	run := func(params map[string]string) error {
+		_, err := e.svc.Gate(ctx, approval.Call{Principal: e.ci, Rack: "prod", App: "web", Route: "ProcessRun",
+			Param: func(n string) string { return params[n] }})
+		return err
+	}
+	migrate := map[string]string{"command": "bin/migrate"}
+	if err := run(migrate); err == nil {
+		t.Fatal("a run without any request passed")
+	}
+	d := e.request("web")
+	if err := run(migrate); err == nil {
+		t.Fatal("a run while pending passed")
+	}
+	if _, err := e.svc.Approve(ctx, e.person("admin", true), d.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]map[string]string{
+		"another command":  {"command": "bash"},
+		"a longer command": {"command": "bin/migrate; curl evil"},
+		"another image":    {"command": "bin/migrate", "image": "evil/image"},
+		"another release":  {"command": "bin/migrate", "release": "RX"},
+	} {
+		if err := run(p); err == nil {
+			t.Errorf("%s passed", name)
+		}
+	}
+	if err := run(migrate); err != nil {
+		t.Fatalf("the allowed command: %v", err)
+	}
+	if err := run(migrate); err != nil {
+		t.Fatalf("the allowed command again in the window: %v", err)
+	}
+	e.clk.Advance(15 * time.Minute)
+	if err := run(migrate); err == nil {
+		t.Fatal("a run after the window passed")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,16 @@ type Call struct {
 	ID    string
 	// Form is the call's small form body (build options), if read.
 	Form url.Values
+	// Param reads one of the call's parameters (form, query or header, as
+	// the rack reads them); nil reads nothing.
+	Param func(name string) string
+}
+
+func (c Call) param(name string) string {
+	if c.Param == nil {
+		return ""
+	}
+	return c.Param(name)
 }
 
 // Denied is a deploy step an approval does not cover; Msg says what to do
@@ -48,6 +59,7 @@ type Grant struct {
 	// uses nothing, such as HEAD of the object).
 	Step  store.DeployStep
 	value string
+	run   string // the allowed command of a run
 }
 
 // Gate judges a deploy step of a token against the token's latest request
@@ -67,6 +79,9 @@ func (s *Service) Gate(ctx context.Context, c Call) (*Grant, error) {
 	}
 	ref := "deploy approval request #" + itoa(d.ID)
 	deny := func(msg string) (*Grant, error) { return nil, &Denied{RequestID: d.ID, Msg: "rack-gateway: " + msg} }
+	if c.Route == "ProcessRun" {
+		return s.gateRun(c, d, ref)
+	}
 	switch st := d.Effective(s.now()); st {
 	case store.DeployPending:
 		return deny(ref + " is waiting for approval (" + itoa(int64(len(d.Approvals))) + " of " + itoa(int64(d.Needed)) +
@@ -128,6 +143,31 @@ func (s *Service) Gate(ctx context.Context, c Call) (*Grant, error) {
 	} else if err != nil {
 		return nil, s.unavailable("claim a deploy step", err)
 	}
+	return g, nil
+}
+
+// gateRun judges a `convox run` of the approved token: a command the
+// app's rule allows, on the app's own images, while the approval's window
+// is open (before or after the promote).
+func (s *Service) gateRun(c Call, d *store.DeployRequest, ref string) (*Grant, error) {
+	deny := func(msg string) (*Grant, error) { return nil, &Denied{RequestID: d.ID, Msg: "rack-gateway: " + msg} }
+	open := (d.Status == store.DeployApproved || d.Status == store.DeployDeployed) && s.now().Before(d.WindowEndsAt)
+	if !open {
+		return deny(ref + " is " + d.Effective(s.now()) + ": runs under an approval need its window open")
+	}
+	rule := s.cfg.Rules.Match(d.Rack, d.App)
+	cmd := strings.TrimSpace(c.param("command"))
+	if rule == nil || !slices.Contains(rule.RunCommands, cmd) {
+		return deny("the approval rule for " + c.App + " does not allow running " + quote(cmd) + " (run_commands)")
+	}
+	if c.param("image") != "" {
+		return deny("a run under an approval uses the app's own release, not another image")
+	}
+	if rel := c.param("release"); rel != "" && rel != d.ReleaseID {
+		return deny("a run under an approval uses the approved release, not " + quote(rel))
+	}
+	g := &Grant{s: s, Request: d}
+	g.run = cmd
 	return g, nil
 }
 
@@ -193,6 +233,9 @@ func (g *Grant) Details() map[string]any {
 	m := map[string]any{"request_id": g.Request.ID, "commit": g.Request.Commit}
 	if g.Step != "" {
 		m["step"] = string(g.Step)
+	}
+	if g.run != "" {
+		m["run"] = g.run
 	}
 	return m
 }

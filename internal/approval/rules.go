@@ -23,6 +23,10 @@ type Rule struct {
 	RequestTTL time.Duration
 	// Window is how long the deploy may run once approved.
 	Window time.Duration
+	// RunCommands are the `convox run` commands (exact) the approved token
+	// may run on the app within the window, e.g. a migration; none
+	// otherwise.
+	RunCommands []string
 }
 
 // Rules are matched in order; the first rule whose patterns match a rack

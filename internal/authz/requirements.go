@@ -55,7 +55,7 @@ type Requirement struct {
 // need nothing beyond the role.
 var requirements = map[Permission]Requirement{
 	ProcessExec:         {StepUp: StepUpRecent},
-	ProcessRun:          {StepUp: StepUpRecent},
+	ProcessRun:          {StepUp: StepUpRecent, Approval: true},
 	EnvSet:              {StepUp: StepUpRecent},
 	EnvProtected:        {StepUp: StepUpRecent},
 	SecretRead:          {StepUp: StepUpRecent},

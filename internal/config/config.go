@@ -177,6 +177,10 @@ type ApprovalRule struct {
 	// Window is how long the deploy may run once approved: its upload,
 	// build and promote. Default 15m.
 	Window Duration `json:"window"`
+	// RunCommands are `convox run` commands (exact, e.g. "bin/migrate")
+	// the approved CI token may run on the app within the window. A CI
+	// token's runs on an app a rule covers need an approval.
+	RunCommands []string `json:"run_commands"`
 }
 
 // OIDC configures login with an OpenID Connect provider. Google Workspace is

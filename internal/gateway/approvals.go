@@ -20,7 +20,7 @@ func newApprovals(cfg *config.Config, st store.Store, a *audit.Auditor, pol *aut
 	for _, r := range cfg.Approvals.Rules {
 		rules = append(rules, approval.Rule{Rack: r.Rack, App: r.App, Needed: r.Approvals,
 			ApproverRoles: r.ApproverRoles, ApproverUsers: r.ApproverUsers,
-			RequestTTL: r.RequestTTL.D(), Window: r.Window.D()})
+			RequestTTL: r.RequestTTL.D(), Window: r.Window.D(), RunCommands: r.RunCommands})
 	}
 	racks := make([]string, 0, len(cfg.Racks))
 	for _, rc := range cfg.Racks {

@@ -26,7 +26,8 @@ func (h *Handler) approval(c *call) *refusal {
 		return refuse(http.StatusForbidden, authz.ReasonApprovalRequired, denyMessage(c.decision, c.route))
 	}
 	g, err := h.approvals.Gate(c.r.Context(), approval.Call{Principal: c.principal, Rack: c.rack, App: c.match.App(),
-		Route: c.route.Name, Key: c.match.Params.Get("key"), ID: c.match.Params.Get("id"), Form: c.form})
+		Route: c.route.Name, Key: c.match.Params.Get("key"), ID: c.match.Params.Get("id"), Form: c.form,
+		Param: func(name string) string { return callParam(c, name) }})
 	var denied *approval.Denied
 	switch {
 	case errors.As(err, &denied):
@@ -76,4 +77,16 @@ func (h *Handler) BuildRelease(ctx context.Context, rack, app, buildID string) (
 		return "", err
 	}
 	return b.Release, nil
+}
+
+// callParam is a parameter of the call as the rack reads it: form, then
+// query, then header.
+func callParam(c *call, name string) string {
+	if v := c.form.Get(name); v != "" {
+		return v
+	}
+	if v := c.r.URL.Query().Get(name); v != "" {
+		return v
+	}
+	return c.r.Header.Get(name)
 }
