@@ -66,6 +66,9 @@ type DeployRequest struct {
 	BuildID    string
 	ReleaseID  string
 	DeployedAt time.Time
+	// SourceCheck says why the last upload failed the app's source checks
+	// (its images); "" when it passed or none apply.
+	SourceCheck string
 	// Approvals, oldest first (filled by GetDeployRequest).
 	Approvals []DeployApproval
 }
@@ -138,6 +141,9 @@ type DeployRequests interface {
 	// claim (and the release step makes the request deployed at now);
 	// without, the claim is given back so the step can be tried again.
 	FinishDeployStep(ctx context.Context, id int64, step DeployStep, value string, ok bool) error
+	// SetSourceCheck records why the last upload failed the source
+	// checks ("" when it passed).
+	SetSourceCheck(ctx context.Context, id int64, verdict string) error
 	// ExpireDeployRequests stores the expired state of requests whose
 	// time ran out before now and returns them.
 	ExpireDeployRequests(ctx context.Context) ([]DeployRequest, error)

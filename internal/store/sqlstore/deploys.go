@@ -11,7 +11,7 @@ import (
 
 const selectDeploy = `SELECT id, rack, app, commit_sha, branch, pr_url, message, ci_url, token_id, owner_id, requester,
 	needed, window_us, status, created_at, expires_at, approved_at, window_ends_at, decided_by, comment,
-	object_key, build_id, release_id, deployed_at FROM deploy_requests`
+	object_key, build_id, release_id, deployed_at, source_check FROM deploy_requests`
 
 func (s *Store) scanDeploy(sc scanner) (store.DeployRequest, error) {
 	var d store.DeployRequest
@@ -20,7 +20,7 @@ func (s *Store) scanDeploy(sc scanner) (store.DeployRequest, error) {
 	var object, build, release sql.NullString
 	err := sc.Scan(&d.ID, &d.Rack, &d.App, &d.Commit, &d.Branch, &d.PRURL, &d.Message, &d.CIURL, &d.TokenID, &d.OwnerID,
 		&d.Requester, &d.Needed, &windowUS, &d.Status, s.td(&d.CreatedAt), s.td(&d.ExpiresAt), s.td(&d.ApprovedAt),
-		s.td(&d.WindowEndsAt), &decidedBy, &d.Comment, &object, &build, &release, s.td(&d.DeployedAt))
+		s.td(&d.WindowEndsAt), &decidedBy, &d.Comment, &object, &build, &release, s.td(&d.DeployedAt), &d.SourceCheck)
 	d.Window = time.Duration(windowUS) * time.Microsecond
 	d.DecidedBy = decidedBy.Int64
 	d.ObjectKey, d.BuildID, d.ReleaseID = object.String, build.String, release.String
@@ -230,6 +230,12 @@ func (s *Store) FinishDeployStep(ctx context.Context, id int64, step store.Deplo
 		return s.wrap("finish deploy step", err)
 	}
 	return nil
+}
+
+// SetSourceCheck implements store.DeployRequests.
+func (s *Store) SetSourceCheck(ctx context.Context, id int64, verdict string) error {
+	res, err := s.write.ExecContext(ctx, s.q(`UPDATE deploy_requests SET source_check = ? WHERE id = ?`), verdict, id)
+	return s.wrap("set source check", mustAffect(res, err))
 }
 
 // ExpireDeployRequests implements store.DeployRequests.

@@ -113,6 +113,11 @@ func testDeployStepsOnce(t *testing.T, s store.Store, clk *clock.Fake) {
 	must(t, "approve", err)
 	must(t, "claim", s.ClaimDeployStep(ctx(t), d.ID, store.StepObject, "a.tgz"))
 	must(t, "give back", s.FinishDeployStep(ctx(t), d.ID, store.StepObject, "a.tgz", false))
+	must(t, "record a failed source check", s.SetSourceCheck(ctx(t), d.ID, "service web: image x does not match"))
+	if got, _ := s.GetDeployRequest(ctx(t), d.ID); got.SourceCheck != "service web: image x does not match" {
+		t.Fatalf("source check %q", got.SourceCheck)
+	}
+	wantErr(t, "source check of a missing request", s.SetSourceCheck(ctx(t), 9999, ""), store.ErrNotFound)
 	if got, _ := s.GetDeployRequest(ctx(t), d.ID); got.ObjectKey != "" {
 		t.Fatalf("after giving back: object %q", got.ObjectKey)
 	}

@@ -26,7 +26,8 @@ CREATE TABLE deploy_requests (
     object_key     text,
     build_id       text,
     release_id     text,
-    deployed_at    timestamptz
+    deployed_at    timestamptz,
+    source_check   text        NOT NULL DEFAULT ''
 );
 CREATE INDEX deploy_requests_token_idx ON deploy_requests (token_id, rack, app, id);
 CREATE INDEX deploy_requests_status_idx ON deploy_requests (status, id);

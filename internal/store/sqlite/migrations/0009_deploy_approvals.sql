@@ -26,7 +26,8 @@ CREATE TABLE deploy_requests (
     object_key     TEXT,
     build_id       TEXT,
     release_id     TEXT,
-    deployed_at    INTEGER
+    deployed_at    INTEGER,
+    source_check   TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX deploy_requests_token_idx ON deploy_requests (token_id, rack, app, id);
 CREATE INDEX deploy_requests_status_idx ON deploy_requests (status, id);
