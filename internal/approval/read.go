@@ -52,8 +52,8 @@ func (s *Service) List(ctx context.Context, a Actor, f store.DeployFilter) ([]st
 		return nil, s.authorize(a, "deploy.list", authz.DeployRead, "", nil)
 	}
 	status := f.Status
-	if status == store.DeployExpired || status == store.DeployPending {
-		f.Status = "" // as stored, a request may still say pending
+	if status == store.DeployExpired || status == store.DeployApproved {
+		f.Status = "" // as stored, an expired request may still say pending or approved
 	}
 	all, err := s.st.ListDeployRequests(ctx, f)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
@@ -46,6 +47,9 @@ type Options struct {
 	// MFA proves and manages people's second factors; nil: the console has
 	// no second-factor pages and asks for none.
 	MFA *mfa.Service
+	// Approvals is the deploy approval service; nil: the console has no
+	// approval pages.
+	Approvals *approval.Service
 	// TrustDays is how long "trust this browser" spares the sign-in second
 	// factor (mfa.trusted_device_days); 0: not offered.
 	TrustDays int
@@ -126,6 +130,9 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /policy", c.page(c.policyPage))
 	if o.MFA != nil {
 		c.routesMFA(mux)
+	}
+	if o.Approvals != nil {
+		c.routesApprovals(mux)
 	}
 	mux.HandleFunc("/", c.notFound)
 

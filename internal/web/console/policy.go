@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -22,6 +23,19 @@ type policyData struct {
 	Required bool   // people must enrol and sign in with a second factor
 	StepUp   bool   // step-up requirements are in force
 	Window   string // the step-up window
+	// Approvals lists the deploy approval rules, in order, when the
+	// console has the approval service.
+	Approvals   []approvalRule
+	ApprovalsOn bool
+}
+
+// approvalRule is an approval.Rule as the policy page shows it.
+type approvalRule struct {
+	Rack, App  string
+	Needed     int
+	Approvers  string
+	RequestTTL string
+	Window     string
 }
 
 // policyPage shows the role × permission matrix and what each permission
@@ -53,7 +67,26 @@ func (c *console) policyPage(q *request) {
 		}
 		d.Rows = append(d.Rows, row)
 	}
+	if c.o.Approvals != nil {
+		d.ApprovalsOn = true
+		for _, r := range c.o.Approvals.Rules() {
+			who := strings.Join(append(append([]string{}, r.ApproverRoles...), r.ApproverUsers...), ", ")
+			if who == "" {
+				who = "admin"
+			}
+			d.Approvals = append(d.Approvals, approvalRule{Rack: orAny(r.Rack), App: orAny(r.App), Needed: r.Needed,
+				Approvers: who, RequestTTL: duration(r.RequestTTL), Window: duration(r.Window)})
+		}
+	}
 	c.render(q.w, q.r, q, http.StatusOK, "policy", "Access policy", "/policy", d)
+}
+
+// orAny shows an empty pattern as the "*" it means.
+func orAny(pattern string) string {
+	if pattern == "" {
+		return "*"
+	}
+	return pattern
 }
 
 // duration says a configured duration for people: "10 minutes".

@@ -58,7 +58,7 @@ func (c *console) loadAssets() error {
 	c.js, c.jsV = js, hex.EncodeToString(sum[:6])
 	c.pages = map[string]*pageTemplate{}
 	for _, name := range []string{"error", "overview", "users", "tokens", "token_created", "account", "audit", "policy",
-		"message", "mfa_prove", "mfa_enrol", "mfa_totp", "mfa_backup_codes"} {
+		"message", "mfa_prove", "mfa_enrol", "mfa_totp", "mfa_backup_codes", "approvals", "approval"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return err
@@ -126,6 +126,7 @@ func (c *console) navFor(q *request, active string) []navItem {
 		perm       authz.Permission
 	}{
 		{"Overview", "/", ""},
+		{"Approvals", "/approvals", authz.DeployRead},
 		{"Users", "/users", authz.GatewayUsers},
 		{"Tokens", "/tokens", authz.TokenSelf},
 		{"Audit", "/audit", authz.GatewayAudit},
@@ -134,7 +135,7 @@ func (c *console) navFor(q *request, active string) []navItem {
 	}
 	var out []navItem
 	for _, it := range items {
-		if it.perm != "" && !c.grants(q.p, it.perm) {
+		if it.perm != "" && !c.grants(q.p, it.perm) || it.href == "/approvals" && c.o.Approvals == nil {
 			continue
 		}
 		href := it.href
