@@ -43,6 +43,23 @@ type Service struct {
 	// revocations and role changes take effect on the next request.
 	Authn *authn.Authenticator
 	Now   func() time.Time
+	// Notify, if set, is told of changes people should hear of:
+	// "user.role_changed", naming the user and facts. It must not block.
+	Notify func(ctx context.Context, kind, user string, facts [][2]string)
+}
+
+// tell passes an event to Notify.
+func (s *Service) tell(ctx context.Context, kind, user string, facts ...[2]string) {
+	if s.Notify != nil {
+		s.Notify(context.WithoutCancel(ctx), kind, user, facts)
+	}
+}
+
+func actorName(a Actor) string {
+	if a.Principal != nil {
+		return a.Principal.Email
+	}
+	return a.System
 }
 
 // Actor is who performs an operation.

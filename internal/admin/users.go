@@ -133,6 +133,9 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, email string, ch User
 		s.revokeAllSessions(ctx, a, u.ID, email, "role or status changed")
 	}
 	s.changed()
+	if before.Role != after.Role {
+		s.tell(ctx, "user.role_changed", email, [2]string{"Role", before.Role + " → " + after.Role}, [2]string{"Changed by", actorName(a)})
+	}
 	return &after, nil
 }
 
@@ -176,7 +179,16 @@ func (s *Service) SetRackRole(ctx context.Context, a Actor, email, rack, role st
 	}
 	if before != role {
 		s.revokeAllSessions(ctx, a, u.ID, email, "rack role changed")
+		s.tell(ctx, "user.role_changed", email, [2]string{"Rack", rack}, [2]string{"Role", orNone(before) + " → " + orNone(role)},
+			[2]string{"Changed by", actorName(a)})
 	}
 	s.changed()
 	return nil
+}
+
+func orNone(role string) string {
+	if role == "" {
+		return "(none)"
+	}
+	return role
 }

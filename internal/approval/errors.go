@@ -38,6 +38,12 @@ type Refused struct {
 
 func (r *Refused) Error() string { return r.Msg }
 
+// Unchecked is a request that could not be checked (GitHub did not
+// answer): refused, and worth trying again.
+type Unchecked struct{ Msg string }
+
+func (e *Unchecked) Error() string { return e.Msg }
+
 // Invalid is a malformed request; Msg says what to fix.
 type Invalid struct{ Msg string }
 
@@ -61,6 +67,8 @@ func Answer(err error) (int, authz.Reason) {
 		return http.StatusForbidden, rf.Reason
 	case errors.As(err, &inv):
 		return http.StatusBadRequest, authz.ReasonBadRequest
+	case errors.As(err, new(*Unchecked)):
+		return http.StatusServiceUnavailable, authz.ReasonStoreUnavailable
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, authz.ReasonBadRequest
 	case errors.Is(err, ErrUnavailable):
@@ -82,4 +90,10 @@ const (
 	// ReasonNotPerson: only a person approves, and only a CI token
 	// requests.
 	ReasonNotPerson authz.Reason = "wrong_credential"
+	// ReasonCommitNotAllowed: the commit is not on an allowed branch or in
+	// an open pull request (GitHub), or cannot be checked.
+	ReasonCommitNotAllowed authz.Reason = "commit_not_allowed"
+	// ReasonSourceCheck: the uploaded source's images do not match the
+	// app's pattern.
+	ReasonSourceCheck authz.Reason = "source_check_failed"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/rack-gateway/rack-gateway/internal/deploycheck"
 	"io"
 	"net/http"
 	"net/url"
@@ -60,6 +61,8 @@ type Grant struct {
 	Step  store.DeployStep
 	value string
 	run   string // the allowed command of a run
+	// inspect checks the upload's images as it streams (Rule.Images).
+	inspect *deploycheck.Inspector
 }
 
 // Gate judges a deploy step of a token against the token's latest request
@@ -103,6 +106,9 @@ func (s *Service) Gate(ctx context.Context, c Call) (*Grant, error) {
 			return deny(ref + " has uploaded its source already (" + d.ObjectKey + "); one upload per approval")
 		}
 	case "BuildCreate":
+		if d.ObjectKey == "" && d.SourceCheck != "" {
+			return deny(ref + ": the uploaded source failed the app's image check (" + d.SourceCheck + "); upload a source that passes")
+		}
 		src := c.Form.Get("url")
 		if d.ObjectKey == "" || d.ObjectKey == store.StepPending || src != "object://"+c.App+"/"+d.ObjectKey {
 			return deny(ref + " covers one build of the source it uploaded (object://" + c.App + "/" + d.ObjectKey + "), not " + quote(src))
@@ -115,6 +121,13 @@ func (s *Service) Gate(ctx context.Context, c Call) (*Grant, error) {
 		}
 		if d.BuildID != "" {
 			return deny(ref + " has built already (" + d.BuildID + "); one build per approval")
+		}
+		// The image check read convox.yml; a build of another manifest in
+		// the same source would not be what was checked.
+		if m := c.Form.Get("manifest"); m != "" && m != "convox.yml" {
+			if rule := s.cfg.Rules.Match(d.Rack, d.App); rule != nil && rule.Images != nil {
+				return deny(ref + ": the app's image check covers convox.yml, not manifest " + quote(m))
+			}
 		}
 		g.Step, g.value = store.StepBuild, store.StepPending
 	case "ReleasePromote":
@@ -143,8 +156,27 @@ func (s *Service) Gate(ctx context.Context, c Call) (*Grant, error) {
 	} else if err != nil {
 		return nil, s.unavailable("claim a deploy step", err)
 	}
+	if rule := s.cfg.Rules.Match(d.Rack, d.App); g.Step == store.StepObject && rule != nil && rule.Images != nil {
+		g.inspect = rule.Images.Inspector(d.Commit)
+	}
 	return g, nil
 }
+
+// Body is the call's request body as the rack should get it: an upload
+// whose images are checked is read through the inspector on its way.
+func (g *Grant) Body(body io.ReadCloser) io.ReadCloser {
+	if g.inspect == nil || body == nil {
+		return body
+	}
+	return &inspected{ReadCloser: body, r: io.TeeReader(body, g.inspect)}
+}
+
+type inspected struct {
+	io.ReadCloser
+	r io.Reader
+}
+
+func (b *inspected) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 // gateRun judges a `convox run` of the approved token: a command the
 // app's rule allows, on the app's own images, while the approval's window
@@ -203,6 +235,9 @@ func (g *Grant) Finish(ctx context.Context, status int) {
 		return
 	}
 	ok := status >= 200 && status <= 299 && g.value != store.StepPending
+	if g.inspect != nil && !g.checkSource(ctx, ok) {
+		ok = false
+	}
 	claimed := g.value
 	if g.Step == store.StepBuild {
 		claimed = store.StepPending
@@ -226,6 +261,35 @@ func (g *Grant) Finish(ctx context.Context, status int) {
 			g.s.tell(ctx, EventDeployed, d, d.Requester)
 		}
 	}
+}
+
+// checkSource ends the upload's inspection and records its verdict on the
+// request; a failing upload is not the approved source (the step is given
+// back, and builds are refused until an upload passes). It reports
+// whether the upload passed.
+func (g *Grant) checkSource(ctx context.Context, uploaded bool) bool {
+	_ = g.inspect.Close()
+	v := g.inspect.Result()
+	g.inspect = nil
+	if !uploaded {
+		return false
+	}
+	ctx = context.WithoutCancel(ctx)
+	verdict := ""
+	if !v.OK {
+		verdict = v.Reason
+	}
+	if err := g.s.st.SetSourceCheck(ctx, g.Request.ID, verdict); err != nil {
+		g.s.log.Error("approval: record the source check", "request", g.Request.ID, "err", err)
+		return false
+	}
+	ev := g.s.event(Actor{}, "deploy.source_check", authz.ObjectWrite, g.Request, map[string]any{
+		"object_key": g.value, "images": v.Images, "build_only": v.BuildOnly, "verdict": v.Reason})
+	if !v.OK {
+		ev.Decision, ev.Reason, ev.Status = "deny", string(ReasonSourceCheck), 403
+	}
+	g.s.audit.Record(ev)
+	return v.OK
 }
 
 // Details are what the call's audit record says of the approval.

@@ -44,12 +44,16 @@ func (s *Service) Request(ctx context.Context, a Actor, in apitypes.DeployReques
 	if rule == nil {
 		return nil, &Invalid{Msg: "deploys of app " + in.App + " on rack " + in.Rack + " need no approval (no approval rule covers them)"}
 	}
+	checked, err := s.checkCommit(ctx, a, rule, in)
+	if err != nil {
+		return nil, err
+	}
 	d := &store.DeployRequest{Rack: in.Rack, App: in.App, Commit: in.Commit, Branch: in.Branch, PRURL: in.PRURL,
 		Message: in.Message, CIURL: in.CIURL, TokenID: p.TokenID, OwnerID: p.UserID,
 		Requester: "token " + p.TokenName + " of " + p.Email, Needed: rule.Needed, Window: rule.Window,
 		ExpiresAt: s.now().Add(rule.RequestTTL)}
 	if err := s.writeAhead(ctx, a, action, authz.DeployRequest, nil, map[string]any{"rack": d.Rack, "app": d.App,
-		"commit": d.Commit, "branch": d.Branch, "pr_url": d.PRURL, "ci_url": d.CIURL, "needed": d.Needed}); err != nil {
+		"commit": d.Commit, "branch": d.Branch, "pr_url": d.PRURL, "ci_url": d.CIURL, "needed": d.Needed, "github": checked}); err != nil {
 		return nil, err
 	}
 	if err := s.st.CreateDeployRequest(ctx, d); err != nil {
@@ -116,4 +120,36 @@ func (s *Service) storeErr(op string, err error, d *store.DeployRequest) error {
 			", not waiting for approval"}
 	}
 	return s.unavailable(op, err)
+}
+
+// checkCommit asks GitHub whether the commit may be deployed under the
+// rule (on an allowed branch, or in an open pull request); a refusal and a
+// failure to get an answer both refuse the request (audited). It returns
+// the verdict's facts for the audit record (nil when the rule has none).
+func (s *Service) checkCommit(ctx context.Context, a Actor, rule *Rule, in apitypes.DeployRequestInput) (map[string]any, error) {
+	if rule.Repo == "" {
+		return nil, nil
+	}
+	if s.cfg.GitHub == nil {
+		return nil, s.deny(a, "deploy.request", authz.DeployRequest, nil, 503, authz.ReasonStoreUnavailable,
+			&Refused{Reason: ReasonCommitNotAllowed, Msg: "this gateway has no GitHub access configured to check the commit"})
+	}
+	v, err := s.cfg.GitHub.CheckCommit(ctx, rule.Repo, in.Commit, rule.Commit)
+	if err != nil {
+		s.log.Warn("approval: GitHub commit check", "repo", rule.Repo, "err", err)
+		return nil, s.deny(a, "deploy.request", authz.DeployRequest, nil, 503, authz.ReasonStoreUnavailable,
+			&Unchecked{Msg: "the commit could not be checked with GitHub (" + err.Error() + "); try again"})
+	}
+	if !v.Allowed {
+		return nil, s.deny(a, "deploy.request", authz.DeployRequest, nil, 403, ReasonCommitNotAllowed,
+			&Refused{Reason: ReasonCommitNotAllowed, Msg: v.Reason})
+	}
+	facts := map[string]any{"repo": rule.Repo}
+	if v.Branch != "" {
+		facts["branch"] = v.Branch
+	}
+	if v.PR != 0 {
+		facts["pr"], facts["pr_url"] = v.PR, v.PRURL
+	}
+	return facts, nil
 }

@@ -1,6 +1,7 @@
 package approval
 
 import (
+	"github.com/rack-gateway/rack-gateway/internal/deploycheck"
 	"path"
 	"slices"
 	"time"
@@ -27,6 +28,15 @@ type Rule struct {
 	// may run on the app within the window, e.g. a migration; none
 	// otherwise.
 	RunCommands []string
+	// Images, if set, is what the uploaded source's convox.yml images
+	// must match ({{GIT_COMMIT}} is the approved commit); an upload that
+	// fails cannot be built.
+	Images *deploycheck.ImageRule
+	// Repo ("owner/name"), if set, is the GitHub repository whose Commit
+	// rule a requested commit must satisfy (on an allowed branch, or in an
+	// open pull request), checked when CI asks.
+	Repo   string
+	Commit deploycheck.CommitRule
 }
 
 // Rules are matched in order; the first rule whose patterns match a rack

@@ -9,6 +9,7 @@ package approval
 
 import (
 	"context"
+	"github.com/rack-gateway/rack-gateway/internal/deploycheck"
 	"log/slog"
 	"time"
 
@@ -63,6 +64,9 @@ type Config struct {
 	// PublicURL is the gateway's, for links to the approval pages.
 	PublicURL string
 	Clock     clock.Clock
+	// GitHub checks commits for rules with a Repo (nil: such requests are
+	// refused, failing closed).
+	GitHub *deploycheck.GitHub
 }
 
 // Service is the deploy approval service.

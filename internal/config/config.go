@@ -98,6 +98,9 @@ type Config struct {
 	// person's approval (two-person rule). Racks and apps without a rule
 	// deploy as before.
 	Approvals Approvals `json:"approvals"`
+	// Notify configures notifications (Slack, email, webhooks) of
+	// approvals and security events.
+	Notify Notify `json:"notify"`
 }
 
 // MFA configures second factors: which are offered, and the policy that
@@ -156,6 +159,14 @@ type Approvals struct {
 	// SweepInterval is how often requests whose time ran out are marked
 	// expired (and notified). Default 1m.
 	SweepInterval Duration `json:"sweep_interval"`
+	// GitHubAPIURL is the GitHub REST API root for commit checks
+	// (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3).
+	GitHubAPIURL string `json:"github_api_url"`
+	// GitHubToken (or the file GitHubTokenFile holds) reads the rules'
+	// repositories: contents and pull requests (RGW_APPROVALS_GITHUB_TOKEN,
+	// RGW_APPROVALS_GITHUB_TOKEN_FILE).
+	GitHubToken     string `json:"github_token"`
+	GitHubTokenFile string `json:"github_token_file"`
 }
 
 // ApprovalRule is the approval policy of the racks and apps it matches.
@@ -181,6 +192,19 @@ type ApprovalRule struct {
 	// the approved CI token may run on the app within the window. A CI
 	// token's runs on an app a rule covers need an approval.
 	RunCommands []string `json:"run_commands"`
+	// Images, if set, is an anchored regular expression every image the
+	// uploaded source's convox.yml names must match; {{GIT_COMMIT}} in it
+	// is the approved commit, e.g. "^registry\\.example\\.com/web:{{GIT_COMMIT}}$".
+	// RequireImages also fails services the rack would build from source.
+	Images        string `json:"images"`
+	RequireImages bool   `json:"require_images"`
+	// GitHubRepo ("owner/name"), if set, is checked when CI asks: the
+	// commit must be on one of Branches, or (OpenPR) in an open pull
+	// request of the repository (from a fork only with AllowForkPRs).
+	GitHubRepo   string   `json:"github_repo"`
+	Branches     []string `json:"branches"`
+	OpenPR       bool     `json:"open_pr"`
+	AllowForkPRs bool     `json:"allow_fork_prs"`
 }
 
 // OIDC configures login with an OpenID Connect provider. Google Workspace is

@@ -129,6 +129,8 @@ func applyEnv(c *Config, getenv func(string) string) error {
 	dur("RGW_SESSION_WEB_ABSOLUTE", &c.Sessions.WebAbsolute)
 	dur("RGW_SESSION_CLI_ABSOLUTE", &c.Sessions.CLIAbsolute)
 	dur("RGW_SESSION_CLI_IDLE", &c.Sessions.CLIIdle)
+	str("RGW_APPROVALS_GITHUB_TOKEN", &c.Approvals.GitHubToken)
+	str("RGW_APPROVALS_GITHUB_TOKEN_FILE", &c.Approvals.GitHubTokenFile)
 	m := &c.MFA
 	dur("RGW_MFA_STEP_UP_WINDOW", &m.StepUpWindow)
 	str("RGW_MFA_ENCRYPTION_KEYS", &m.EncryptionKeys)
@@ -300,6 +302,7 @@ func (c *Config) SetDefaults(addr string) {
 	if c.MFA.LockAfter == 0 {
 		c.MFA.LockAfter = 10
 	}
+	c.Notify.SetDefaults()
 	if c.Approvals.SweepInterval == 0 {
 		c.Approvals.SweepInterval = Duration(time.Minute)
 	}

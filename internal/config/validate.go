@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/rack-gateway/rack-gateway/internal/authz"
+	"github.com/rack-gateway/rack-gateway/internal/deploycheck"
 
 	"encoding/hex"
 	"errors"
@@ -182,6 +183,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateApprovals(bad)
+	if err := c.Notify.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if a.CheckpointEvery < 1 {
 		bad("audit.checkpoint_every (RGW_AUDIT_CHECKPOINT_EVERY)", "must be at least 1")
 	}
@@ -224,6 +228,8 @@ func (c *Config) ReadSecretFiles() error {
 	read("metrics_token_file (RGW_METRICS_TOKEN_FILE)", c.MetricsTokenFile, &c.MetricsToken)
 	read("mfa.encryption_keys_file (RGW_MFA_ENCRYPTION_KEYS_FILE)", c.MFA.EncryptionKeysFile, &c.MFA.EncryptionKeys)
 	read("mfa.yubico_api_key_file (RGW_MFA_YUBICO_API_KEY_FILE)", c.MFA.YubicoAPIKeyFile, &c.MFA.YubicoAPIKey)
+	read("approvals.github_token_file (RGW_APPROVALS_GITHUB_TOKEN_FILE)", c.Approvals.GitHubTokenFile, &c.Approvals.GitHubToken)
+	errs = append(errs, c.Notify.ReadSecretFiles())
 	return errors.Join(errs...)
 }
 
@@ -300,6 +306,41 @@ func (c *Config) validateApprovals(bad func(setting, format string, a ...any)) {
 		}
 		if d := r.Window.D(); d < time.Minute || d > 24*time.Hour {
 			bad(at+".window", "must be between 1m and 24h")
+		}
+		for _, cmd := range r.RunCommands {
+			if strings.TrimSpace(cmd) == "" || cmd != strings.TrimSpace(cmd) {
+				bad(at+".run_commands", "%q must be a command without surrounding space", cmd)
+			}
+		}
+		if r.Images != "" {
+			if _, err := deploycheck.NewImageRule(r.Images, r.RequireImages); err != nil {
+				bad(at+".images", "%v", err)
+			}
+		} else if r.RequireImages {
+			bad(at+".require_images", "needs images (the pattern)")
+		}
+		if r.GitHubRepo != "" {
+			if err := deploycheck.ValidRepo(r.GitHubRepo); err != nil {
+				bad(at+".github_repo", "%v", err)
+			}
+			for _, b := range r.Branches {
+				if err := deploycheck.ValidBranch(b); err != nil {
+					bad(at+".branches", "%v", err)
+				}
+			}
+			if len(r.Branches) == 0 && !r.OpenPR {
+				bad(at+".github_repo", "needs branches or open_pr: where an approvable commit must come from")
+			}
+			if c.Approvals.GitHubToken == "" {
+				bad("approvals.github_token (RGW_APPROVALS_GITHUB_TOKEN)", "required by %s.github_repo", at)
+			}
+		} else if len(r.Branches) > 0 || r.OpenPR {
+			bad(at+".branches", "branches and open_pr need github_repo")
+		}
+	}
+	if u := c.Approvals.GitHubAPIURL; u != "" {
+		if p, err := url.Parse(u); err != nil || p.Host == "" || (p.Scheme != "https" && !(p.Scheme == "http" && IsLoopbackHost(p.Hostname()))) {
+			bad("approvals.github_api_url", "must be an https:// URL (http:// only for loopback)")
 		}
 	}
 }

@@ -8,10 +8,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
+	"github.com/rack-gateway/rack-gateway/internal/notify"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -24,14 +32,57 @@ const approvedCommit = "0123456789abcdef0123456789abcdef01234567"
 
 // newApprovalEnv is a gateway whose rule says deploys of myapp on rack dev
 // need needed approvals by admins, and whose people have YubiKeys.
-func newApprovalEnv(t *testing.T, needed int) *mfaEnv {
+func newApprovalEnv(t *testing.T, needed int, opts ...envOption) *mfaEnv {
 	key, b64 := yubiotptest.NewKey()
 	y := yubiotptest.NewServer(t, "7", key)
-	e := newEnv(t, func(c *configT) {
+	e := newEnv(t, append([]envOption{func(c *configT) {
 		c.MFA.YubicoClientID, c.MFA.YubicoAPIKey, c.MFA.YubicoServers = "7", b64, []string{y.URL}
 		c.Approvals.Rules = []config.ApprovalRule{{Rack: "dev", App: "myapp", Approvals: needed, ApproverRoles: []string{"admin", "deployer"}}}
-	})
+	}}, opts...)...)
 	return &mfaEnv{testEnv: e, yubico: y}
+}
+
+// hookReceiver is a webhook endpoint on loopback that keeps the events
+// whose signature verifies.
+type hookReceiver struct {
+	mu     sync.Mutex
+	kinds  []string
+	forged int
+	url    string
+}
+
+const hookSecret = "0123456789abcdef0123456789abcdef-hook"
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if notify.VerifyWebhook([]byte(hookSecret), r.Header.Get("Rack-Gateway-Signature"), body, time.Now(), 5*time.Minute) != nil {
+			h.forged++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var ev struct{ Kind string }
+		_ = json.Unmarshal(body, &ev)
+		h.kinds = append(h.kinds, ev.Kind)
+	}))
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	return h
+}
+
+func (h *hookReceiver) got() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.kinds...)
+}
+
+func (h *hookReceiver) channel() envOption {
+	return func(c *configT) {
+		c.Notify.Channels = append(c.Notify.Channels, config.NotifyChannel{Name: "hook", Type: "webhook", URL: h.url, Secret: hookSecret})
+	}
 }
 
 type apiAnswer struct {
@@ -86,7 +137,8 @@ func (e *mfaEnv) rackCall(method, path, token string, body io.Reader, form url.V
 // recorded; a second upload is refused; the request shows deployed; the
 // audit chain holds every step and verifies.
 func TestDeployApprovalFlow(t *testing.T) {
-	e := newApprovalEnv(t, 1)
+	hook := newHookReceiver(t)
+	e := newApprovalEnv(t, 1, hook.channel())
 	ci := e.tokens[authz.RoleDeployer] // owned by deployer@example.com
 	src := tgzSource(t)
 
@@ -198,14 +250,22 @@ func TestDeployApprovalFlow(t *testing.T) {
 		t.Fatalf("an upload after the deploy: %d", status)
 	}
 
+	// The webhook heard of each step, signed.
+	testutil.Eventually(t, "the notifications of the request, approval and deploy", func() bool {
+		return strings.Join(hook.got(), ",") == "approval.requested,approval.approved,approval.deployed"
+	})
+	if hook.forged != 0 {
+		t.Fatalf("%d deliveries did not verify", hook.forged)
+	}
+
 	// The audit chain holds every step and verifies.
 	actions := map[string]int{}
 	for _, ev := range e.audit() {
-		if strings.HasPrefix(ev.Action, "deploy.") || strings.Contains(ev.Details, `"approval"`) {
+		if strings.HasPrefix(ev.Action, "deploy.") || strings.HasPrefix(ev.Action, "notify.") || strings.Contains(ev.Details, `"approval"`) {
 			actions[ev.Action+"/"+ev.Decision]++
 		}
 	}
-	for _, want := range []string{"deploy.request/allow", "deploy.requested/allow", "deploy.approve/deny", "deploy.approve/allow",
+	for _, want := range []string{"notify.deliver/allow", "deploy.request/allow", "deploy.requested/allow", "deploy.approve/deny", "deploy.approve/allow",
 		"deploy.approved/allow", "deploy.deployed/allow", "ObjectStore/allow", "ObjectStore/deny", "BuildCreate/allow",
 		"BuildCreate/deny", "ReleasePromote/allow", "ReleasePromote/deny"} {
 		if actions[want] == 0 {
@@ -242,4 +302,31 @@ func tgzSource(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// Security events reach the notification channels too: a role change and a
+// person locked out of their second factor.
+func TestSecurityNotifications(t *testing.T) {
+	hook := newHookReceiver(t)
+	e := newApprovalEnv(t, 1, hook.channel())
+	ctx := context.Background()
+	role := authz.RoleDeployer
+	if _, err := e.gw.Admin.UpdateUser(ctx, admin.Actor{System: "test"}, "ops@example.com", admin.UserChange{Role: &role}); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := e.session(authz.RoleViewer, true)
+	res, err := e.gw.Authn.AuthenticateToken(ctx, tok)
+	if err != nil || res.Principal == nil {
+		t.Fatalf("session: %v", err)
+	}
+	for i := range e.gw.Config.MFA.LockAfter {
+		a := mfa.Actor{Principal: res.Principal, SourceIP: "192.0.2." + strconv.Itoa(i+1)}
+		if _, err := e.gw.MFA.Verify(ctx, a, "000000"); err == nil {
+			t.Fatal("a wrong code passed")
+		}
+	}
+	testutil.Eventually(t, "the role change and lockout notifications", func() bool {
+		got := hook.got()
+		return slices.Contains(got, "user.role_changed") && slices.Contains(got, "mfa.locked")
+	})
 }

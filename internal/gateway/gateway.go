@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/rack-gateway/rack-gateway/internal/approval"
+	"github.com/rack-gateway/rack-gateway/internal/notify"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,6 +57,9 @@ type Gateway struct {
 	MFA *mfa.Service
 	// Approvals is the deploy approval service (two-person rule for CI).
 	Approvals *approval.Service
+	// Publisher queues notifications; Notifier delivers them.
+	Publisher *notify.Publisher
+	Notifier  *notify.Worker
 	// Trail holds the audit signing key, HMAC key and anchor store;
 	// Checkpoints signs and anchors the chain; Verifier checks it on a
 	// schedule.
@@ -114,7 +118,19 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	g.Approvals = newApprovals(cfg, st, g.Audit, g.Policy, nil, log)
+	// Notifications: durable jobs in the store, delivered by a worker on
+	// every replica (Start runs it).
+	g.Notifier, err = notify.NewWorker(cfg.Notify, notify.WorkerOptions{Jobs: st, Recorder: g.Audit, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	g.Publisher = notify.NewPublisher(cfg.Notify, st, notify.PublisherOptions{Log: log, Wake: g.Notifier.Wake})
+	tell := securityNotifier(g.Publisher, cfg.PublicURL, log)
+	g.MFA.SetNotify(tell)
+	g.Approvals, err = newApprovals(cfg, st, g.Audit, g.Policy, g.Publisher, log)
+	if err != nil {
+		return nil, err
+	}
 	hk := tr.HMACKey
 	ips, err := clientip.New(cfg.TrustedProxies)
 	if err != nil {
@@ -130,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	g.Proxy = p
 	g.Approvals.SetBuildReader(p)
-	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn, Policy: g.Policy}
+	g.Admin = &admin.Service{Store: st, Audit: g.Audit, Authn: g.Authn, Policy: g.Policy, Notify: tell}
 	racks := []string{cfg.DefaultRack}
 	for _, rc := range cfg.Racks {
 		if rc.Name != cfg.DefaultRack {
@@ -180,6 +196,8 @@ func (g *Gateway) Start() {
 		go g.Proxy.RunStreamRechecks(ctx, g.Config.StreamRecheckInterval.D())
 		go g.Proxy.RunRateLimitReports(ctx, time.Minute)
 		go g.runApprovalSweeps(ctx, g.Config.Approvals.SweepInterval.D())
+		g.workers.Add(1)
+		go func() { defer g.workers.Done(); g.Notifier.Run(ctx) }()
 		g.workers.Add(2)
 		go func() { defer g.workers.Done(); g.Checkpoints.Run(ctx) }()
 		go func() { defer g.workers.Done(); g.Verifier.Run(ctx) }()

@@ -112,5 +112,10 @@ func (s *Service) Reset(ctx context.Context, a Actor, email string) error {
 		return s.unavailable("end sessions", err)
 	}
 	s.changed()
+	by := ""
+	if a.Principal != nil {
+		by = a.Principal.Email
+	}
+	s.tell(ctx, "mfa.method_removed", u.Email, [2]string{"Method", "all (reset by an admin)"}, [2]string{"Removed by", by})
 	return nil
 }

@@ -71,6 +71,10 @@ type Config struct {
 	IPLimit Limiter
 	// Clock tells the time (nil: the system clock).
 	Clock clock.Clock
+	// Notify, if set, is told of security events people should hear of:
+	// "mfa.locked" and "mfa.method_removed", naming the user and facts
+	// (never a secret). It must not block.
+	Notify func(ctx context.Context, kind, user string, facts [][2]string)
 }
 
 // Limiter is a per-address budget of failures (limits.FailureLimiter).
@@ -203,8 +207,32 @@ func (s *Service) unavailable(op string, err error) error {
 	return ErrUnavailable
 }
 
+// SetNotify sets Config.Notify once the notifications exist (the gateway
+// builds them after this service).
+func (s *Service) SetNotify(f func(ctx context.Context, kind, user string, facts [][2]string)) { s.cfg.Notify = f }
+
+// tell passes a security event to Config.Notify.
+func (s *Service) tell(ctx context.Context, kind, user string, facts ...[2]string) {
+	if s.cfg.Notify != nil {
+		s.cfg.Notify(context.WithoutCancel(ctx), kind, user, facts)
+	}
+}
+
 func (s *Service) changed() {
 	if s.authn != nil {
 		s.authn.Invalidate()
 	}
+}
+
+// kindLabel names a method kind for people.
+func kindLabel(kind string) string {
+	switch kind {
+	case store.MFATOTP:
+		return "authenticator app"
+	case store.MFAWebAuthn:
+		return "passkey"
+	case store.MFAYubiKey:
+		return "YubiKey"
+	}
+	return kind
 }

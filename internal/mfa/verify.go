@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rack-gateway/rack-gateway/internal/authz"
@@ -158,6 +159,11 @@ func (s *Service) fail(ctx context.Context, a Actor, userID int64) {
 	}
 	if !acct.LockedAt.IsZero() && acct.Failures == s.cfg.LockAfter {
 		s.denied(a, ActionLocked, string(authz.ReasonMFALocked), http.StatusForbidden, map[string]any{"failures": acct.Failures})
+		user := ""
+		if a.Principal != nil {
+			user = a.Principal.Email
+		}
+		s.tell(ctx, "mfa.locked", user, [2]string{"Failed attempts", strconv.Itoa(acct.Failures)}, [2]string{"From", a.SourceIP})
 	}
 }
 

@@ -34,6 +34,9 @@ func (h *Handler) forward(c *call) {
 	out := r.WithContext(ctx)
 	if hasBody {
 		out.Body = watch.body(&clientBody{ReadCloser: r.Body, failed: &c.bodyFailed})
+		if c.grant != nil { // an approved upload's images are checked as it streams
+			out.Body = c.grant.Body(out.Body)
+		}
 	}
 	u := *r.URL
 	u.Path, u.RawPath = c.path, c.rawPath

@@ -48,6 +48,7 @@ type Store interface {
 	LoginRequests
 	MFA
 	DeployRequests
+	Jobs
 	Settings
 	AuditAppender
 	AuditReader

@@ -11,8 +11,9 @@ var identName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // RuntimeGrants returns the SQL that gives the gateway's runtime role what it
 // needs and no more: read/write on users, bindings, tokens, settings,
-// sessions and MFA state, but only SELECT and INSERT on audit_events, and
-// on audit_checkpoints INSERT plus UPDATE of anchored_at alone. It must run as the owner of the tables
+// sessions, MFA state, deploy requests and background jobs, but only SELECT
+// and INSERT on audit_events, and on audit_checkpoints INSERT plus UPDATE of
+// anchored_at alone. It must run as the owner of the tables
 // (the role that ran `rack-gateway migrate`). The triggers of migration 0002
 // refuse UPDATE, DELETE and TRUNCATE of audit rows even to the owner.
 func RuntimeGrants(role, schema string) (string, error) {
@@ -24,7 +25,8 @@ func RuntimeGrants(role, schema string) (string, error) {
 	return fmt.Sprintf(`GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 GRANT SELECT, INSERT, UPDATE, DELETE ON %[2]s.users, %[2]s.role_bindings, %[2]s.api_tokens, %[2]s.settings,
 	%[2]s.sessions, %[2]s.login_requests, %[2]s.mfa_methods, %[2]s.mfa_backup_codes, %[2]s.mfa_accounts,
-	%[2]s.mfa_challenges, %[2]s.trusted_devices, %[2]s.deploy_requests, %[2]s.deploy_approvals TO %[1]s;
+	%[2]s.mfa_challenges, %[2]s.trusted_devices, %[2]s.deploy_requests, %[2]s.deploy_approvals,
+	%[2]s.jobs TO %[1]s;
 GRANT SELECT ON %[2]s.schema_migrations TO %[1]s;
 REVOKE ALL ON %[2]s.audit_events, %[2]s.audit_checkpoints FROM %[1]s;
 GRANT SELECT, INSERT ON %[2]s.audit_events TO %[1]s;

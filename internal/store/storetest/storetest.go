@@ -29,6 +29,7 @@ type Opener func(t *testing.T, c clock.Clock) store.Store
 func Run(t *testing.T, open Opener) {
 	groups := [][]subtest{
 		userTests, roleBindingTests, tokenTests, auditTests, settingTests, lifecycleTests, sessionTests, mfaTests, deployTests,
+		jobTests,
 	}
 	for _, g := range groups {
 		for _, st := range g {
