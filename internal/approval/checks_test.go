@@ -173,4 +173,3 @@ func TestCommitCheck(t *testing.T) {
 		t.Fatalf("stored requests: %d, want 2", len(list))
 	}
 }
-

@@ -209,7 +209,9 @@ func (s *Service) unavailable(op string, err error) error {
 
 // SetNotify sets Config.Notify once the notifications exist (the gateway
 // builds them after this service).
-func (s *Service) SetNotify(f func(ctx context.Context, kind, user string, facts [][2]string)) { s.cfg.Notify = f }
+func (s *Service) SetNotify(f func(ctx context.Context, kind, user string, facts [][2]string)) {
+	s.cfg.Notify = f
+}
 
 // tell passes a security event to Config.Notify.
 func (s *Service) tell(ctx context.Context, kind, user string, facts ...[2]string) {
