@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,13 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rack-gateway/rack-gateway/internal/authn"
-	"github.com/rack-gateway/rack-gateway/internal/authz"
-	"github.com/rack-gateway/rack-gateway/internal/mfa"
-	"github.com/rack-gateway/rack-gateway/internal/mfa/seal"
-	"github.com/rack-gateway/rack-gateway/internal/mfa/totp"
-	"github.com/rack-gateway/rack-gateway/internal/store"
-	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
 	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
@@ -42,52 +34,6 @@ func (s *setup) serveWithConfig(t *testing.T, name string, cfg any) (*proc, stri
 	base := "http://" + addr
 	waitHealthy(t, p, base)
 	return p, base
-}
-
-// approverSession gives e2e-admin a TOTP method and a CLI session saved in
-// a client configuration under home; it returns the backup codes.
-func approverSession(t *testing.T, dsn, base, home string) []string {
-	t.Helper()
-	ctx := context.Background()
-	st, err := storeopen.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	u, err := st.GetUserByEmail(ctx, "e2e-admin@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: "e2e"}
-	token, err := authn.New(st, 0, nil).StartSession(ctx, sess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := seal.ParseKeyring(e2eMFAKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := mfa.New(st, mfa.Config{Keys: keys}, discard{}, &authz.Policy{RequireMFA: true, StepUp: true, StepUpWindow: 10 * time.Minute}, nil, nil)
-	actor := mfa.Actor{Principal: &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role,
-		SessionID: sess.ID, Assurance: authz.Assurance{Credential: authz.CredentialCLISession}}}
-	pend, err := svc.BeginTOTP(ctx, actor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := totp.Code(pend.Secret, time.Now())
-	en, err := svc.ConfirmTOTP(ctx, actor, pend.ID, code, "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgDir := filepath.Join(home, ".config", "rack-gateway")
-	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := json.Marshal(map[string]any{"current": "e2e", "racks": map[string]any{"e2e": map[string]string{"url": base, "token": token}}})
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return en.BackupCodes
 }
 
 var requestedLine = regexp.MustCompile(`Requested deploy approval #([0-9]+)`)
@@ -136,7 +82,7 @@ func TestDeployApprovalCLI(t *testing.T) {
 	_, base := s.serveWithConfig(t, "gateway", map[string]any{"approvals": map[string]any{
 		"rules": []map[string]any{{"rack": "default", "app": "myapp", "approvals": 1}}}})
 	home := t.TempDir()
-	codes := approverSession(t, dsn, base, home)
+	codes := totpCLISession(t, dsn, base, home, "e2e-admin@example.com").codes
 	ci := map[string]string{"RACK_GATEWAY_URL": base, "RACK_GATEWAY_TOKEN": ciToken, "RACK_GATEWAY_POLL_INTERVAL": "100ms"}
 	person := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "RACK_GATEWAY_MFA_STDIN": "1"}
 	const sha = "0123456789abcdef0123456789abcdef01234567"

@@ -39,50 +39,16 @@ func TestCLIStepUpWithTOTP(t *testing.T) {
 	_, base := s.serve(t, "gateway")
 
 	// A person with a TOTP app and a CLI session that signed in an hour
-	// ago: no recent second factor. Set up in the database directly, as
-	// the console would have done.
+	// ago: no recent second factor.
+	home := t.TempDir()
+	cs := totpCLISession(t, dsn, base, home, "e2e-admin@example.com")
 	ctx := context.Background()
 	st, err := storeopen.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	u, err := st.GetUserByEmail(ctx, "e2e-admin@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: "e2e"}
-	token, err := authn.New(st, 0, nil).StartSession(ctx, sess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := seal.ParseKeyring(e2eMFAKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := mfa.New(st, mfa.Config{Keys: keys}, discard{}, &authz.Policy{RequireMFA: true, StepUp: true, StepUpWindow: 10 * time.Minute}, nil, nil)
-	actor := mfa.Actor{Principal: &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role,
-		SessionID: sess.ID, Assurance: authz.Assurance{Credential: authz.CredentialCLISession}}}
-	pend, err := svc.BeginTOTP(ctx, actor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, _ := totp.Code(pend.Secret, time.Now())
-	en, err := svc.ConfirmTOTP(ctx, actor, pend.ID, first, "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetSessionMFA(ctx, sess.ID, store.MFATOTP, time.Now().Add(-time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-
-	home := t.TempDir()
-	cfgDir := filepath.Join(home, ".config", "rack-gateway")
-	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := json.Marshal(map[string]any{"current": "e2e", "racks": map[string]any{"e2e": map[string]string{"url": base, "token": token}}})
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), cfg, 0o600); err != nil {
+	if err := st.SetSessionMFA(ctx, cs.sessionID, store.MFATOTP, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	convox := buildStandInConvox(t)
@@ -90,7 +56,7 @@ func TestCLIStepUpWithTOTP(t *testing.T) {
 		"RACK_GATEWAY_CONVOX": convox, "RACK_GATEWAY_MFA_STDIN": "1"}
 
 	// A call that needs a recent second factor: asked once, then allowed.
-	code := nextCode(t, pend.Secret, first)
+	code := nextCode(t, cs.secret, cs.first)
 	out, errOut, err := cliStdin(t, env, code+"\n", "convox", "env", "set", "A=1")
 	if err != nil || !strings.Contains(out, "OK") || !strings.Contains(errOut, "asks for a recent second factor") {
 		t.Fatalf("env set with a code on stdin: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
@@ -108,13 +74,13 @@ func TestCLIStepUpWithTOTP(t *testing.T) {
 		t.Fatalf("apps delete with a wrong code: %v\n%s", err, errOut)
 	}
 	// (A TOTP app gives one more code per 30 s; a backup code serves here.)
-	if out, errOut, err := cliStdin(t, env, en.BackupCodes[0]+"\n", "convox", "apps", "delete", "myapp"); err != nil || !strings.Contains(errOut, "for this very call") {
+	if out, errOut, err := cliStdin(t, env, cs.codes[0]+"\n", "convox", "apps", "delete", "myapp"); err != nil || !strings.Contains(errOut, "for this very call") {
 		t.Fatalf("apps delete with a backup code: %v\n%s\n%s", err, out, errOut)
 	}
 
 	// The convox CLI run directly: one line naming the command to run.
 	direct := exec.Command(convox, "apps", "delete", "myapp")
-	direct.Env = baseEnv(map[string]string{"RACK_URL": strings.Replace(base, "http://", "http://convox:"+token+"@", 1) + "/rack"})
+	direct.Env = baseEnv(map[string]string{"RACK_URL": strings.Replace(base, "http://", "http://convox:"+cs.token+"@", 1) + "/rack"})
 	var stderr bytes.Buffer
 	direct.Stderr = &stderr
 	if err := direct.Run(); err == nil || !strings.Contains(stderr.String(), "rack-gateway convox") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
@@ -160,4 +126,59 @@ func buildStandInConvox(t *testing.T) string {
 		t.Fatalf("build the convox stand-in: %v\n%s", err, out)
 	}
 	return convox
+}
+
+// cliSession is a person's CLI session with a TOTP method, saved in a
+// client configuration.
+type cliSession struct {
+	token, secret, first string // first: the code that confirmed the enrolment
+	codes                []string
+	sessionID            int64
+}
+
+// totpCLISession gives email a TOTP method and a CLI session, set up in the
+// database directly as the console and `rack-gateway login` would have
+// done, and saves the session as the current rack "e2e" under home.
+func totpCLISession(t *testing.T, dsn, base, home, email string) cliSession {
+	t.Helper()
+	ctx := context.Background()
+	st, err := storeopen.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u, err := st.GetUserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &store.Session{UserID: u.ID, Kind: authn.KindCLI, Name: "e2e"}
+	token, err := authn.New(st, 0, nil).StartSession(ctx, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.ParseKeyring(e2eMFAKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := mfa.New(st, mfa.Config{Keys: keys}, discard{}, &authz.Policy{RequireMFA: true, StepUp: true, StepUpWindow: 10 * time.Minute}, nil, nil)
+	actor := mfa.Actor{Principal: &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: u.Role,
+		SessionID: sess.ID, Assurance: authz.Assurance{Credential: authz.CredentialCLISession}}}
+	pend, err := svc.BeginTOTP(ctx, actor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := totp.Code(pend.Secret, time.Now())
+	en, err := svc.ConfirmTOTP(ctx, actor, pend.ID, first, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgDir := filepath.Join(home, ".config", "rack-gateway")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := json.Marshal(map[string]any{"current": "e2e", "racks": map[string]any{"e2e": map[string]string{"url": base, "token": token}}})
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cliSession{token: token, secret: pend.Secret, first: first, codes: en.BackupCodes, sessionID: sess.ID}
 }
