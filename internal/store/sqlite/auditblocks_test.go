@@ -16,29 +16,8 @@ import (
 // 0004: filtered listings find its events, and new appends join them.
 func TestBlockIndexBackfill(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "old.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := oldSchema(t, 4)
 	defer s.Close()
-	ms, err := migrate.Load(migrationFS, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Version >= 4 {
-			break
-		}
-		if _, err := s.write.ExecContext(ctx, m.SQL); err != nil {
-			t.Fatal(m.Name, err)
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// 1,300 events the way the old code wrote them: no blocks.
 	for i := range 1300 {
 		actor := fmt.Sprint("user", i%3, "@example.com")
@@ -137,4 +116,34 @@ func BenchmarkListAuditFiltered(b *testing.B) {
 			}
 		})
 	}
+}
+
+// oldSchema opens a database migrated only up to (not including) version
+// before, as a gateway of that time left it.
+func oldSchema(t *testing.T, before int) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrate.Load(migrationFS, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.write.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version >= before {
+			break
+		}
+		if _, err := s.write.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatal(m.Name, err)
+		}
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }

@@ -3,11 +3,9 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/rack-gateway/rack-gateway/internal/store"
-	"github.com/rack-gateway/rack-gateway/internal/store/internal/migrate"
 )
 
 // Authenticator apps enrolled before a time step was usable once per user
@@ -15,29 +13,8 @@ import (
 // user's latest, so a step one app used is refused from the others.
 func TestTOTPStepPerUserMigration(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "old.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := oldSchema(t, 7)
 	defer s.Close()
-	ms, err := migrate.Load(migrationFS, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms {
-		if m.Version >= 7 {
-			break
-		}
-		if _, err := s.write.ExecContext(ctx, m.SQL); err != nil {
-			t.Fatal(m.Name, err)
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, m.Version); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, q := range []string{
 		`INSERT INTO users (id, email, role, created_at, updated_at) VALUES (1, 'a@example.com', 'viewer', 0, 0), (2, 'b@example.com', 'viewer', 0, 0)`,
 		`INSERT INTO mfa_methods (id, user_id, kind, name, last_step, created_at) VALUES
