@@ -67,6 +67,10 @@ func help(ctx context.Context, e *Env, args []string) int {
 	if len(args) > 1 {
 		if len(args) > 2 || find(c.subs, args[1]) == nil {
 			fmt.Fprintf(e.Stderr, "rack-gateway help: %q is not a sub-command of %s%s\n", strings.Join(args[1:], " "), c.name, didYouMean(c.subs, args[1]))
+			if len(c.subs) > 0 {
+				fmt.Fprintln(e.Stderr)
+				c.usage(e.Stderr, c.name)
+			}
 			return 2
 		}
 		rest = []string{args[1], "--help"}
@@ -116,6 +120,7 @@ func usage(w io.Writer) {
 	}{
 		{clientGroup, "Client commands (talk to a gateway over HTTP, as you):"},
 		{serverGroup, "Server commands (run the gateway, or work on its database directly):"},
+		{otherGroup, "Other commands:"},
 	} {
 		fmt.Fprintf(w, "\n%s\n", g.title)
 		for _, c := range commands {
@@ -124,11 +129,7 @@ func usage(w io.Writer) {
 			}
 			summary := c.summary
 			if len(c.subs) > 0 {
-				names := make([]string, len(c.subs))
-				for i, s := range c.subs {
-					names[i] = s.name
-				}
-				summary += ": " + strings.Join(names, ", ")
+				summary += ": " + strings.Join(names(c.subs), ", ")
 			}
 			fmt.Fprintf(w, "  %-10s %s\n", c.name, summary)
 		}
@@ -145,40 +146,19 @@ func find(cs []command, name string) *command {
 	return nil
 }
 
-// didYouMean suggests the command closest to a mistyped name (at most two
-// edits away), as `; did you mean "NAME"?`, or "".
+// didYouMean suggests the commands closest to a mistyped name, as
+// `; did you mean "NAME"?`, or "" (cmdutil.DidYouMean).
 func didYouMean(cs []command, name string) string {
-	best, bestD := "", 3
-	for _, c := range cs {
-		if d := editDistance(name, c.name); d < bestD {
-			best, bestD = c.name, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return cmdutil.DidYouMean(name, names(cs))
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+// names are the names of cs, in order.
+func names(cs []command) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.name
 	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return out
 }
 
 func upperFirst(s string) string {

@@ -16,6 +16,8 @@ const (
 	// serverGroup: run the gateway, or work on its database and audit
 	// log directly (package server).
 	serverGroup
+	// otherGroup: about the binary itself (version, shell completion).
+	otherGroup
 )
 
 // command is one row of the command table.
@@ -100,5 +102,20 @@ var commands = []command{
 	}},
 	{name: "mfa-keygen", group: serverGroup, summary: "print a new key for sealing TOTP secrets (mfa.encryption_keys)", run: server.MFAKeygen},
 	{name: "mfa-reseal", group: serverGroup, summary: "re-seal every TOTP secret with the first key (key rotation)", run: server.MFAReseal},
-	{name: "version", group: serverGroup, summary: "print the version", run: server.Version},
+
+	// Other.
+	{name: "version", group: otherGroup, summary: "print the version, commit and Go version of this build", run: server.Version},
+	{name: "completion", group: otherGroup, summary: "print a shell completion script", subs: []command{
+		// run: set in init (they read this table)
+		{name: "bash", summary: "print the bash completion script"},
+		{name: "zsh", summary: "print the zsh completion script"},
+		{name: "fish", summary: "print the fish completion script"},
+	}},
+}
+
+func init() {
+	for i := range find(commands, "completion").subs {
+		s := &find(commands, "completion").subs[i]
+		s.run = completionCommand(s.name)
+	}
 }

@@ -71,7 +71,8 @@ func TestHelpListsCommandsByGroup(t *testing.T) {
 		}
 		client := strings.Index(out, "Client commands")
 		server := strings.Index(out, "Server commands")
-		if client < 0 || server < client {
+		other := strings.Index(out, "Other commands")
+		if client < 0 || server < client || other < server {
 			t.Fatalf("%v: no groups:\n%s", args, out)
 		}
 		for _, c := range commands {
@@ -80,7 +81,7 @@ func TestHelpListsCommandsByGroup(t *testing.T) {
 				t.Errorf("%v: help lacks %s", args, c.name)
 				continue
 			}
-			if inClient := at < server; inClient != (c.group == clientGroup) {
+			if inClient, inOther := at < server, at > other; inClient != (c.group == clientGroup) || inOther != (c.group == otherGroup) {
 				t.Errorf("%v: %s listed in the wrong group", args, c.name)
 			}
 			for _, s := range c.subs {

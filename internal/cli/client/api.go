@@ -11,14 +11,18 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
@@ -143,12 +147,61 @@ type unreachableError struct {
 }
 
 func (u *unreachableError) Error() string {
-	err := u.err
+	return fmt.Sprintf("cannot reach the gateway at %s: %s", u.base, whyUnreachable(u.base, u.err))
+}
+
+// whyUnreachable says in words why no HTTP answer came from the gateway at
+// base, naming the host: it does not resolve, it refused the connection,
+// it did not answer in time, or its certificate is not trusted.
+func whyUnreachable(base string, err error) string {
+	host, addr := base, base
+	if u, perr := url.Parse(base); perr == nil && u.Hostname() != "" {
+		host, addr = u.Hostname(), u.Host
+		if u.Port() == "" {
+			port := "443"
+			if u.Scheme == "http" {
+				port = "80"
+			}
+			addr = net.JoinHostPort(host, port)
+		}
+	}
+	var (
+		dnsErr     *net.DNSError
+		unknownCA  x509.UnknownAuthorityError
+		badHost    x509.HostnameError
+		certErr    *tls.CertificateVerificationError
+		invalidErr x509.CertificateInvalidError
+		netErr     net.Error
+	)
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return fmt.Sprintf("the host %q does not resolve (no such host in DNS): check the URL", orDefault(dnsErr.Name, host))
+	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
+		return fmt.Sprintf("looking up the host %q in DNS timed out: check your network and DNS settings", orDefault(dnsErr.Name, host))
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("cannot look up the host %q in DNS (%s): check your network and DNS settings", orDefault(dnsErr.Name, host), dnsErr.Err)
+	case isConnRefused(err):
+		return fmt.Sprintf("%s refused the connection: is the gateway running there, and is the port right?", addr)
+	case errors.As(err, &unknownCA):
+		return fmt.Sprintf("the TLS certificate of %s is signed by an unknown authority: is the URL right (or the system's CA certificates out of date)?", host)
+	case errors.As(err, &badHost):
+		return fmt.Sprintf("the TLS certificate of %s is not valid for that name (%v): is the URL right?", host, badHost.Error())
+	case errors.As(err, &invalidErr), errors.As(err, &certErr):
+		return fmt.Sprintf("the TLS certificate of %s is not valid: %v", host, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("no answer from %s in time: is the host right, and reachable from here?", addr)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // without the URL, said already
 	}
-	return fmt.Sprintf("cannot reach the gateway at %s: %v", u.base, err)
+	return err.Error()
+}
+
+// isConnRefused reports whether err is a refused TCP connection.
+func isConnRefused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) ||
+		runtime.GOOS == "windows" && errors.Is(err, syscall.Errno(10061)) // WSAECONNREFUSED
 }
 
 func (u *unreachableError) Unwrap() error { return u.err }

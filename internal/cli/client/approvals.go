@@ -63,6 +63,9 @@ func DeployApproval(ctx context.Context, e *cmdutil.Env, args []string) error {
 	if len(pos) == 0 {
 		return fs.Fail()
 	}
+	if err := fs.Verb(pos, "request", "list", "show", "wait", "approve", "reject"); err != nil {
+		return err
+	}
 	t, err := openTarget(e, *gateway)
 	if err != nil {
 		return err

@@ -110,6 +110,12 @@ func loadClientConfig(e *cmdutil.Env) (*clientConfig, string, error) {
 			delete(cfg.Racks, n)
 		}
 	}
+	if _, ok := cfg.Racks[cfg.Current]; !ok {
+		// A current rack that is not saved (a file edited by hand, or
+		// by an older version) is no current rack: commands then say
+		// "not logged in" or "no current rack", not "unknown rack".
+		cfg.Current = ""
+	}
 	return cfg, path, nil
 }
 

@@ -46,6 +46,7 @@ type fakeGateway struct {
 	deleted      []int64           // sessions DELETEd
 	verifierOK   int               // claims whose verifier matched the challenge
 	pages        int               // GET /auth/cli served
+	onRevoke     func()            // if set, runs when a session is revoked (with mu held)
 }
 
 type fakeLogin struct {
@@ -262,6 +263,9 @@ func (f *fakeGateway) revoke(w http.ResponseWriter, r *http.Request) {
 		if s.id == id {
 			s.revoked = true
 			f.deleted = append(f.deleted, id)
+			if f.onRevoke != nil {
+				f.onRevoke()
+			}
 			fakeJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -80,6 +81,11 @@ func Login(ctx context.Context, e *cmdutil.Env, args []string) error {
 	if !validRackName(*name) {
 		return fmt.Errorf("invalid --name %q: use 1–64 letters, digits, '.', '_' or '-'", *name)
 	}
+	// Fail fast when nothing answers at the URL (a mistyped host, a
+	// gateway that is down): the browser flow would only wait for --timeout.
+	if err := probeGateway(ctx, gw); err != nil {
+		return err
+	}
 
 	request := randomB64URL(32)
 	verifier := oauth2.GenerateVerifier()
@@ -133,6 +139,33 @@ func signInSecondFactor(ctx context.Context, e *cmdutil.Env, t *target) error {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "Second factor verified (%s).\n", out.Method)
+	return nil
+}
+
+// probeTimeout bounds login's first contact with the gateway, so a host
+// that does not resolve, refuses or never answers fails within it.
+var probeTimeout = 10 * time.Second
+
+// probeGateway checks that something answers HTTP at gw (GET /healthz),
+// within probeTimeout. Any answer will do: the first claim says whether
+// it is a gateway that offers browser login.
+func probeGateway(ctx context.Context, gw string) error {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(pctx, http.MethodGet, gw+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", clientUserAgent)
+	resp, err := clientHTTP.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("login cancelled")
+		}
+		return &unreachableError{gw, err}
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // only the connection's reuse depends on it
+	resp.Body.Close()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
@@ -28,6 +29,8 @@ func MFA(ctx context.Context, e *cmdutil.Env, args []string) error {
 		return mfaVerify(ctx, e, args[1:])
 	case len(args) > 0 && args[0] == "status":
 		return mfaStatus(ctx, e, args[1:])
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
+		return fs.Verb(args[:1], "verify", "status")
 	}
 	return fs.Fail()
 }

@@ -61,7 +61,7 @@ func Switch(ctx context.Context, e *cmdutil.Env, args []string) error {
 	if _, err := updateClientConfig(e, func(cfg *clientConfig) error {
 		var ok bool
 		if r, ok = cfg.Racks[*rack]; !ok {
-			return fmt.Errorf("unknown rack %q (%s)", *rack, cfg.known())
+			return fmt.Errorf("unknown rack %q (%s): add it with `rack-gateway login https://GATEWAY --name %s`", *rack, cfg.known(), *rack)
 		}
 		cfg.Current = *rack
 		return nil
@@ -105,8 +105,15 @@ func Logout(ctx context.Context, e *cmdutil.Env, args []string) error {
 		fmt.Fprintf(e.Stderr, "Could not end the session on the gateway (%v); removing the local credentials anyway.\n", serr)
 	}
 
-	// Read again under the lock: others may have changed it meanwhile.
+	// Read again under the lock: others may have changed it meanwhile. A
+	// login saved under this name since (another terminal) is a new
+	// session, not the one just ended: it stays.
+	relogged := false
 	cfg, err = updateClientConfig(e, func(cfg *clientConfig) error {
+		if r, ok := cfg.Racks[t.Name]; ok && r.Token != t.Token {
+			relogged = true
+			return nil
+		}
 		delete(cfg.Racks, t.Name)
 		if cfg.Current == t.Name {
 			cfg.Current = ""
@@ -116,8 +123,15 @@ func Logout(ctx context.Context, e *cmdutil.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if relogged {
+		fmt.Fprintf(e.Stdout, "%s (%s) was logged in again meanwhile: that newer login is kept.\n", t.Name, t.URL)
+		return nil
+	}
 	fmt.Fprintf(e.Stdout, "Logged out of %s (%s).\n", t.Name, t.URL)
-	if cfg.Current == "" && len(cfg.Racks) > 0 {
+	switch {
+	case len(cfg.Racks) == 0:
+		fmt.Fprintf(e.Stdout, "Not logged in to any gateway now; log in again with `rack-gateway login %s --name %s`.\n", t.URL, t.Name)
+	case cfg.Current == "":
 		fmt.Fprintf(e.Stdout, "No current rack now; pick one with `rack-gateway switch NAME` (%s).\n", cfg.known())
 	}
 	return nil

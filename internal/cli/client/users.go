@@ -22,15 +22,20 @@ import (
 // Their sub-verbs share one flag set, so flags may come before the sub-verb
 // (`users --rack prod add EMAIL --role ops`).
 
-// clientTarget parses flags with --rack and resolves the gateway; fs is
-// for fs.Fail when the arguments turn out wrong.
-func clientTarget(e *cmdutil.Env, name, usage string, args []string, setup func(fs *flag.FlagSet)) (t *target, pos []string, fs *cmdutil.Flags, err error) {
+// clientTarget parses flags with --rack, checks that the first positional
+// argument, if any, is one of verbs (before the config is read: a typo is
+// a usage error with a suggestion, logged in or not) and resolves the
+// gateway; fs is for fs.Fail when the arguments turn out wrong.
+func clientTarget(e *cmdutil.Env, name, usage string, verbs []string, args []string, setup func(fs *flag.FlagSet)) (t *target, pos []string, fs *cmdutil.Flags, err error) {
 	fs = cmdutil.NewFlags(e, name, usage)
 	rack := rackFlag(fs.FlagSet)
 	if setup != nil {
 		setup(fs.FlagSet)
 	}
 	if pos, err = fs.Parse(args); err != nil {
+		return nil, nil, nil, err
+	}
+	if err = fs.Verb(pos, verbs...); err != nil {
 		return nil, nil, nil, err
 	}
 	if t, err = openTarget(e, *rack); err != nil {
@@ -79,10 +84,14 @@ users mfa EMAIL                              show a user's second factors
 users unlock-mfa EMAIL                       let a user locked out by failed second factors try again
 users reset-mfa EMAIL                        remove a user's second factors (lost device): they enrol again`
 
+// usersVerbs are the sub-verbs Users knows (the command table in
+// internal/cli names the same; its tests check that).
+var usersVerbs = []string{"add", "set-role", "disable", "enable", "mfa", "unlock-mfa", "reset-mfa"}
+
 // Users is `rack-gateway users` and its sub-verbs.
 func Users(ctx context.Context, e *cmdutil.Env, args []string) error {
 	var role, name, on *string
-	t, pos, fs, err := clientTarget(e, "users", usersUsage, args, func(f *flag.FlagSet) {
+	t, pos, fs, err := clientTarget(e, "users", usersUsage, usersVerbs, args, func(f *flag.FlagSet) {
 		role = f.String("role", "", "role for users add")
 		name = f.String("name", "", "display name for users add")
 		on = f.String("on", "", "with set-role: the rack the role applies to")
@@ -168,11 +177,13 @@ const sessionsUsage = `sessions [--user EMAIL | --all]   list login sessions (yo
 sessions revoke ID                 end one session
 sessions revoke-user EMAIL         end every session of a user (admin)`
 
+var sessionsVerbs = []string{"revoke", "revoke-user"}
+
 // Sessions is `rack-gateway sessions` and its sub-verbs.
 func Sessions(ctx context.Context, e *cmdutil.Env, args []string) error {
 	var user *string
 	var all *bool
-	t, pos, fs, err := clientTarget(e, "sessions", sessionsUsage, args, func(f *flag.FlagSet) {
+	t, pos, fs, err := clientTarget(e, "sessions", sessionsUsage, sessionsVerbs, args, func(f *flag.FlagSet) {
 		user = f.String("user", "", "list this user's sessions (admin)")
 		all = f.Bool("all", false, "list everyone's sessions (admin)")
 	})
@@ -225,11 +236,13 @@ const tokensUsage = `tokens [--all]                                           li
 tokens create NAME [--permissions P,...] [--expires 720h] [--owner EMAIL]   mint a token (shown once)
 tokens revoke ID`
 
+var tokensVerbs = []string{"create", "revoke"}
+
 // Tokens is `rack-gateway tokens` and its sub-verbs.
 func Tokens(ctx context.Context, e *cmdutil.Env, args []string) error {
 	var all *bool
 	var perms, expires, owner *string
-	t, pos, fs, err := clientTarget(e, "tokens", tokensUsage, args, func(f *flag.FlagSet) {
+	t, pos, fs, err := clientTarget(e, "tokens", tokensUsage, tokensVerbs, args, func(f *flag.FlagSet) {
 		all = f.Bool("all", false, "everyone's tokens (admin)")
 		perms = f.String("permissions", "", "comma-separated scope (default: follow the owner's role)")
 		expires = f.String("expires", "", "lifetime like 720h (default: no expiry)")

@@ -17,16 +17,6 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/storeopen"
 )
 
-// Version is `rack-gateway version`.
-func Version(ctx context.Context, e *cmdutil.Env, args []string) error {
-	fs := cmdutil.NewFlags(e, "version", "version")
-	if err := fs.ParseNoArgs(args); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.Stdout, "rack-gateway", gateway.Version)
-	return nil
-}
-
 // Serve is `rack-gateway serve`.
 func Serve(ctx context.Context, e *cmdutil.Env, args []string) error {
 	fs := cmdutil.NewFlags(e, "serve", "serve [--config FILE]")
