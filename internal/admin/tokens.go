@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/audit"
+
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
@@ -101,7 +103,12 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 					extra = append(extra, string(p))
 				}
 			}
-			return nil, &Error{Kind: KindForbidden, Reason: authz.ReasonMissingPermission,
+			ev := s.event(a, "token.create", authz.TokenCreate)
+			ev.Resource = req.Name
+			ev.Decision, ev.Reason, ev.Status = "deny", string(authz.ReasonScopeTooWide), 403
+			ev.Details = audit.Details(map[string]any{"owner": ownerEmail, "beyond": extra})
+			s.Audit.Record(ev)
+			return nil, &Error{Kind: KindForbidden, Reason: authz.ReasonScopeTooWide,
 				Msg: "a token cannot exceed its creator's or owner's permissions: " + strings.Join(extra, ", ")}
 		}
 	}

@@ -43,7 +43,10 @@ const (
 	// ReasonApprovalRequired: the token's scope grants the permission, but
 	// this deploy needs a person's approval first.
 	ReasonApprovalRequired Reason = "approval_required"
-	ReasonUpstreamError    Reason = "upstream_error"
+	// ReasonScopeTooWide: a new API token would hold permissions its
+	// creator or owner lacks.
+	ReasonScopeTooWide  Reason = "scope_too_wide"
+	ReasonUpstreamError Reason = "upstream_error"
 	// ReasonRackCredentials: the rack refused the gateway's own rack
 	// password (a gateway misconfiguration, not the caller's fault).
 	ReasonRackCredentials Reason = "rack_credentials_rejected"

@@ -324,6 +324,7 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("account's second factors: %.600q", main)
 	}
 	cbSave(t, admin, art, "mfa-account")
+	cbSmallThings(t, browser, admin, people["ops"], gw, art)
 	{
 		ctx := cbPerson(t, browser)
 		cbRun(t, ctx, "sign-in page", chromedp.Navigate(gw+"/auth/signin"), chromedp.WaitVisible(chromedp.CSS(`a.button`)))

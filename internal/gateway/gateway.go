@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
 	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, MFA: g.MFA, Approvals: g.Approvals,
 		TrustDays: max(cfg.MFA.TrustedDeviceDays, 0), ClientIP: ips, Proxy: p, Racks: racks,
-		Secure: secure, Version: Version, Log: log})
+		Secure: secure, PublicURL: cfg.PublicURL, Version: Version, Log: log})
 	if err != nil {
 		return nil, err
 	}

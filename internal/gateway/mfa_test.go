@@ -390,3 +390,25 @@ func TestTokenCreationNeedsStepUp(t *testing.T) {
 		t.Fatalf("revoke own token without a recent factor: %d %s", status, body)
 	}
 }
+
+// A token wider than its creator's rights is refused with its own reason,
+// audited like any denial, and nothing is created.
+func TestTokenScopeTooWideAudited(t *testing.T) {
+	e := newMFAEnv(t)
+	tok, _ := e.session(authz.RoleViewer, true)
+	hdr := http.Header{"Content-Type": {"application/json"}}
+	resp := e.do("POST", "/api/v1/tokens", tok, strings.NewReader(`{"name":"wide","permissions":["app:read","app:delete"]}`), hdr)
+	status, body := read(t, resp)
+	if status != 403 || !strings.Contains(body, string(authz.ReasonScopeTooWide)) || !strings.Contains(body, "app:delete") {
+		t.Fatalf("a too-wide token: %d %s", status, body)
+	}
+	found := false
+	for _, ev := range e.audit() {
+		if ev.Action == "token.create" && ev.Decision == "deny" && ev.Reason == string(authz.ReasonScopeTooWide) {
+			found = strings.Contains(ev.Details, "app:delete")
+		}
+	}
+	if !found {
+		t.Fatal("the refusal is not in the audit log")
+	}
+}

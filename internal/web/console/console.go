@@ -53,6 +53,11 @@ type Options struct {
 	// TrustDays is how long "trust this browser" spares the sign-in second
 	// factor (mfa.trusted_device_days); 0: not offered.
 	TrustDays int
+	// PublicURL is the gateway's external base URL (config public_url),
+	// e.g. https://gateway.example.com: the token-created page's RACK_URL
+	// and RACK_GATEWAY_URL are made from it. Empty: from the scheme the
+	// console is served with (Secure) and the request's host.
+	PublicURL string
 	// Secure: the console is served over https (cookie attributes).
 	Secure  bool
 	Version string
@@ -187,18 +192,39 @@ func (c *console) authenticate(w http.ResponseWriter, r *http.Request, returnTo 
 		http.Redirect(w, r, signinPath+"?"+v.Encode(), http.StatusSeeOther)
 		return nil
 	}
-	ck, _ := r.Cookie(websession.CookieName)
-	q := &request{w: w, r: r, p: res.Principal, token: ck.Value, rack: c.o.Racks[0]}
-	if name := r.URL.Query().Get("rack"); name != "" && slices.Contains(c.o.Racks, name) {
-		q.rack = name
-	}
-	q.actor = admin.Actor{Principal: res.Principal, SourceIP: c.o.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256),
-		RequestID: audit.NewRequestID()}
+	q := c.newRequest(w, r, res.Principal)
 	w.Header().Set("X-Request-Id", q.actor.RequestID)
 	if !c.admit(q, returnTo, g) {
 		return nil
 	}
 	return q
+}
+
+// newRequest is the request of principal p, resolved from the session
+// cookie.
+func (c *console) newRequest(w http.ResponseWriter, r *http.Request, p *authz.Principal) *request {
+	ck, _ := r.Cookie(websession.CookieName)
+	q := &request{w: w, r: r, p: p, token: ck.Value, rack: c.o.Racks[0]}
+	if name := r.URL.Query().Get("rack"); name != "" && slices.Contains(c.o.Racks, name) {
+		q.rack = name
+	}
+	q.actor = admin.Actor{Principal: p, SourceIP: c.o.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256),
+		RequestID: audit.NewRequestID()}
+	return q
+}
+
+// signedIn is the signed-in person of a page that answers everyone (the
+// 404 page, a refused cross-site post), so that it keeps their top bar;
+// nil for a visitor, or a session that has ended or cannot be checked
+// now. Unlike authenticate it never redirects, clears no cookie and has
+// no gate: for a person who still owes a second factor the layout shows
+// who they are but no navigation (view.Gated).
+func (c *console) signedIn(w http.ResponseWriter, r *http.Request) *request {
+	res, err := websession.Authenticate(r.Context(), c.o.Authn, r)
+	if err != nil || res.Principal == nil {
+		return nil
+	}
+	return c.newRequest(w, r, res.Principal)
 }
 
 // page wraps a GET page: authenticate, no caching of data.
@@ -253,19 +279,23 @@ func (c *console) crossSiteRefused(w http.ResponseWriter, r *http.Request) {
 		SourceIP: c.o.ClientIP.IP(r), UserAgent: truncate(r.UserAgent(), 256), Method: r.Method,
 		Path: truncate(r.URL.Path, 512), Action: "console.form", Decision: "deny",
 		Reason: string(authz.ReasonCrossOrigin), Status: http.StatusForbidden}
-	if res, err := websession.Authenticate(r.Context(), c.o.Authn, r); err == nil && res.Principal != nil {
-		p := res.Principal
+	q := c.signedIn(w, r)
+	if q != nil {
+		p := q.p
 		ev.ActorType, ev.Actor, ev.ActorID, ev.Role = string(p.Kind), p.Email, p.UserID, p.Role
 	}
 	c.o.Admin.Audit.Record(ev)
 	w.Header().Set("X-Request-Id", ev.RequestID)
-	c.renderError(w, r, nil, http.StatusForbidden, "Cross-site request refused",
+	c.renderError(w, r, q, http.StatusForbidden, "Cross-site request refused",
 		"This request came from another site, so it was not carried out. Use the forms on this console.")
 }
 
+// notFound answers an address the console has no page at: with the top
+// bar (navigation, who is signed in) for a signed-in person, a plain page
+// with a sign-in link for anyone else.
 func (c *console) notFound(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	c.renderError(w, r, nil, http.StatusNotFound, "Not found", "There is no console page at this address.")
+	c.renderError(w, r, c.signedIn(w, r), http.StatusNotFound, "Not found", "There is no console page at this address.")
 }
 
 func truncate(s string, n int) string {

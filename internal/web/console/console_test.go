@@ -86,19 +86,26 @@ func newMFAEnv(t *testing.T) *env {
 
 func newEnvWith(t *testing.T, mode mfaMode, racks ...string) *env {
 	t.Helper()
+	return newEnvOpts(t, mode, nil, racks...)
+}
+
+// newEnvOpts is newEnvWith with a change to the console's options (nil:
+// none) before the console is made.
+func newEnvOpts(t *testing.T, mode mfaMode, opts func(*console.Options), racks ...string) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rackSrv := httptest.NewServer(simrack.New(simrack.Config{Password: "pw"}).Handler())
 	t.Cleanup(rackSrv.Close)
 
 	var clk *clock.Fake
-	var opts []store.Option
+	var sopts []store.Option
 	withMFA := mode != mfaOff
 	if withMFA {
 		clk = clock.NewFake(time.Now())
-		opts = append(opts, store.WithClock(clk))
+		sopts = append(sopts, store.WithClock(clk))
 	}
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"), opts...)
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "gw.db"), sopts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +147,9 @@ func newEnvWith(t *testing.T, mode mfaMode, racks ...string) *env {
 	co := console.Options{Admin: adm, Authn: an, Proxy: px, Policy: pol, Racks: racks, Version: "test", Log: log}
 	if svc != nil {
 		co.MFA, co.TrustDays = svc, 30
+	}
+	if opts != nil {
+		opts(&co)
 	}
 	con, err := console.New(co)
 	if err != nil {
@@ -542,9 +552,9 @@ func TestTokenShownOnceAndWorks(t *testing.T) {
 	if r := e.post("/tokens", dep, url.Values{"name": {"too-much"}, "permissions": {"secret:read"}}); r.status != 403 || !strings.Contains(r.body, "cannot exceed") {
 		t.Errorf("token beyond role: %d\n%s", r.status, r.body)
 	}
-	r = e.post("/tokens", dep, url.Values{"name": {""}})
-	if page := e.do("GET", "/tokens", dep, nil, nil, flashCookie(r.header)); !strings.Contains(page.body, "token name is required") {
-		t.Errorf("missing name error not shown")
+	if r := e.post("/tokens", dep, url.Values{"name": {""}, "expires_in": {"48h"}}); r.status != 400 ||
+		!strings.Contains(r.body, "token name is required") || !strings.Contains(r.body, `value="48h"`) {
+		t.Errorf("missing name: %d\n%s", r.status, r.body)
 	}
 
 	// Revoke: the viewer cannot revoke it, the deployer can.

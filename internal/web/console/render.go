@@ -41,6 +41,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
 	"kind": kindName,
+	// client names a User-Agent's browser and system ("" if unknown).
+	"client": clientName,
 }
 
 func (c *console) loadAssets() error {
@@ -181,7 +183,10 @@ func (c *console) renderView(w http.ResponseWriter, r *http.Request, q *request,
 			m.RackRole = rr
 		}
 		v.Me, v.Rack = m, q.rack
-		if r.Method == http.MethodGet {
+		// A one-time message is for the page an action returned to, not
+		// for an error page (such as the 404 of a browser's own
+		// /favicon.ico, fetched while that page loads).
+		if r.Method == http.MethodGet && status < 400 {
 			v.Flash = c.takeFlash(w, r)
 		}
 	}
