@@ -127,6 +127,9 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, req TokenRequest) (*
 	}
 	t := &store.APIToken{Name: req.Name, Prefix: authn.DisplayPrefix(secret), Hash: hash, UserID: owner.ID,
 		Permissions: perms, ExpiresAt: expires}
+	if a.Principal != nil {
+		t.CreatedBy = a.Principal.UserID // a person, or the owner of the token that asked
+	}
 	ev := s.event(a, "token.create", authz.TokenCreate)
 	ev.Resource = req.Name
 	ch, err := s.writeAhead(ctx, ev, map[string]any{"after": map[string]any{

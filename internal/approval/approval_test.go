@@ -80,15 +80,17 @@ func newEnv(t *testing.T, needed int) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e.st = st
-	for _, role := range []string{"viewer", "deployer", "admin", "admin2"} {
-		r := strings.TrimSuffix(role, "2")
+	for _, role := range []string{"viewer", "deployer", "admin", "admin2", "admin3"} {
+		r := strings.TrimRight(role, "0123456789")
 		u := &store.User{Email: role + "@example.com", Role: r}
 		if err := st.CreateUser(context.Background(), u); err != nil {
 			t.Fatal(err)
 		}
 		e.people[role] = &authz.Principal{Kind: authz.KindUser, UserID: u.ID, Email: u.Email, Role: r}
 	}
-	tok := &store.APIToken{Name: "ci", Prefix: "rgw_ci", Hash: []byte("ci-hash"), UserID: e.people["deployer"].UserID}
+	// The CI token is the deployer's, minted for them by admin2.
+	tok := &store.APIToken{Name: "ci", Prefix: "rgw_ci", Hash: []byte("ci-hash"), UserID: e.people["deployer"].UserID,
+		CreatedBy: e.people["admin2"].UserID}
 	if err := st.CreateToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
@@ -148,12 +150,14 @@ func TestApproveRules(t *testing.T) {
 	wantRefused(t, "the token itself", err, approval.ReasonNotPerson)
 	_, err = e.svc.Approve(ctx, e.person("deployer", true), d.ID, "")
 	wantRefused(t, "the token's owner", err, approval.ReasonSelfApproval)
+	_, err = e.svc.Approve(ctx, e.person("admin2", true), d.ID, "")
+	wantRefused(t, "the admin who minted the token", err, approval.ReasonSelfApproval)
 	_, err = e.svc.Approve(ctx, e.person("viewer", true), d.ID, "")
 	wantRefused(t, "a viewer", err, authz.ReasonMissingPermission)
 	_, err = e.svc.Approve(ctx, e.person("admin", false), d.ID, "")
 	wantRefused(t, "an admin without a fresh factor", err, authz.ReasonStepUpRequired)
-	if e.rec.count("deploy.approve", "deny", "") != 4 {
-		t.Fatalf("refusals audited: %d, want 4", e.rec.count("deploy.approve", "deny", ""))
+	if e.rec.count("deploy.approve", "deny", "") != 5 {
+		t.Fatalf("refusals audited: %d, want 5", e.rec.count("deploy.approve", "deny", ""))
 	}
 	if got, _ := e.st.GetDeployRequest(ctx, d.ID); got.Status != store.DeployPending || len(got.Approvals) != 0 {
 		t.Fatalf("refused approvals changed the request: %+v", got)
@@ -167,7 +171,7 @@ func TestApproveRules(t *testing.T) {
 	if err != nil || got.Status != store.DeployApproved {
 		t.Fatalf("approve: %+v %v", got, err)
 	}
-	_, err = e.svc.Approve(ctx, e.person("admin2", true), d.ID, "")
+	_, err = e.svc.Approve(ctx, e.person("admin", true), d.ID, "")
 	wantRefused(t, "approving an approved request", err, approval.ReasonNotPending)
 	if strings.Join(e.notes.kinds, ",") != approval.EventRequested+","+approval.EventApproved {
 		t.Fatalf("notifications %v", e.notes.kinds)
@@ -186,7 +190,7 @@ func TestTwoApprovers(t *testing.T) {
 	}
 	_, err = e.svc.Approve(ctx, e.person("admin", true), d.ID, "")
 	wantRefused(t, "the same person twice", err, approval.ReasonNotPending)
-	got, err = e.svc.Approve(ctx, e.person("admin2", true), d.ID, "")
+	got, err = e.svc.Approve(ctx, e.person("admin3", true), d.ID, "")
 	if err != nil || got.Status != store.DeployApproved || len(got.Approvals) != 2 {
 		t.Fatalf("two of two: %+v %v", got, err)
 	}

@@ -80,6 +80,15 @@ func (s *Service) decidable(ctx context.Context, a Actor, action string, id int6
 		return nil, s.deny(a, action, authz.DeployApprove, d, http.StatusForbidden, ReasonSelfApproval, &Refused{Reason: ReasonSelfApproval,
 			Msg: "you own the token that asked: someone else must approve or reject request #" + itoa(id) + " (two-person rule)"})
 	}
+	// Whoever minted the token saw its secret: they could have asked.
+	tok, err := s.st.GetToken(ctx, d.TokenID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, s.unavailable("read the requesting token", err)
+	}
+	if tok != nil && tok.CreatedBy != 0 && tok.CreatedBy == p.UserID {
+		return nil, s.deny(a, action, authz.DeployApprove, d, http.StatusForbidden, ReasonSelfApproval, &Refused{Reason: ReasonSelfApproval,
+			Msg: "you created the token that asked (you saw its secret): someone else must approve or reject request #" + itoa(id) + " (two-person rule)"})
+	}
 	rule := s.cfg.Rules.Match(d.Rack, d.App)
 	if rule == nil {
 		return nil, s.deny(a, action, authz.DeployApprove, d, http.StatusForbidden, ReasonNotApprover, &Refused{Reason: ReasonNotApprover,

@@ -24,6 +24,7 @@ import (
 type Store interface {
 	store.DeployRequests
 	GetUser(ctx context.Context, id int64) (*store.User, error)
+	GetToken(ctx context.Context, id int64) (*store.APIToken, error)
 }
 
 // Recorder is the audit log as this package uses it.

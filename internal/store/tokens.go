@@ -18,6 +18,10 @@ type APIToken struct {
 	ExpiresAt   time.Time // zero = never
 	LastUsedAt  time.Time // zero = never
 	RevokedAt   time.Time // zero = active
+	// CreatedBy is the person who minted the token, when not its owner's
+	// own doing through the CLI bootstrap (0: the system, or unknown for
+	// tokens made before it was recorded). They saw the secret once.
+	CreatedBy int64
 }
 
 // Tokens stores API tokens. UserID 0 means no owner; a missing owner is

@@ -11,16 +11,17 @@ import (
 )
 
 const selectToken = `SELECT id, name, prefix, hash, user_id, permissions,
-	created_at, expires_at, last_used_at, revoked_at FROM api_tokens`
+	created_at, expires_at, last_used_at, revoked_at, created_by FROM api_tokens`
 
 // tokenRow is everything a token row scans into, allocated at once:
 // GetTokenByHash is the authentication hot path.
 type tokenRow struct {
-	t       store.APIToken
-	userID  sql.NullInt64
-	perms   permsDest
-	times   [4]timeDest
-	targets [10]any
+	t         store.APIToken
+	userID    sql.NullInt64
+	createdBy sql.NullInt64
+	perms     permsDest
+	times     [4]timeDest
+	targets   [11]any
 }
 
 // scanToken scans one token row.
@@ -32,9 +33,9 @@ func (s *Store) scanToken(sc scanner) (*store.APIToken, error) {
 		r.times[i] = timeDest{s.d, dst}
 	}
 	r.targets = [...]any{&t.ID, &t.Name, &t.Prefix, &t.Hash, &r.userID, &r.perms,
-		&r.times[0], &r.times[1], &r.times[2], &r.times[3]}
+		&r.times[0], &r.times[1], &r.times[2], &r.times[3], &r.createdBy}
 	err := sc.Scan(r.targets[:]...)
-	t.UserID = r.userID.Int64
+	t.UserID, t.CreatedBy = r.userID.Int64, r.createdBy.Int64
 	return t, err
 }
 
@@ -53,9 +54,9 @@ func (s *Store) CreateToken(ctx context.Context, t *store.APIToken) error {
 	revoked := store.NormalizeTime(t.RevokedAt)
 	var id int64
 	err = s.write.QueryRowContext(ctx, s.q(`INSERT INTO api_tokens
-		(name, prefix, hash, user_id, permissions, created_at, expires_at, last_used_at, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		t.Name, t.Prefix, t.Hash, nullID(t.UserID), perms, s.t(now), s.t(expires), s.t(used), s.t(revoked),
+		(name, prefix, hash, user_id, permissions, created_at, expires_at, last_used_at, revoked_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		t.Name, t.Prefix, t.Hash, nullID(t.UserID), perms, s.t(now), s.t(expires), s.t(used), s.t(revoked), nullID(t.CreatedBy),
 	).Scan(&id)
 	if err != nil {
 		return s.wrap("create token", err)

@@ -48,9 +48,10 @@ func checkToken(t *testing.T, s store.Store, what string, want store.APIToken) {
 
 func testTokenCreateGet(t *testing.T, s store.Store, clk *clock.Fake) {
 	u := mustUser(t, s, "dave@example.com", "deployer")
+	admin := mustUser(t, s, "erin@example.com", "admin")
 	exp := clk.Now().Add(time.Hour)
 	tok := &store.APIToken{Name: "ci", Prefix: "rgw_abcdef", Hash: hash("one"), UserID: u.ID,
-		Permissions: []string{"app:read", "build:create"}, ExpiresAt: exp}
+		Permissions: []string{"app:read", "build:create"}, ExpiresAt: exp, CreatedBy: admin.ID}
 	must(t, "create", s.CreateToken(ctx(t), tok))
 	if tok.ID <= 0 {
 		t.Fatalf("ID = %d", tok.ID)
