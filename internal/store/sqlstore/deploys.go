@@ -67,27 +67,13 @@ func (s *Store) GetDeployRequest(ctx context.Context, id int64) (*store.DeployRe
 
 // ListDeployRequests implements store.DeployRequests.
 func (s *Store) ListDeployRequests(ctx context.Context, f store.DeployFilter) ([]store.DeployRequest, error) {
-	q, args := selectDeploy+` WHERE 1 = 1`, []any{}
-	for _, c := range []struct {
-		cond string
-		v    any
-		on   bool
-	}{
+	q, args := page(selectDeploy+` WHERE 1 = 1`, nil, []cond{
 		{` AND status = ?`, f.Status, f.Status != ""},
 		{` AND rack = ?`, f.Rack, f.Rack != ""},
 		{` AND app = ?`, f.App, f.App != ""},
 		{` AND token_id = ?`, f.TokenID, f.TokenID != 0},
 		{` AND id < ?`, f.BeforeID, f.BeforeID != 0},
-	} {
-		if c.on {
-			q, args = q+c.cond, append(args, c.v)
-		}
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q, args = q+` ORDER BY id DESC LIMIT ?`, append(args, min(limit, 1000))
+	}, f.Limit)
 	out, err := list(ctx, s, s.write, q, args, s.scanDeploy)
 	return out, s.wrap("list deploy requests", err)
 }

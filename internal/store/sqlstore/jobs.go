@@ -158,24 +158,11 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, e
 	default:
 		return nil, s.errorf("list jobs: unknown state %q", f.State)
 	}
-	for _, c := range []struct {
-		cond string
-		v    any
-		on   bool
-	}{
+	q, args = page(q, args, []cond{
 		{` AND channel = ?`, f.Channel, f.Channel != ""},
 		{` AND event = ?`, f.Event, f.Event != ""},
 		{` AND id < ?`, f.BeforeID, f.BeforeID != 0},
-	} {
-		if c.on {
-			q, args = q+c.cond, append(args, c.v)
-		}
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q, args = q+` ORDER BY id DESC LIMIT ?`, append(args, min(limit, 1000))
+	}, f.Limit)
 	out, err := list(ctx, s, s.write, q, args, s.scanJob)
 	return out, s.wrap("list jobs", err)
 }

@@ -66,3 +66,24 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+// cond is an optional condition of a listing's WHERE clause.
+type cond struct {
+	sql string // " AND column = ?"
+	v   any
+	on  bool
+}
+
+// page appends to q the conditions that are on, newest first, and the
+// limit (default 100, at most 1000), with their arguments after args.
+func page(q string, args []any, conds []cond, limit int) (string, []any) {
+	for _, c := range conds {
+		if c.on {
+			q, args = q+c.sql, append(args, c.v)
+		}
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	return q + ` ORDER BY id DESC LIMIT ?`, append(args, min(limit, 1000))
+}
