@@ -1,9 +1,7 @@
 package approval_test
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/deploycheck"
 	"github.com/rack-gateway/rack-gateway/internal/deploycheck/githubtest"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // withRule rebuilds the env's service with one rule for prod/web.
@@ -30,25 +29,7 @@ func (e *env) withRule(r approval.Rule, gh *deploycheck.GitHub) {
 }
 
 func sourceWith(t *testing.T, convoxYML string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for name, body := range map[string]string{"convox.yml": convoxYML, "Dockerfile": "FROM scratch\n"} {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testutil.Tgz(t, map[string]string{"convox.yml": convoxYML, "Dockerfile": "FROM scratch\n"})
 }
 
 // upload runs an approved upload through the gate the way the proxy does:

@@ -1,9 +1,7 @@
 package gateway_test
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -283,25 +281,7 @@ func TestDeployApprovalFlow(t *testing.T) {
 
 // tgzSource is an app source as the convox CLI uploads it.
 func tgzSource(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for name, body := range map[string]string{"convox.yml": "services:\n  web:\n    build: .\n    port: 3000\n", "Dockerfile": "FROM scratch\n"} {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testutil.Tgz(t, map[string]string{"convox.yml": "services:\n  web:\n    build: .\n    port: 3000\n", "Dockerfile": "FROM scratch\n"})
 }
 
 // Security events reach the notification channels too: a role change and a

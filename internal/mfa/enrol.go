@@ -311,7 +311,7 @@ func (s *Service) Remove(ctx context.Context, a Actor, id int64) error {
 		return s.unavailable("delete a method", err)
 	}
 	s.changed()
-	s.tell(ctx, "mfa.method_removed", p.Email, [2]string{"Method", kindLabel(m.Kind) + " " + strconv.Quote(m.Name)},
+	s.tell(ctx, "mfa.method_removed", p.Email, [2]string{"Method", KindLabel(m.Kind) + " " + strconv.Quote(m.Name)},
 		[2]string{"Removed by", p.Email}, [2]string{"From", a.SourceIP})
 	return nil
 }

@@ -226,8 +226,8 @@ func (s *Service) changed() {
 	}
 }
 
-// kindLabel names a method kind for people.
-func kindLabel(kind string) string {
+// KindLabel names a method kind for people.
+func KindLabel(kind string) string {
 	switch kind {
 	case store.MFATOTP:
 		return "authenticator app"

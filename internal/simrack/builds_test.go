@@ -1,9 +1,7 @@
 package simrack
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -11,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
 
 // pattern is a repeating block whose length (251*256) is a multiple of 251.
@@ -37,27 +37,7 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-func tgz(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+func tgz(t *testing.T, files map[string]string) []byte { return testutil.Tgz(t, files) }
 
 func TestObjects(t *testing.T) {
 	tr := newTestRack(t)

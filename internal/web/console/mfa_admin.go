@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
@@ -29,7 +30,7 @@ func (c *console) usersMFA(ctx context.Context, q *request) map[string]*userMFA 
 	for email, sum := range all {
 		kinds := make([]string, len(sum.Kinds))
 		for i, k := range sum.Kinds {
-			kinds[i] = kindName(k)
+			kinds[i] = mfa.KindLabel(k)
 		}
 		out[email] = &userMFA{Methods: len(kinds), Kinds: strings.Join(kinds, ", "), Locked: sum.Locked}
 	}

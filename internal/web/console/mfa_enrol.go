@@ -149,7 +149,7 @@ func (c *console) enrolled(q *request, en *mfa.Enrolled, err error) {
 			c.showCodes(q, en.BackupCodes, safeReturnTo(q.r.PostForm.Get("return_to")), true)
 		}
 	default:
-		c.setFlash(q.w, flash{Msg: "Added " + kindName(en.Method.Kind) + " “" + en.Method.Name + "”."})
+		c.setFlash(q.w, flash{Msg: "Added " + mfa.KindLabel(en.Method.Kind) + " “" + en.Method.Name + "”."})
 		http.Redirect(q.w, q.r, "/account", http.StatusSeeOther)
 	}
 }
@@ -200,17 +200,4 @@ func (c *console) forgetBrowser(q *request) {
 		err = &mfa.Invalid{Msg: "no such trusted browser of yours"}
 	}
 	c.done(q, "/account", "Forgot the browser; it asks for a second factor at its next sign-in.", err)
-}
-
-// kindName names a method's kind for people.
-func kindName(kind string) string {
-	switch kind {
-	case store.MFATOTP:
-		return "authenticator app"
-	case store.MFAWebAuthn:
-		return "passkey"
-	case store.MFAYubiKey:
-		return "YubiKey"
-	}
-	return kind
 }

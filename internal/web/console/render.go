@@ -40,7 +40,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
-	"kind": kindName,
+	"kind": mfa.KindLabel,
 	// client names a User-Agent's browser and system ("" if unknown).
 	"client": clientName,
 }
