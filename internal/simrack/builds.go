@@ -14,28 +14,13 @@ import (
 	"time"
 )
 
-// defaultManifest is used when a build source carries no convox.yml.
+// defaultManifest is assumed for a build whose source was kept only in part
+// and for an imported build without a manifest of its own.
 const defaultManifest = `services:
   web:
     build: .
     port: 3000
 `
-
-// buildLogLines is the deterministic output of a simulated build.
-func buildLogLines(app, id, manifest string) []string {
-	lines := []string{
-		"Authenticating registry.simrack.local: Login Succeeded\n",
-		"Building: .\n",
-		"Step 1/4 : FROM ruby:3.3-slim\n",
-		"Step 2/4 : COPY . /app\n",
-		"Step 3/4 : RUN bundle install\n",
-		"Step 4/4 : CMD [\"bin/web\"]\n",
-	}
-	for _, s := range parseManifest(manifest) {
-		lines = append(lines, fmt.Sprintf("Running: docker tag %s/%s:%s.%s\n", "registry.simrack.local", app, s.name, id))
-	}
-	return append(lines, "Build complete\n")
-}
 
 // buildView copies a build for rendering.
 func buildView(b *buildState) apiBuild { return b.apiBuild }
@@ -97,6 +82,7 @@ func (r *Rack) buildCreate(c *ctx) error {
 		}
 	}
 
+	var plan buildPlan
 	v, err := r.withApp(app, func(a *appState) (any, error) {
 		b := &buildState{
 			apiBuild: apiBuild{
@@ -114,7 +100,7 @@ func (r *Rack) buildCreate(c *ctx) error {
 		if !ok {
 			return nil, notFound("object not found: %s", key)
 		}
-		b.Manifest = manifestFromSource(o, manifestName)
+		plan = planBuild(r.st.name, app, b.Id, b.Repository, o, manifestName)
 		b.Status = "running"
 		b.Process = "build-" + randString(podAlphabet, 5)
 		b.Started = time.Now().UTC()
@@ -125,17 +111,20 @@ func (r *Rack) buildCreate(c *ctx) error {
 		return err
 	}
 	if b := v.(apiBuild); b.Status == "running" {
-		r.runBuild(app, b.Id)
+		r.runBuild(app, b.Id, plan)
 	}
 	return c.renderJSON(v)
 }
 
-// runBuild feeds the build's log over buildDuration, then completes it.
-func (r *Rack) runBuild(app, id string) {
-	var lines []string
+// runBuild feeds the build's log over buildDuration, then completes or
+// fails it as planned. The manifest is recorded when the build pod would
+// have read it (BuildUpdate before the docker build).
+func (r *Rack) runBuild(app, id string, plan buildPlan) {
+	lines := plan.lines
 	_, _ = r.withApp(app, func(a *appState) (any, error) {
-		b := a.builds[id]
-		lines = buildLogLines(app, id, b.Manifest)
+		if b, ok := a.builds[id]; ok {
+			b.Manifest = plan.manifest
+		}
 		return nil, nil
 	})
 	step := r.buildDuration / time.Duration(len(lines)+1)
@@ -153,6 +142,10 @@ func (r *Rack) runBuild(app, id string) {
 		_, _ = r.withApp(app, func(a *appState) (any, error) {
 			b, ok := a.builds[id]
 			if !ok || b.done {
+				return nil, nil
+			}
+			if plan.failed {
+				failBuild(a, b)
 				return nil, nil
 			}
 			r.completeBuild(a, b)
@@ -180,25 +173,18 @@ func (r *Rack) completeBuild(a *appState, b *buildState) {
 	b.finish("complete")
 }
 
+// failBuild stores a failed build's logs and marks it failed, without a
+// release (the build pod's fail). The caller holds the lock.
+func failBuild(a *appState, b *buildState) {
+	b.Logs = fmt.Sprintf("object://%s/build/%s/logs", a.Name, b.Id)
+	a.objects[fmt.Sprintf("build/%s/logs", b.Id)] = logObject(b.logs)
+	b.finish("failed")
+}
+
 // logObject stores build output as an object, like the build pod does.
 func logObject(lines []string) *object {
 	o, _ := consume(strings.NewReader(strings.Join(lines, "")))
 	return o
-}
-
-// manifestFromSource looks for the manifest inside a stored source tarball
-// (only possible when the whole tarball was kept).
-func manifestFromSource(o *object, name string) string {
-	if name == "" {
-		name = "convox.yml"
-	}
-	if !o.complete() {
-		return defaultManifest
-	}
-	if m := findInTarball(o.head, name); m != "" {
-		return m
-	}
-	return defaultManifest
 }
 
 // findInTarball returns the content of a file in a .tgz (or .tar) blob.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,7 +142,8 @@ func TestBuildReleasePromote(t *testing.T) {
 	// The build log stream follows the build until it completes.
 	conn := tr.mustDial("/apps/myapp/builds/"+b.Id+"/logs", nil)
 	logs, _ := readUntilEOF(t, conn)
-	if !strings.HasSuffix(logs, "Build complete\n") || !strings.Contains(logs, "myapp:clock."+b.Id) {
+	if !strings.Contains(logs, "Step 1/1 : FROM scratch\n") || !strings.HasSuffix(logs, "Running: docker push registry.simrack.local/myapp:clock."+b.Id+"\n") ||
+		!strings.Contains(logs, "myapp:clock."+b.Id) {
 		t.Fatalf("build logs %q", logs)
 	}
 	tr.jsonDo(req{path: "/apps/myapp/builds/" + b.Id}, &b)
@@ -273,5 +275,117 @@ func TestProcessRunAndStop(t *testing.T) {
 	}
 	if r := tr.do(req{path: "/apps/myapp/processes/" + p.Id}); r.status != 404 {
 		t.Fatalf("after stop: %d", r.status)
+	}
+}
+
+// build uploads src, creates a build of it and returns the build once its
+// log stream has ended (the build is over then).
+func (tr *testRack) build(src []byte, form url.Values) (apiBuild, string) {
+	tr.t.Helper()
+	var obj apiObject
+	tr.jsonDo(req{method: "POST", path: "/apps/myapp/objects/tmp/src.tgz", body: bytes.NewReader(src)}, &obj)
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("url", obj.Url)
+	var b apiBuild
+	tr.jsonDo(req{method: "POST", path: "/apps/myapp/builds", form: form}, &b)
+	conn := tr.mustDial("/apps/myapp/builds/"+b.Id+"/logs", nil)
+	logs, _ := readUntilEOF(tr.t, conn)
+	tr.jsonDo(req{path: "/apps/myapp/builds/" + b.Id}, &b)
+	return b, logs
+}
+
+func TestBuildLogsFollowTheDockerfiles(t *testing.T) {
+	tr := newTestRack(t)
+	manifest := "services:\n  web:\n    build: .\n    port: 3000\n  api:\n    build: .\n" +
+		"  worker:\n    build:\n      path: worker\n      manifest: Dockerfile.worker\n  cache:\n    image: redis:7\n"
+	dockerfile := "# syntax comment\nFROM node:22-alpine\nWORKDIR /app\nCOPY package.json .\nRUN npm ci && \\\n    npm cache clean --force\nCMD [\"node\", \"server.js\"]\n"
+	b, logs := tr.build(tgz(t, map[string]string{
+		"convox.yml": manifest, "Dockerfile": dockerfile, "package.json": "{}\n",
+		"worker/Dockerfile.worker": "FROM golang:1.24\nRUN go build ./...\n",
+	}), nil)
+	if b.Status != "complete" || b.Release == "" || b.Manifest != manifest {
+		t.Fatalf("build %+v\n%s", b, logs)
+	}
+	for _, want := range []string{
+		"Authenticating registry.simrack.local: Login Succeeded\nBuilding: .\nSending build context to Docker daemon  ",
+		"Step 1/5 : FROM node:22-alpine\n",
+		"Step 2/5 : WORKDIR /app\n",
+		"Step 4/5 : RUN npm ci && npm cache clean --force\n",
+		"Step 5/5 : CMD [\"node\", \"server.js\"]\n",
+		"Building: worker\n",
+		"Step 1/2 : FROM golang:1.24\n",
+		"Step 2/2 : RUN go build ./...\n",
+		"Running: docker pull redis:7\n",
+		"Running: docker tag redis:7 simrack/myapp:cache." + b.Id + "\n",
+		"Running: docker push registry.simrack.local/myapp:worker." + b.Id + "\n",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("build logs lack %q:\n%s", want, logs)
+		}
+	}
+	// web and api share one docker build.
+	if n := strings.Count(logs, "Building: .\n"); n != 1 {
+		t.Errorf("%d builds of .:\n%s", n, logs)
+	}
+	if strings.Contains(logs, "ruby") || strings.Contains(logs, "ERROR") {
+		t.Errorf("canned or failing output:\n%s", logs)
+	}
+	// The stored log object is the same text.
+	if r := tr.do(req{path: "/apps/myapp/objects/build/" + b.Id + "/logs"}); r.status != 200 || r.body != logs {
+		t.Errorf("log object %d %q", r.status, r.body)
+	}
+}
+
+func TestBuildFailsLikeARack(t *testing.T) {
+	tr := newTestRack(t)
+	manifest := "services:\n  web:\n    build: .\n"
+	tests := []struct {
+		name    string
+		src     []byte
+		form    url.Values
+		wantErr string // the last log line, after the temp dir
+		status  string
+	}{
+		{"no convox.yml", tgz(t, map[string]string{"Dockerfile": "FROM scratch\n", "index.html": "hi"}), nil,
+			"/convox.yml: no such file or directory\n", "failed"},
+		{"named manifest missing", tgz(t, map[string]string{"convox.yml": manifest, "Dockerfile": "FROM scratch\n"}),
+			url.Values{"manifest": {"convox.prod.yml"}}, "/convox.prod.yml: no such file or directory\n", "failed"},
+		{"named manifest present", tgz(t, map[string]string{"convox.prod.yml": manifest, "Dockerfile": "FROM scratch\n"}),
+			url.Values{"manifest": {"convox.prod.yml"}}, "", "complete"},
+		{"no Dockerfile", tgz(t, map[string]string{"convox.yml": manifest}), nil,
+			"/Dockerfile: no such file or directory\n", "failed"},
+		{"empty Dockerfile", tgz(t, map[string]string{"convox.yml": manifest, "Dockerfile": "# nothing\n"}), nil,
+			"Error response from daemon: the Dockerfile (Dockerfile) cannot be empty\nERROR: exit status 1\n", "failed"},
+		{"not a gzip", []byte(strings.Repeat("tgz", 100)), nil, "ERROR: gzip: invalid header\n", "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, logs := tr.build(tt.src, tt.form)
+			if b.Status != tt.status {
+				t.Fatalf("status %q, want %q\n%s", b.Status, tt.status, logs)
+			}
+			if tt.status == "complete" {
+				if b.Release == "" || b.Manifest != manifest || strings.Contains(logs, "ERROR") {
+					t.Fatalf("build %+v\n%s", b, logs)
+				}
+				return
+			}
+			// The manifest is recorded once read, before the docker build.
+			readManifest := strings.Contains(tt.wantErr, "Dockerfile")
+			if b.Release != "" || (b.Manifest != "") != readManifest || b.Ended.IsZero() {
+				t.Errorf("failed build %+v", b)
+			}
+			if !strings.HasSuffix(logs, tt.wantErr) || !strings.HasPrefix(logs, "Authenticating ") {
+				t.Errorf("logs %q lack %q", logs, tt.wantErr)
+			}
+			if strings.HasSuffix(tt.wantErr, "no such file or directory\n") && !regexp.MustCompile(`\nERROR: open /tmp/[0-9]+/`).MatchString(logs) {
+				t.Errorf("logs %q: want the build pod's open error", logs)
+			}
+			if r := tr.do(req{path: "/apps/myapp/objects/build/" + b.Id + "/logs"}); r.status != 200 || r.body != logs {
+				t.Errorf("log object %d %q", r.status, r.body)
+			}
+		})
 	}
 }

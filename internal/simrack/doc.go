@@ -24,6 +24,7 @@
 // Deliberate differences from a real rack: every response (including 404,
 // 405, /check and the 101 of an upgrade) carries Request-Id and the security
 // headers; object bodies larger than 1 MiB keep only their size, SHA-256 and
-// first MiB; websocket connections are closed by the server a few seconds
+// first MiB (a build of such a source assumes what it could not see, such
+// as the manifest, exists: buildsim.go); websocket connections are closed by the server a few seconds
 // after the end-of-stream frame instead of never.
 package simrack

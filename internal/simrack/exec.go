@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -48,14 +49,14 @@ func (r *Rack) processExec(c *ctx) error {
 			env[k] = v
 		}
 		env["APP"], env["SERVICE"], env["RACK"], env["HOSTNAME"] = app, p.Name, s.name, pid
-		files := map[string][]byte{}
+		files := imageFiles()
 		for k, v := range virtualFiles(pid) {
 			files[k] = v
 		}
 		for k, v := range a.files[pid] {
 			files[k] = v
 		}
-		return &shell{env: env, hostname: pid, cwd: "/app", files: files}, nil
+		return &shell{env: env, hostname: pid, cwd: "/app", fs: newFS(files, imageDirs...)}, nil
 	})
 	if err != nil {
 		// The rack renders a status frame before the error (ProcessExec).
@@ -81,17 +82,28 @@ func (r *Rack) shellFor(c *ctx, mk func(s *state) (*shell, error)) (*shell, erro
 	return sh, nil
 }
 
-// shell is a tiny deterministic command interpreter standing in for a
-// container shell. It knows a handful of commands (echo, exit, cat, env,
-// printenv, pwd, whoami, id, hostname, uname, date, ls, sleep, true, false,
-// sh/bash -c, and an interactive sh/bash reading stdin); anything else
-// prints "sh: NAME: not found" and exits 127.
+// shell is a tiny deterministic stand-in for a container. A process exec
+// runs its command the way the rack does, without a shell: the command line
+// is split into words (quotes and backslashes, no $ expansion, no ; or &&)
+// and the first word is run from a table of programs over a small read-only
+// filesystem (imageFiles): echo, cat, ls, env, printenv, pwd, whoami, id,
+// hostname, uname, date, sleep, test/[, true, false, and sh/bash (with -c,
+// or interactive on stdin). Inside sh the shell's syntax and builtins (exit,
+// cd, $VAR, $?, ;, &&, ||) apply. Errors read and exit like a Debian
+// container's: `ls /nonexistent` prints "ls: cannot access '/nonexistent':
+// No such file or directory" and exits 2; an unknown program exits 127 (with
+// the container runtime's message for a direct exec, dash's "sh: 1: NAME:
+// not found" inside sh). An instance shell is a shell from the start.
 type shell struct {
 	env      map[string]string
-	files    map[string][]byte
+	fs       *fsys
 	hostname string
 	cwd      string
 	tty      bool
+
+	inShell bool // a shell interprets the command line (sh -c, node shell)
+	line    int  // dash's line number for error messages
+	last    int  // $?
 
 	ctx context.Context
 	in  *bufio.Reader
@@ -106,8 +118,19 @@ func (e errExit) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // run executes a command line and returns its exit code.
 func (sh *shell) run(line string) int {
 	if strings.TrimSpace(line) == "" {
+		sh.inShell = true
 		return sh.interactive()
 	}
+	if !sh.inShell {
+		args, err := sh.words(line, false)
+		if err != nil {
+			fmt.Fprintf(sh.out, "ERROR: %s\n", err)
+			return 1
+		}
+		code, _ := sh.command(args)
+		return code
+	}
+	sh.line = 1
 	code, err := sh.script(line)
 	var ex errExit
 	if errors.As(err, &ex) {
@@ -124,15 +147,17 @@ func (sh *shell) script(line string) (int, error) {
 		case st.op == "&&" && code != 0, st.op == "||" && code == 0:
 			continue
 		}
-		args, err := sh.words(st.text)
+		args, err := sh.words(st.text, true)
 		if err != nil {
-			fmt.Fprintf(sh.out, "sh: syntax error: %s\n", err)
+			msg := err.Error()
+			fmt.Fprintf(sh.out, "sh: %d: Syntax error: %s%s\n", sh.line, strings.ToUpper(msg[:1]), msg[1:])
 			return 2, nil
 		}
 		if len(args) == 0 {
 			continue
 		}
 		code, err = sh.command(args)
+		sh.last = code
 		if err != nil {
 			return code, err
 		}
@@ -140,15 +165,21 @@ func (sh *shell) script(line string) (int, error) {
 	return code, nil
 }
 
+// shellBuiltins exist only inside a shell, not as programs to exec.
+var shellBuiltins = map[string]bool{"exit": true, "cd": true, ":": true}
+
 func (sh *shell) command(args []string) (int, error) {
 	name, rest := args[0], args[1:]
+	if !sh.inShell && shellBuiltins[name] {
+		name = "\x00" + name // not found
+	}
 	switch name {
 	case "exit":
 		code := 0
 		if len(rest) > 0 {
 			n, err := strconv.Atoi(rest[0])
-			if err != nil {
-				fmt.Fprintf(sh.out, "sh: exit: Illegal number: %s\n", rest[0])
+			if err != nil || n < 0 {
+				fmt.Fprintf(sh.out, "sh: %d: exit: Illegal number: %s\n", sh.line, rest[0])
 				return 2, errExit{2}
 			}
 			code = n & 0xff
@@ -166,9 +197,20 @@ func (sh *shell) command(args []string) (int, error) {
 	case "pwd":
 		fmt.Fprintln(sh.out, sh.cwd)
 	case "cd":
+		dir := sh.env["HOME"]
 		if len(rest) > 0 {
-			sh.cwd = rest[0]
+			dir = rest[0]
 		}
+		if dir == "" {
+			dir = "/"
+		}
+		if !sh.fs.dirs[sh.abs(dir)] {
+			fmt.Fprintf(sh.out, "sh: %d: cd: can't cd to %s\n", sh.line, dir)
+			return 2, nil
+		}
+		sh.cwd = sh.abs(dir)
+	case "test", "[":
+		return sh.test(name, rest), nil
 	case "whoami":
 		fmt.Fprintln(sh.out, "root")
 	case "id":
@@ -206,23 +248,32 @@ func (sh *shell) command(args []string) (int, error) {
 		}
 		return code, nil
 	case "ls":
-		fmt.Fprintln(sh.out, "Gemfile\nGemfile.lock\napp\nbin\nconfig\npublic")
+		return sh.ls(rest), nil
 	case "cat":
 		return sh.cat(rest), nil
 	case "sleep":
 		sh.sleep(rest)
 	case "sh", "bash", "ash", "/bin/sh", "/bin/bash":
+		sub := *sh
+		sub.inShell, sub.line, sub.last = true, 0, 0
+		sub.env = maps.Clone(sh.env)
 		if len(rest) >= 2 && rest[0] == "-c" {
-			code, err := sh.script(rest[1])
+			sub.line = 1
+			code, err := sub.script(rest[1])
 			var ex errExit
 			if errors.As(err, &ex) {
 				return ex.code, nil
 			}
 			return code, err
 		}
-		return sh.interactive(), nil
+		return sub.interactive(), nil
 	default:
-		fmt.Fprintf(sh.out, "sh: %s: not found\n", name)
+		name = strings.TrimPrefix(name, "\x00")
+		if sh.inShell {
+			fmt.Fprintf(sh.out, "sh: %d: %s: not found\n", sh.line, name)
+		} else {
+			fmt.Fprintf(sh.out, "OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown\n", name)
+		}
 		return 127, nil
 	}
 	return 0, nil
@@ -247,10 +298,13 @@ func (sh *shell) cat(files []string) int {
 	}
 	code := 0
 	for _, f := range files {
-		if !strings.HasPrefix(f, "/") {
-			f = strings.TrimSuffix(sh.cwd, "/") + "/" + f
+		p := sh.abs(f)
+		if sh.fs.dirs[p] {
+			fmt.Fprintf(sh.out, "cat: %s: Is a directory\n", f)
+			code = 1
+			continue
 		}
-		b, ok := sh.files[f]
+		b, ok := sh.fs.files[p]
 		if !ok {
 			fmt.Fprintf(sh.out, "cat: %s: No such file or directory\n", f)
 			code = 1
@@ -286,6 +340,7 @@ func (sh *shell) interactive() int {
 			fmt.Fprintf(sh.out, "root@%s:%s# ", sh.hostname, sh.cwd)
 		}
 		line, err := sh.in.ReadString('\n')
+		sh.line++
 		if strings.TrimSpace(line) != "" {
 			c, serr := sh.script(strings.TrimRight(line, "\r\n"))
 			var ex errExit
@@ -348,9 +403,9 @@ func splitStatements(s string) []statement {
 	return append(out, statement{op: op, text: cur.String()})
 }
 
-// words splits a command into words with POSIX-ish quoting and $VAR
-// expansion (not inside single quotes).
-func (sh *shell) words(s string) ([]string, error) {
+// words splits a command into words with POSIX-ish quoting and, when
+// expand is set (inside a shell), $VAR expansion (not inside single quotes).
+func (sh *shell) words(s string, expand bool) ([]string, error) {
 	var out []string
 	var cur strings.Builder
 	inWord := false
@@ -378,7 +433,7 @@ func (sh *shell) words(s string) ([]string, error) {
 				case s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`+"`", s[i+1]) >= 0:
 					i++
 					cur.WriteByte(s[i])
-				case s[i] == '$':
+				case s[i] == '$' && expand:
 					i = sh.expand(s, i, &cur)
 				default:
 					cur.WriteByte(s[i])
@@ -392,7 +447,7 @@ func (sh *shell) words(s string) ([]string, error) {
 			i++
 			cur.WriteByte(s[i])
 			inWord = true
-		case ch == '$':
+		case ch == '$' && expand:
 			i = sh.expand(s, i, &cur)
 			inWord = true
 		default:
@@ -416,7 +471,7 @@ func (sh *shell) expand(s string, i int, b *strings.Builder) int {
 		}
 	}
 	if i+1 < len(s) && s[i+1] == '?' {
-		b.WriteString("0")
+		b.WriteString(strconv.Itoa(sh.last))
 		return i + 1
 	}
 	j := i + 1

@@ -70,7 +70,7 @@ func (r *Rack) instanceShell(c *ctx) error {
 			return nil, badRequest("private key is not valid base64")
 		}
 		env := map[string]string{"HOME": "/home/ec2-user", "USER": "ec2-user", "HOSTNAME": id}
-		return &shell{env: env, hostname: id, cwd: "/home/ec2-user", files: virtualFiles(id)}, nil
+		return &shell{env: env, hostname: id, cwd: "/home/ec2-user", inShell: true, fs: newFS(virtualFiles(id), "/home/ec2-user", "/tmp")}, nil
 	})
 	if err != nil {
 		return err

@@ -219,10 +219,11 @@ func (r *Rack) systemLogs(c *ctx) error {
 	if err != nil {
 		return err
 	}
+	v, _ := r.with(func(s *state) (any, error) { return s.system.Version, nil })
 	now := time.Now()
 	src := "system/k8s/api-7c9d8f6b5d-k2m4p"
 	history := []logLine{
-		{now.Add(-115 * time.Second), src, "ns=api at=start version=" + seedRackVersion},
+		{now.Add(-115 * time.Second), src, "ns=api at=start version=" + v.(string)},
 		{now.Add(-90 * time.Second), "system/k8s/atom", "ns=atom at=reconcile app=myapp status=running"},
 		{now.Add(-60 * time.Second), src, "ns=api at=request method=GET path=/apps response=200"},
 		{now.Add(-30 * time.Second), "system/k8s/router", "ns=router at=sync hosts=3"},

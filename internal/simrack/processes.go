@@ -129,8 +129,11 @@ func (a *appState) containerFile(pid, name string) ([]byte, bool) {
 	if b, ok := a.files[pid][name]; ok {
 		return b, true
 	}
-	b, ok := virtualFiles(pid)[name]
-	return b, ok
+	if b, ok := virtualFiles(pid)[name]; ok {
+		return b, true
+	}
+	b, ok := imageFiles()[name]
+	return b, ok && b != nil
 }
 
 // filesDownload is GET …/processes/{pid}/files?file=…: a tar stream of the

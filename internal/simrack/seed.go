@@ -19,8 +19,6 @@ import (
 //	instances:  ip-10-0-1-11.ec2.internal, ip-10-0-2-22.ec2.internal, ip-10-0-3-33.ec2.internal
 //	cert:       cert-myapp-example (myapp.example.com)
 const (
-	seedRackVersion = "3.24.6"
-
 	myappManifest = `environment:
   - DATABASE_URL
   - SECRET_KEY_BASE
@@ -79,12 +77,12 @@ func newState(name string) *state {
 		RackDomain: "api." + domain,
 		Region:     "us-east-1",
 		Status:     "running",
-		Version:    seedRackVersion,
+		Version:    RackVersion,
 	}
 
 	myapp := s.seedApp("myapp")
-	myapp.addBuild(seedBuild("myapp", "BMYAPPFIRST", "RMYAPPFIRST", "build 3f2a9c1d7e initial import", myappManifest, now.Add(-48*time.Hour)))
-	myapp.addBuild(seedBuild("myapp", "BMYAPPSECND", "RMYAPPSECND", "build 8b1e4d2c6a add health check", myappManifest, now.Add(-time.Hour)))
+	myapp.addBuild(seedBuild(name, "myapp", "BMYAPPFIRST", "RMYAPPFIRST", "build 3f2a9c1d7e initial import", myappManifest, now.Add(-48*time.Hour)))
+	myapp.addBuild(seedBuild(name, "myapp", "BMYAPPSECND", "RMYAPPSECND", "build 8b1e4d2c6a add health check", myappManifest, now.Add(-time.Hour)))
 	myapp.addRelease(&apiRelease{Id: "RMYAPPFIRST", App: "myapp", Build: "BMYAPPFIRST", Env: myappEnvFirst,
 		Manifest: myappManifest, Description: "build 3f2a9c1d7e initial import", Created: now.Add(-48 * time.Hour)})
 	myapp.addRelease(&apiRelease{Id: "RMYAPPSECND", App: "myapp", Build: "BMYAPPSECND", Env: myappEnvSecond,
@@ -121,7 +119,7 @@ func newState(name string) *state {
 	}
 
 	blog := s.seedApp("blog")
-	blog.addBuild(seedBuild("blog", "BBLOGBUILDA", "RBLOGRELEAS", "build 5c7d9e1f3a first post", blogManifest, now.Add(-24*time.Hour)))
+	blog.addBuild(seedBuild(name, "blog", "BBLOGBUILDA", "RBLOGRELEAS", "build 5c7d9e1f3a first post", blogManifest, now.Add(-24*time.Hour)))
 	blog.addRelease(&apiRelease{Id: "RBLOGRELEAS", App: "blog", Build: "BBLOGBUILDA", Env: blogEnv,
 		Manifest: blogManifest, Description: "build 5c7d9e1f3a first post", Created: now.Add(-24 * time.Hour)})
 	blog.Release = "RBLOGRELEAS"
@@ -184,7 +182,7 @@ func newAppState(name, domain string) *appState {
 	}
 }
 
-func seedBuild(app, id, release, desc, manifest string, started time.Time) *buildState {
+func seedBuild(rack, app, id, release, desc, manifest string, started time.Time) *buildState {
 	b := &buildState{
 		apiBuild: apiBuild{
 			Id: id, App: app, Description: desc, Manifest: manifest,
@@ -197,6 +195,6 @@ func seedBuild(app, id, release, desc, manifest string, started time.Time) *buil
 		changed: make(chan struct{}),
 		done:    true,
 	}
-	b.logs = buildLogLines(app, id, manifest)
+	b.logs = seedBuildLogs(rack, app, id, manifest)
 	return b
 }

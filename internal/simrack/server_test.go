@@ -335,3 +335,19 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestSystemVersionIsTheCurrentRelease(t *testing.T) {
+	tr := newTestRack(t)
+	var s apiSystem
+	tr.jsonDo(req{path: "/system"}, &s)
+	if s.Version != RackVersion || !strings.HasPrefix(s.Version, "3.") {
+		t.Fatalf("version %q, want %q", s.Version, RackVersion)
+	}
+	if r := tr.do(req{method: "PUT", path: "/system", form: url.Values{"version": {"3.25.0"}}}); r.status != 200 {
+		t.Fatalf("rack update: %d %q", r.status, r.body)
+	}
+	tr.jsonDo(req{path: "/system"}, &s)
+	if s.Version != "3.25.0" {
+		t.Fatalf("after update: %q", s.Version)
+	}
+}

@@ -4,6 +4,16 @@ import (
 	"time"
 )
 
+// RackVersion is the version GET /system reports for a new simulated rack:
+// the newest convox/convox release (github.com/convox/convox tag 3.24.9,
+// June 2026). Keep it at the current release when the CLI moves on: the CLI
+// compares rack versions as plain strings (e.g. `s.Version <=
+// "20180708231844"` picks the legacy v2 code paths, and `rack update`
+// compares the minor number of 3.x versions), so any 3.x value takes the v3
+// paths and only the number shown to users changes. `convox rack update
+// VERSION` (PUT /system version=…) still changes it per rack.
+const RackVersion = "3.24.9"
+
 func (r *Rack) systemGet(c *ctx) error {
 	return c.json(r.with(func(s *state) (any, error) {
 		v := s.system

@@ -80,7 +80,9 @@ func TestExec(t *testing.T) {
 		wantOut  string
 		wantCode string
 	}{
-		{"exit code", map[string]string{"Command": "exit 7", "Tty": "false"}, nil, "", "7"},
+		{"exit code", map[string]string{"Command": "sh -c 'exit 7'", "Tty": "false"}, nil, "", "7"},
+		{"exit is a shell builtin, not a program", map[string]string{"Command": "exit 7", "Tty": "false"}, nil,
+			"OCI runtime exec failed: exec failed: unable to start container process: exec: \"exit\": executable file not found in $PATH: unknown\n", "127"},
 		{"cat relays stdin", map[string]string{"Command": "cat", "Tty": "false"}, []string{"hello\n", "world\n"}, "hello\nworld\n", "0"},
 		{"echo", map[string]string{"Command": "echo hi there", "Tty": "false"}, nil, "hi there\n", "0"},
 		{"echo with tty", map[string]string{"Command": "echo hi"}, nil, "hi\r\n", "0"},
@@ -88,7 +90,29 @@ func TestExec(t *testing.T) {
 		{"sh -c script", map[string]string{"Command": `sh -c "echo a; false || echo b && exit 3"`, "Tty": "false"}, nil, "a\nb\n", "3"},
 		{"quoted expansion", map[string]string{"Command": `sh -c 'echo "$APP:$PORT"'`, "Tty": "false"}, nil, "myapp:3000\n", "0"},
 		{"interactive shell", map[string]string{"Command": "bash", "Tty": "false"}, []string{"echo one\n", "exit 4\n"}, "one\n", "4"},
-		{"unknown command", map[string]string{"Command": "rails console", "Tty": "false"}, nil, "sh: rails: not found\n", "127"},
+		{"unknown command", map[string]string{"Command": "rails console", "Tty": "false"}, nil,
+			"OCI runtime exec failed: exec failed: unable to start container process: exec: \"rails\": executable file not found in $PATH: unknown\n", "127"},
+		{"unknown command in sh", map[string]string{"Command": "sh -c 'rails console'", "Tty": "false"}, nil, "sh: 1: rails: not found\n", "127"},
+		{"no shell: words are literal", map[string]string{"Command": "echo $HOME; echo 'a  b' c\\ d", "Tty": "false"}, nil, "$HOME; echo a  b c d\n", "0"},
+		{"ls missing path", map[string]string{"Command": "ls /nonexistent", "Tty": "false"}, nil,
+			"ls: cannot access '/nonexistent': No such file or directory\n", "2"},
+		{"ls working directory", map[string]string{"Command": "ls", "Tty": "false"}, nil,
+			"Gemfile\nGemfile.lock\napp\nbin\nconfig\nconfig.ru\nlog\npublic\ntmp\n", "0"},
+		{"ls dir and file", map[string]string{"Command": "ls bin /etc/hostname", "Tty": "false"}, nil,
+			"/etc/hostname\n\nbin:\nweb\nworker\n", "0"},
+		{"ls some missing", map[string]string{"Command": "ls -1 config nope", "Tty": "false"}, nil,
+			"ls: cannot access 'nope': No such file or directory\nconfig:\ndatabase.yml\npuma.rb\n", "2"},
+		{"ls -la", map[string]string{"Command": "ls -la /app/bin", "Tty": "false"}, nil,
+			"total 16\ndrwxr-xr-x 2 root root  4096 Jan  1 00:00 .\ndrwxr-xr-x 2 root root  4096 Jan  1 00:00 ..\n" +
+				"-rwxr-xr-x 1 root root    51 Jan  1 00:00 web\n-rwxr-xr-x 1 root root    42 Jan  1 00:00 worker\n", "0"},
+		{"ls bad option", map[string]string{"Command": "ls -z", "Tty": "false"}, nil,
+			"ls: invalid option -- 'z'\nTry 'ls --help' for more information.\n", "2"},
+		{"cat missing", map[string]string{"Command": "cat nope.txt", "Tty": "false"}, nil, "cat: nope.txt: No such file or directory\n", "1"},
+		{"cat directory", map[string]string{"Command": "cat /etc", "Tty": "false"}, nil, "cat: /etc: Is a directory\n", "1"},
+		{"exit status in sh", map[string]string{"Command": `sh -c 'ls /nope; echo "ls said $?"; cd /nope'`, "Tty": "false"}, nil,
+			"ls: cannot access '/nope': No such file or directory\nls said 2\nsh: 1: cd: can't cd to /nope\n", "2"},
+		{"cd and test in sh", map[string]string{"Command": `sh -c 'cd /etc && pwd && [ -f hostname ] && test -d /app/public && echo yes'`, "Tty": "false"}, nil,
+			"/etc\nyes\n", "0"},
 		{"stdin disabled", map[string]string{"Command": "cat", "Tty": "false", "Disable-Stdin": "true"}, nil, "", "0"},
 		{"seeded file", map[string]string{"Command": "cat config/database.yml", "Tty": "false"}, nil, "production:\n  url: postgres://u:secretpw@db/x\n", "0"},
 	}
@@ -137,7 +161,7 @@ func TestLogs(t *testing.T) {
 		{"tail", "/apps/myapp/logs", map[string]string{"Follow": "false", "Tail": "3"}, 3, ""},
 		{"since", "/apps/myapp/logs", map[string]string{"Follow": "false", "Since": "30s"}, 2, "POST /login"},
 		{"system logs", "/system/logs", map[string]string{"Follow": "false"}, 5, "system/k8s/api"},
-		{"build logs", "/apps/myapp/builds/BMYAPPFIRST/logs", nil, 9, "Build complete"},
+		{"build logs", "/apps/myapp/builds/BMYAPPFIRST/logs", nil, 23, "Step 4/4 : CMD [\"bin/web\"]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
