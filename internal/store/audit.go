@@ -62,3 +62,46 @@ type AuditPruner interface {
 	// On PostgreSQL it needs the owner of the tables.
 	PruneAudit(ctx context.Context, throughSeq int64) (int64, error)
 }
+
+// AuditDay is one UTC day of an AuditActivity.
+type AuditDay struct {
+	Day     time.Time // 00:00 UTC of the day
+	Events  int64
+	Denials int64 // of Events, those with decision "deny"
+}
+
+// AuditCount is one value of an AuditActivity's breakdown.
+type AuditCount struct {
+	Key     string // the actor or action
+	Events  int64
+	Denials int64
+}
+
+// AuditActivity is what the audit log's activity chart shows.
+type AuditActivity struct {
+	Days []AuditDay   // oldest first; days without events are left out
+	Top  []AuditCount // most events first, then by Key
+}
+
+// Breakdowns of AuditActivity.
+const (
+	ByActor  = "actor"
+	ByAction = "action"
+)
+
+// MaxActivityDays bounds the range AuditActivity aggregates.
+const MaxActivityDays = 366
+
+// AuditStats aggregates the audit log and finds single events in it, for
+// the console's explorer.
+type AuditStats interface {
+	// AuditActivity counts the chained and unchained events matching f
+	// (BeforeID and Limit ignored) per UTC day, and per actor or action
+	// (by: ByActor or ByAction), keeping the top values. f.Since and
+	// f.Until must both be set, at most MaxActivityDays apart: the
+	// aggregate reads a bounded range.
+	AuditActivity(ctx context.Context, f AuditFilter, by string, top int) (AuditActivity, error)
+	// AuditEvent returns the chained event with sequence number seq;
+	// ErrNotFound if there is none (never written, or pruned).
+	AuditEvent(ctx context.Context, seq int64) (chain.Event, error)
+}

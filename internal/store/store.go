@@ -52,6 +52,7 @@ type Store interface {
 	Settings
 	AuditAppender
 	AuditReader
+	AuditStats
 	Checkpoints
 	AuditPruner
 	Migrator

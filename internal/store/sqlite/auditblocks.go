@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -235,4 +236,18 @@ func listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor, quer
 		}
 	}
 	return events, nil
+}
+
+var _ sqlstore.AuditIDRanger = blockIndex{}
+
+// IDRange implements sqlstore.AuditIDRanger from the time blocks: the ids
+// of every block whose times overlap [since, until).
+func (blockIndex) IDRange(ctx context.Context, read *sql.DB, since, until time.Time) (int64, int64, bool, error) {
+	var first, last sql.NullInt64
+	err := read.QueryRowContext(ctx, `SELECT MIN(first_id), MAX(last_id) FROM audit_time_blocks WHERE max_at >= ? AND min_at < ?`,
+		sqlstore.CeilMicro(since).UnixMicro(), sqlstore.CeilMicro(until).UnixMicro()).Scan(&first, &last)
+	if err != nil || !first.Valid {
+		return 0, 0, false, err
+	}
+	return first.Int64, last.Int64, true, nil
 }

@@ -135,6 +135,8 @@ func (Dialect) Audit() sqlstore.AuditSQL {
 		// NOT INDEXED walks the table in rowid order instead of sorting a
 		// seq-index range, which matters for a million-event verification.
 		ScanFrom: "audit_events NOT INDEXED",
+		// occurred_at is INTEGER microseconds since the epoch.
+		Day: "(occurred_at / 86400000000)",
 		// SQLite cannot disable a trigger: drop and recreate them (as in
 		// migration 0002) inside the prune's transaction.
 		TriggersOff: []string{

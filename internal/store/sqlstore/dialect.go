@@ -99,6 +99,18 @@ type AuditSQL struct {
 	// Index, if not nil, is derived data the dialect keeps instead of
 	// per-event indexes.
 	Index AuditIndex
+	// Day is an SQL expression of occurred_at: the UTC day as a whole
+	// number of days since 1970-01-01 (AuditActivity groups by it).
+	Day string
+}
+
+// AuditIDRanger is an AuditIndex that can bound a time range by event ids,
+// for a database without an index on occurred_at: AuditActivity then reads
+// only the ids from first to last.
+type AuditIDRanger interface {
+	// IDRange returns the ids of the first and last events that may lie
+	// in [since, until); ok is false when no event can.
+	IDRange(ctx context.Context, read *sql.DB, since, until time.Time) (first, last int64, ok bool, err error)
 }
 
 // AuditIndex is an index of the audit log that a dialect maintains itself

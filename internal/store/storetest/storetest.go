@@ -28,7 +28,7 @@ type Opener func(t *testing.T, c clock.Clock) store.Store
 // own store and fake clock.
 func Run(t *testing.T, open Opener) {
 	groups := [][]subtest{
-		userTests, roleBindingTests, tokenTests, auditTests, settingTests, lifecycleTests, sessionTests, mfaTests, deployTests,
+		userTests, roleBindingTests, tokenTests, auditTests, auditStatsTests, settingTests, lifecycleTests, sessionTests, mfaTests, deployTests,
 		jobTests,
 	}
 	for _, g := range groups {

@@ -1,0 +1,95 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
+	"github.com/rack-gateway/rack-gateway/internal/store"
+)
+
+// AuditEvent implements store.AuditStats (the unique index on seq).
+func (s *Store) AuditEvent(ctx context.Context, seq int64) (chain.Event, error) {
+	var e chain.Event
+	err := s.read.QueryRowContext(ctx, s.q("SELECT "+AuditSelectList+" FROM audit_events WHERE seq = ?"), seq).
+		Scan(s.auditTargets(&e)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chain.Event{}, store.ErrNotFound
+	}
+	return e, s.wrap("audit event", err)
+}
+
+// AuditActivity implements store.AuditStats: two GROUP BY queries over the
+// filtered range, which the database aggregates; only a day per row and
+// top rows come back. A dialect without an index on occurred_at bounds the
+// range by ids first (AuditIDRanger).
+func (s *Store) AuditActivity(ctx context.Context, f store.AuditFilter, by string, top int) (store.AuditActivity, error) {
+	var out store.AuditActivity
+	switch {
+	case by != store.ByActor && by != store.ByAction:
+		return out, fmt.Errorf("audit activity: breakdown %q: want %q or %q", by, store.ByActor, store.ByAction)
+	case f.Since.IsZero() || f.Until.IsZero() || !f.Until.After(f.Since):
+		return out, errors.New("audit activity: a range with a start and a later end is required")
+	case f.Until.Sub(f.Since) > store.MaxActivityDays*24*time.Hour:
+		return out, fmt.Errorf("audit activity: at most %d days", store.MaxActivityDays)
+	case s.audit.Day == "":
+		return out, errors.New("audit activity: the dialect has no day expression")
+	}
+	f.BeforeID, f.Limit = 0, 0
+	where, args := AuditWhere(f, s.d.EncodeTime)
+	if r, ok := s.audit.Index.(AuditIDRanger); ok {
+		first, last, found, err := r.IDRange(ctx, s.read, f.Since, f.Until)
+		if err != nil {
+			return out, s.wrap("audit activity", err)
+		}
+		if !found {
+			return out, nil
+		}
+		where, args = append(where, "id BETWEEN ? AND ?"), append(args, first, last)
+	}
+	cond := strings.Join(where, " AND ")
+	const denials = "SUM(CASE WHEN decision = 'deny' THEN 1 ELSE 0 END)"
+	rows, err := s.read.QueryContext(ctx, s.q("SELECT "+s.audit.Day+" AS day, COUNT(*), "+denials+
+		" FROM audit_events WHERE "+cond+" GROUP BY day ORDER BY day"), args...)
+	if err != nil {
+		return out, s.wrap("audit activity", err)
+	}
+	for rows.Next() {
+		var (
+			day int64
+			d   store.AuditDay
+		)
+		if err := rows.Scan(&day, &d.Events, &d.Denials); err != nil {
+			rows.Close()
+			return out, s.wrap("audit activity", err)
+		}
+		d.Day = time.Unix(day*86400, 0).UTC()
+		out.Days = append(out.Days, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, s.wrap("audit activity", err)
+	}
+	if top <= 0 {
+		return out, nil
+	}
+	// by is one of two column names (checked above), never input.
+	rows, err = s.read.QueryContext(ctx, s.q("SELECT "+by+", COUNT(*) AS n, "+denials+
+		" FROM audit_events WHERE "+cond+" GROUP BY "+by+" ORDER BY n DESC, "+by+" LIMIT ?"), append(args, top)...)
+	if err != nil {
+		return out, s.wrap("audit activity", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c store.AuditCount
+		if err := rows.Scan(&c.Key, &c.Events, &c.Denials); err != nil {
+			return out, s.wrap("audit activity", err)
+		}
+		out.Top = append(out.Top, c)
+	}
+	return out, s.wrap("audit activity", rows.Err())
+}
