@@ -233,7 +233,7 @@ func (s *Service) ExportAudit(ctx context.Context, a Actor, o export.Options, st
 	}
 	ev := s.event(a, "audit.export", authz.GatewayAudit)
 	ch, err := s.writeAhead(ctx, ev, map[string]any{"format": o.Format, "app": o.App, "actor": o.Actor,
-		"since": ts(o.Since), "until": ts(o.Until)})
+		"action": o.Action, "decision": o.Decision, "rack": o.Rack, "since": ts(o.Since), "until": ts(o.Until)})
 	if err != nil {
 		return err
 	}

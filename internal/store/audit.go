@@ -104,4 +104,11 @@ type AuditStats interface {
 	// AuditEvent returns the chained event with sequence number seq;
 	// ErrNotFound if there is none (never written, or pruned).
 	AuditEvent(ctx context.Context, seq int64) (chain.Event, error)
+	// CoveringCheckpoint returns the oldest checkpoint with Seq >= seq
+	// (the one that covers event seq) and the first seq it covers (one
+	// after the checkpoint before it, or 1); ErrNotFound if none yet.
+	CoveringCheckpoint(ctx context.Context, seq int64) (c Checkpoint, fromSeq int64, err error)
+	// LastCheckpoint returns the newest checkpoint, or with anchored set
+	// the newest anchored one; ErrNotFound if there is none.
+	LastCheckpoint(ctx context.Context, anchored bool) (Checkpoint, error)
 }

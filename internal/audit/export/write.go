@@ -15,11 +15,19 @@ type Options struct {
 	Format       string // jsonl or csv
 	Since, Until time.Time
 	App, Actor   string
+	// Action, Decision and Rack select like store.AuditFilter's fields.
+	Action, Decision, Rack string
+}
+
+// Filtered reports whether o skips events other than by time: such an
+// export cannot be chain-verified.
+func (o Options) Filtered() bool {
+	return o.App != "" || o.Actor != "" || o.Action != "" || o.Decision != "" || o.Rack != ""
 }
 
 // Write writes the chained events (and, for JSONL, the checkpoints)
 // to w. A time-bounded JSONL export starts with the hash before its first
-// event, so it verifies on its own; app/actor filters mark it unverifiable.
+// event, so it verifies on its own; other filters mark it unverifiable.
 // Source is what an export reads: the chained events and the
 // checkpoints.
 type Source interface {
@@ -30,7 +38,9 @@ type Source interface {
 func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 	keep := func(e *chain.Event) bool {
 		return (o.Since.IsZero() || !e.Time.Before(o.Since)) && (o.Until.IsZero() || e.Time.Before(o.Until)) &&
-			(o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor)
+			(o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor) &&
+			(o.Action == "" || e.Action == o.Action) && (o.Decision == "" || e.Decision == o.Decision) &&
+			(o.Rack == "" || e.Rack == o.Rack)
 	}
 	if o.Format == "csv" {
 		cw, err := NewCSVWriter(w)
@@ -77,7 +87,7 @@ func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 				ph = chain.Genesis()
 			}
 			if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), FirstSeq: first,
-				PrevHash: hex.EncodeToString(ph), Filtered: o.App != "" || o.Actor != ""}); err != nil {
+				PrevHash: hex.EncodeToString(ph), Filtered: o.Filtered()}); err != nil {
 				return err
 			}
 			for i := range cps {

@@ -93,3 +93,31 @@ func (s *Store) AuditActivity(ctx context.Context, f store.AuditFilter, by strin
 	}
 	return out, s.wrap("audit activity", rows.Err())
 }
+
+// CoveringCheckpoint implements store.AuditStats (the primary key on seq).
+func (s *Store) CoveringCheckpoint(ctx context.Context, seq int64) (store.Checkpoint, int64, error) {
+	c, err := s.scanCheckpoint(s.read.QueryRowContext(ctx, s.q(selectCheckpoint+` WHERE seq >= ? ORDER BY seq LIMIT 1`), seq))
+	if err != nil {
+		return store.Checkpoint{}, 0, s.wrap("covering checkpoint", err)
+	}
+	var before int64
+	if err := s.read.QueryRowContext(ctx, s.q(`SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints WHERE seq < ?`), c.Seq).
+		Scan(&before); err != nil {
+		return store.Checkpoint{}, 0, s.wrap("covering checkpoint", err)
+	}
+	return c, before + 1, nil
+}
+
+// LastCheckpoint implements store.AuditStats. Checkpoints are anchored in
+// order, so the newest anchored one is near the end of the seq index.
+func (s *Store) LastCheckpoint(ctx context.Context, anchored bool) (store.Checkpoint, error) {
+	q := selectCheckpoint + ` ORDER BY seq DESC LIMIT 1`
+	if anchored {
+		q = selectCheckpoint + ` WHERE anchored_at IS NOT NULL ORDER BY seq DESC LIMIT 1`
+	}
+	c, err := s.scanCheckpoint(s.read.QueryRowContext(ctx, s.q(q)))
+	if err != nil {
+		return store.Checkpoint{}, s.wrap("last checkpoint", err)
+	}
+	return c, nil
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 var auditStatsTests = []subtest{
 	{"Audit/Activity", testAuditActivity},
 	{"Audit/Event", testAuditEvent},
+	{"Audit/CheckpointLookups", testCheckpointLookups},
 }
 
 // activityLog appends a small log over three UTC days, in time order and
@@ -137,5 +139,50 @@ func testAuditEvent(t *testing.T, s store.Store, _ *clock.Fake) {
 		if _, err := s.AuditEvent(ctx(t), seq); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("seq %d: %v, want ErrNotFound", seq, err)
 		}
+	}
+}
+
+func testCheckpointLookups(t *testing.T, s store.Store, clk *clock.Fake) {
+	if _, _, err := s.CoveringCheckpoint(ctx(t), 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("covering, no checkpoints: %v", err)
+	}
+	for _, anchored := range []bool{false, true} {
+		if _, err := s.LastCheckpoint(ctx(t), anchored); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("last (anchored %v), no checkpoints: %v", anchored, err)
+		}
+	}
+	// Checkpoints at 2 and 5 (anchored), and 6 (not anchored).
+	for i, through := range []int{2, 5, 6} {
+		for n := 0; ; n++ {
+			head, _, err := s.AuditHead(ctx(t))
+			must(t, "head", err)
+			if head >= int64(through) {
+				break
+			}
+			must(t, "append", s.AppendAudit(ctx(t), []*chain.Event{fullEvent(n)}))
+		}
+		clk.Advance(time.Minute)
+		_, err := s.AddCheckpoint(ctx(t), func(_ *store.Checkpoint, seq int64, _ []byte) (*store.Checkpoint, error) {
+			return &store.Checkpoint{Seq: seq, Statement: fmt.Sprint("cp ", i), Signature: []byte{byte(i)}}, nil
+		})
+		must(t, "checkpoint", err)
+		if through < 6 {
+			must(t, "anchor", s.MarkAnchored(ctx(t), int64(through), time.Time{}))
+		}
+	}
+	for _, tc := range []struct{ seq, cp, from int64 }{{1, 2, 1}, {2, 2, 1}, {3, 5, 3}, {5, 5, 3}, {6, 6, 6}} {
+		c, from, err := s.CoveringCheckpoint(ctx(t), tc.seq)
+		if err != nil || c.Seq != tc.cp || from != tc.from || c.Statement == "" || len(c.Signature) != 1 {
+			t.Errorf("covering %d = %+v from %d, %v; want checkpoint %d from %d", tc.seq, c, from, err, tc.cp, tc.from)
+		}
+	}
+	if _, _, err := s.CoveringCheckpoint(ctx(t), 7); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("covering 7 (past the last checkpoint): %v", err)
+	}
+	if c, err := s.LastCheckpoint(ctx(t), false); err != nil || c.Seq != 6 || !c.AnchoredAt.IsZero() {
+		t.Errorf("last = %+v, %v; want 6, not anchored", c, err)
+	}
+	if c, err := s.LastCheckpoint(ctx(t), true); err != nil || c.Seq != 5 || c.AnchoredAt.IsZero() {
+		t.Errorf("last anchored = %+v, %v; want 5", c, err)
 	}
 }
