@@ -156,7 +156,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
 	con, err := console.New(console.Options{Admin: g.Admin, Authn: g.Authn, Policy: g.Policy, MFA: g.MFA, Approvals: g.Approvals,
 		TrustDays: max(cfg.MFA.TrustedDeviceDays, 0), ClientIP: ips, Proxy: p, Racks: racks,
-		Secure: secure, PublicURL: cfg.PublicURL, Version: Version, Log: log})
+		Secure: secure, PublicURL: cfg.PublicURL, Version: Version, Log: log,
+		AuditStore: st, AuditKey: tr.PublicKey, Anchors: tr.Anchors, Status: g.status})
 	if err != nil {
 		return nil, err
 	}

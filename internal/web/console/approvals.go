@@ -14,6 +14,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 // The deploy approval pages: the queue (/approvals), one request
@@ -170,7 +171,7 @@ func (c *console) decideApproval(approve bool) handlerFunc {
 		if approve {
 			switch d.Status {
 			case store.DeployApproved:
-				msg = "Approved " + ref + ": the deploy may run until " + d.WindowEndsAt.UTC().Format("15:04 UTC") + "."
+				msg = "Approved " + ref + ": the deploy may run until " + timefmt.Display(d.WindowEndsAt) + "."
 			default:
 				msg = "Approved " + ref + ": " + strconv.Itoa(len(d.Approvals)) + " of " + strconv.Itoa(d.Needed) +
 					" approvals so far; the deploy waits for another person's."

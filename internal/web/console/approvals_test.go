@@ -24,6 +24,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
 	"github.com/rack-gateway/rack-gateway/internal/simrack"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 	"github.com/rack-gateway/rack-gateway/internal/web"
 	"github.com/rack-gateway/rack-gateway/internal/web/console"
 )
@@ -274,7 +275,7 @@ func TestApprovalsApproveWithStepUp(t *testing.T) {
 	}
 	done := e.prove(wrong, adm, e.code(secret))
 	d := e.request(id)
-	want := "ok:Approved request #1: the deploy may run until " + d.WindowEndsAt.UTC().Format("15:04 UTC") + "."
+	want := "ok:Approved request #1: the deploy may run until " + timefmt.Display(d.WindowEndsAt) + "."
 	if done.status != 303 || location(done) != "/approvals/1" || flashText(t, done.header) != want {
 		t.Fatalf("approve: %d %q %q, want %q", done.status, location(done), flashText(t, done.header), want)
 	}

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/export"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 const defaultAuditPage = 50
@@ -23,18 +23,19 @@ const defaultAuditPage = 50
 // auditForm is the filter form as given (echoed back into the inputs).
 type auditForm struct {
 	Actor, App, Action, Decision, Rack string
-	Since, Until                       string // datetime-local, UTC
+	Since, Until                       string // as typed: timefmt's forms
 	Limit                              int
+	By                                 string // the chart's breakdown: actor or action
 }
 
 type auditRow struct {
 	chain.Event
-	DetailsShort string
-	DetailsLong  bool
+	Lines []detailLine // the details, readable
 }
 
 type auditData struct {
 	Form       auditForm
+	Forms      string // the accepted time forms, for the inputs' hint
 	Racks      []string
 	PageSizes  []int
 	Events     []auditRow
@@ -43,42 +44,38 @@ type auditData struct {
 	Newest     string // link to the first page with the same filters; "" on it
 	ExportJSON string
 	ExportCSV  string
+	Filtered   bool // the exports skip events other than by time (not chain-verifiable)
+	Chart      *activityChart
 }
 
-// datetime-local inputs send minutes or seconds without a zone; they are
-// read as UTC. RFC 3339 is accepted too.
-func parseUTC(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a date and time (YYYY-MM-DDTHH:MM, UTC)", s)
-}
-
+// readAuditForm reads the explorer's filters, which the list, the chart
+// and the exports share.
 func readAuditForm(v url.Values) (auditForm, store.AuditFilter, error) {
 	fm := auditForm{Actor: strings.TrimSpace(v.Get("actor")), App: strings.TrimSpace(v.Get("app")),
 		Action: strings.TrimSpace(v.Get("action")), Decision: v.Get("decision"), Rack: v.Get("rack_filter"),
-		Since: v.Get("since"), Until: v.Get("until"), Limit: defaultAuditPage}
+		Since: strings.TrimSpace(v.Get("since")), Until: strings.TrimSpace(v.Get("until")), Limit: defaultAuditPage,
+		By: v.Get("by")}
 	f := store.AuditFilter{Actor: fm.Actor, App: fm.App, Action: fm.Action, Decision: fm.Decision, Rack: fm.Rack}
-	var errs []error
+	var errs []string
 	if fm.Decision != "" && fm.Decision != "allow" && fm.Decision != "deny" {
-		errs = append(errs, fmt.Errorf("decision must be allow or deny"))
+		errs = append(errs, "decision must be allow or deny")
+	}
+	switch fm.By {
+	case "":
+		fm.By = store.ByActor
+	case store.ByActor, store.ByAction:
+	default:
+		errs = append(errs, "the chart's breakdown is by actor or by action")
+		fm.By = store.ByActor
 	}
 	var err error
-	if f.Since, err = parseUTC(fm.Since); err != nil {
-		errs = append(errs, fmt.Errorf("since: %w", err))
-	}
-	if f.Until, err = parseUTC(fm.Until); err != nil {
-		errs = append(errs, fmt.Errorf("until: %w", err))
+	if f.Since, f.Until, err = timefmt.ParseRange(fm.Since, fm.Until); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > store.MaxAuditLimit {
-			errs = append(errs, fmt.Errorf("page size must be 1 to %d", store.MaxAuditLimit))
+			errs = append(errs, fmt.Sprintf("page size must be 1 to %d", store.MaxAuditLimit))
 		} else {
 			fm.Limit = n
 		}
@@ -86,14 +83,18 @@ func readAuditForm(v url.Values) (auditForm, store.AuditFilter, error) {
 	f.Limit = fm.Limit
 	if s := v.Get("before"); s != "" {
 		if f.BeforeID, err = strconv.ParseInt(s, 10, 64); err != nil || f.BeforeID < 1 {
-			errs = append(errs, fmt.Errorf("before must be an event id"))
+			errs = append(errs, "before must be an event id")
 		}
 	}
-	return fm, f, errors.Join(errs...)
+	if len(errs) > 0 {
+		return fm, f, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return fm, f, nil
 }
 
-// values returns the filters as query parameters, for links.
-func (fm auditForm) values() url.Values {
+// filters returns the filters shown in the form as query parameters: what
+// every link of the page (paging, exports, chart) carries.
+func (fm auditForm) filters() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"actor": fm.Actor, "app": fm.App, "action": fm.Action, "decision": fm.Decision,
 		"rack_filter": fm.Rack, "since": fm.Since, "until": fm.Until} {
@@ -101,8 +102,18 @@ func (fm auditForm) values() url.Values {
 			v.Set(k, s)
 		}
 	}
+	return v
+}
+
+// values returns the filters, page size and breakdown, for the list's
+// links.
+func (fm auditForm) values() url.Values {
+	v := fm.filters()
 	if fm.Limit != defaultAuditPage {
 		v.Set("limit", strconv.Itoa(fm.Limit))
+	}
+	if fm.By != store.ByActor {
+		v.Set("by", fm.By)
 	}
 	return v
 }
@@ -119,10 +130,13 @@ func (c *console) gate(q *request, perm authz.Permission) bool {
 	return false
 }
 
-// audit is the audit log viewer (gateway:audit, decided by admin.ListAudit).
+// audit is the audit explorer (gateway:audit, decided by admin.ListAudit):
+// the filtered events, newest first, a page at a time (keyset paging by
+// event id, so a deep page costs what the first does), with the activity
+// chart of the filtered range.
 func (c *console) audit(q *request) {
 	fm, f, perr := readAuditForm(q.r.URL.Query())
-	d := auditData{Form: fm, Racks: c.o.Racks, PageSizes: []int{25, 50, 100, 200, 500}}
+	d := auditData{Form: fm, Forms: timefmt.Forms, Racks: c.o.Racks, PageSizes: []int{25, 50, 100, 200, 500}}
 	if !slices.Contains(d.PageSizes, fm.Limit) {
 		d.PageSizes = append(d.PageSizes, fm.Limit)
 		slices.Sort(d.PageSizes)
@@ -153,19 +167,12 @@ func (c *console) audit(q *request) {
 			}
 		}
 		for _, e := range evs {
-			row := auditRow{Event: e, DetailsShort: e.Details}
-			if len(e.Details) > 160 {
-				row.DetailsShort, row.DetailsLong = e.Details[:160]+"…", true
-			}
-			d.Events = append(d.Events, row)
+			d.Events = append(d.Events, auditRow{Event: e, Lines: shortLines(detailLines(e.Details))})
 		}
+		d.Chart = c.activity(q, fm, f)
 	}
-	ex := url.Values{}
-	for k, s := range map[string]string{"actor": fm.Actor, "app": fm.App, "since": fm.Since, "until": fm.Until} {
-		if s != "" {
-			ex.Set(k, s)
-		}
-	}
+	ex := fm.filters()
+	d.Filtered = ex.Has("actor") || ex.Has("app") || ex.Has("action") || ex.Has("decision") || ex.Has("rack_filter")
 	ex.Set("format", "jsonl")
 	d.ExportJSON = "/audit/export?" + ex.Encode()
 	ex.Set("format", "csv")
@@ -174,33 +181,34 @@ func (c *console) audit(q *request) {
 }
 
 // auditExport streams an export through admin.ExportAudit, which
-// authorizes and audits it: ?format=jsonl|csv&actor=&app=&since=&until=.
+// authorizes and audits it, with the explorer's filters (the same
+// parameters and time forms): ?format=jsonl|csv&actor=&app=&action=
+// &decision=&rack_filter=&since=&until=.
 func (c *console) auditExport(q *request) {
 	v := q.r.URL.Query()
-	o := export.Options{Format: v.Get("format"), App: strings.TrimSpace(v.Get("app")), Actor: strings.TrimSpace(v.Get("actor"))}
-	if o.Format == "" {
-		o.Format = "jsonl"
+	_, f, err := readAuditForm(v)
+	format := v.Get("format")
+	if format == "" {
+		format = "jsonl"
 	}
-	var err1, err2 error
-	o.Since, err1 = parseUTC(v.Get("since"))
-	o.Until, err2 = parseUTC(v.Get("until"))
-	if err := errors.Join(err1, err2); err != nil || o.Format != "jsonl" && o.Format != "csv" {
+	if err == nil && format != "jsonl" && format != "csv" {
+		err = fmt.Errorf("format is jsonl or csv")
+	}
+	if err != nil {
 		if !c.gate(q, authz.GatewayAudit) {
 			return
 		}
-		msg := "format is jsonl or csv"
-		if err != nil {
-			msg = err.Error()
-		}
-		c.renderError(q.w, q.r, q, http.StatusBadRequest, "Bad export request", msg)
+		c.renderError(q.w, q.r, q, http.StatusBadRequest, "Bad export request", err.Error())
 		return
 	}
+	o := export.Options{Format: format, Since: f.Since, Until: f.Until, App: f.App, Actor: f.Actor,
+		Action: f.Action, Decision: f.Decision, Rack: f.Rack}
 	ctype, ext := "application/x-ndjson", "jsonl"
 	if o.Format == "csv" {
 		ctype, ext = "text/csv; charset=utf-8", "csv"
 	}
 	started := false
-	err := c.o.Admin.ExportAudit(q.r.Context(), q.actor, o, func() io.Writer {
+	err = c.o.Admin.ExportAudit(q.r.Context(), q.actor, o, func() io.Writer {
 		started = true
 		h := q.w.Header()
 		h.Set("Content-Type", ctype)

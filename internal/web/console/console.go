@@ -11,6 +11,8 @@
 package console
 
 import (
+	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -27,6 +29,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/mfa"
 	"github.com/rack-gateway/rack-gateway/internal/proxy"
+	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/web/websession"
 )
 
@@ -58,6 +61,19 @@ type Options struct {
 	// and RACK_GATEWAY_URL are made from it. Empty: from the scheme the
 	// console is served with (Secure) and the request's host.
 	PublicURL string
+	// AuditStore reads the audit log's activity, single events and
+	// checkpoints for the explorer's chart and event pages; nil: they say
+	// they are unavailable. Pages authorize (gateway:audit) before reading.
+	AuditStore store.AuditStats
+	// AuditKey is the checkpoint public key: event pages check the
+	// covering checkpoint's signature with it (nil: not checked).
+	AuditKey ed25519.PublicKey
+	// Anchors reads anchor objects, so an event page can compare its
+	// checkpoint with the anchored one (nil: not read).
+	Anchors AnchorReader
+	// Status reports the gateway's state for the admins' /status page;
+	// nil: the page says it is unavailable.
+	Status func(ctx context.Context) (StatusReport, error)
 	// Secure: the console is served over https (cookie attributes).
 	Secure  bool
 	Version string
@@ -133,6 +149,9 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /audit", c.page(c.audit))
 	mux.HandleFunc("GET /audit/export", c.page(c.auditExport))
 	mux.HandleFunc("GET /policy", c.page(c.policyPage))
+	// The audit explorer's event pages and the admins' status page.
+	mux.HandleFunc("GET /audit/events/{seq}", c.page(c.auditEvent))
+	mux.HandleFunc("GET /status", c.page(c.status))
 	if o.MFA != nil {
 		c.routesMFA(mux)
 	}

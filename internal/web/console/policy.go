@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,15 @@ type policyData struct {
 	// console has the approval service.
 	Approvals   []approvalRule
 	ApprovalsOn bool
+	// Levels lists, per step-up level beyond the sign-in, the permissions
+	// that need it (the "second factor" column, read the other way).
+	Levels []stepUpLevel
+}
+
+// stepUpLevel is one step-up requirement and the permissions under it.
+type stepUpLevel struct {
+	Level string
+	Perms []string
 }
 
 // approvalRule is an approval.Rule as the policy page shows it.
@@ -66,6 +76,14 @@ func (c *console) policyPage(q *request) {
 			row.Roles = append(row.Roles, s.Has(p))
 		}
 		d.Rows = append(d.Rows, row)
+		if d.StepUp && req.StepUp > authz.StepUpSignIn {
+			level := req.StepUp.Describe()
+			i := slices.IndexFunc(d.Levels, func(l stepUpLevel) bool { return l.Level == level })
+			if i < 0 {
+				d.Levels, i = append(d.Levels, stepUpLevel{Level: level}), len(d.Levels)
+			}
+			d.Levels[i].Perms = append(d.Levels[i].Perms, string(p))
+		}
 	}
 	if c.o.Approvals != nil {
 		d.ApprovalsOn = true

@@ -17,6 +17,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/admin"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/mfa"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 //go:embed templates/*.html static/console.css static/webauthn.js
@@ -26,20 +27,17 @@ type pageTemplate = template.Template
 
 var funcs = template.FuncMap{
 	"join": strings.Join,
-	// when shows an RFC 3339 time compactly in UTC ("" stays empty).
+	// when shows an RFC 3339 time in the one display format (timefmt;
+	// "" stays empty).
 	"when": func(s string) string {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
 			return s
 		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
+		return timefmt.Display(t)
 	},
-	"utc": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
+	// utc shows a time in the one display format (timefmt).
+	"utc":  timefmt.Display,
 	"kind": mfa.KindLabel,
 	// client names a User-Agent's browser and system ("" if unknown).
 	"client": clientName,
@@ -60,7 +58,7 @@ func (c *console) loadAssets() error {
 	c.js, c.jsV = js, hex.EncodeToString(sum[:6])
 	c.pages = map[string]*pageTemplate{}
 	for _, name := range []string{"error", "overview", "users", "tokens", "token_created", "account", "audit", "policy",
-		"message", "mfa_prove", "mfa_enrol", "mfa_totp", "mfa_backup_codes", "approvals", "approval"} {
+		"message", "mfa_prove", "mfa_enrol", "mfa_totp", "mfa_backup_codes", "approvals", "approval", "audit_event", "status"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return err
@@ -132,6 +130,7 @@ func (c *console) navFor(q *request, active string) []navItem {
 		{"Users", "/users", authz.GatewayUsers},
 		{"Tokens", "/tokens", authz.TokenSelf},
 		{"Audit", "/audit", authz.GatewayAudit},
+		{"Status", "/status", authz.GatewayAudit},
 		{"Account", "/account", authz.GatewaySummary},
 		{"Policy", "/policy", ""},
 	}
