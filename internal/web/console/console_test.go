@@ -144,7 +144,7 @@ func newEnvOpts(t *testing.T, mode mfaMode, opts func(*console.Options), racks .
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := console.Options{Admin: adm, Authn: an, Proxy: px, Policy: pol, Racks: racks, Version: "test", Log: log}
+	co := console.Options{Admin: adm, Authn: an, Proxy: px, Policy: pol, Racks: racks, Version: "test", Log: log, AuditStore: st}
 	if svc != nil {
 		co.MFA, co.TrustDays = svc, 30
 	}
