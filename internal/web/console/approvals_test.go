@@ -284,7 +284,7 @@ func TestApprovalsApproveWithStepUp(t *testing.T) {
 	}
 	page := e.do("GET", "/approvals/1", adm, nil, nil, flashCookie(done.header))
 	for _, s := range []string{"Approved request #1", "admin@example.com", "ship it &lt;b&gt;now&lt;/b&gt;", "1 of 1 needed", ">approved<",
-		"until " + d.WindowEndsAt.UTC().Format("2006-01-02 15:04 UTC")} {
+		"until " + timefmt.Display(d.WindowEndsAt)} {
 		if !strings.Contains(page.body, s) {
 			t.Errorf("the page after approving lacks %q", s)
 		}
