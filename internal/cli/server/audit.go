@@ -9,6 +9,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 // AuditTail is `rack-gateway audit tail`.
@@ -65,7 +66,7 @@ func printEvent(w io.Writer, ev *chain.Event) {
 		target = ev.Resource
 	}
 	fmt.Fprintf(w, "seq %d %s %-5s %-22s %-28s %s rack=%s status=%d reason=%s",
-		ev.Seq, ev.Time.UTC().Format(time.RFC3339), p(ev.Decision), p(ev.Action), p(ev.Actor), p(target),
+		ev.Seq, timefmt.Display(ev.Time), p(ev.Decision), p(ev.Action), p(ev.Actor), p(target),
 		p(cmdutil.OrDash(ev.Rack)), ev.Status, p(ev.Reason))
 	if ev.Details != "" {
 		fmt.Fprintf(w, " %s", p(ev.Details))

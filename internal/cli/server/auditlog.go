@@ -23,6 +23,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/config"
 	"github.com/rack-gateway/rack-gateway/internal/gateway"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 // openTrailAndStore loads the configuration's audit keys and anchors and
@@ -112,32 +113,35 @@ func verifyExport(ctx context.Context, path string, tr *trail.Trail) (*verify.Re
 	return verify.Run(ctx, in)
 }
 
-// parseWhen reads RFC 3339 or a duration ago ("24h").
-func parseWhen(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
+// parseRange reads --since and --until in the forms the console's audit
+// explorer takes (timefmt: a date is a whole UTC day, minutes, seconds,
+// RFC 3339), or as a duration ago ("24h"), into the range [since, until).
+func parseRange(since, until string, now time.Time) (time.Time, time.Time, error) {
+	ago := func(s string) string {
+		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+			return now.Add(-d).UTC().Format(time.RFC3339Nano)
+		}
+		return s
 	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return time.Now().Add(-d), nil
+	from, to, err := timefmt.ParseRange(ago(since), ago(until))
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--since/--until: %w (or a duration ago, e.g. 24h)", err)
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-28T10:00:00Z), a date, or a duration ago (24h)", s)
+	return from, to, nil
 }
 
 // AuditExport is `rack-gateway audit export`.
 func AuditExport(ctx context.Context, e *cmdutil.Env, args []string) error {
-	fs := cmdutil.NewFlags(e, "audit export", "audit export [--format jsonl|csv] [--since T] [--until T] [--app A] [--actor X] [-o FILE]")
+	fs := cmdutil.NewFlags(e, "audit export", "audit export [--format jsonl|csv] [--since T] [--until T] [--app A] [--actor X] [--action A] [--decision allow|deny] [--rack R] [-o FILE]")
 	db := addDBFlags(fs, e)
 	format := fs.String("format", "jsonl", "jsonl (verifiable) or csv (for people)")
-	since := fs.String("since", "", "from this time (RFC 3339, date, or duration ago)")
-	until := fs.String("until", "", "before this time")
+	since := fs.String("since", "", "from this time: YYYY-MM-DD (from the day's start, UTC), YYYY-MM-DDTHH:MM (UTC), RFC 3339, or a duration ago (24h)")
+	until := fs.String("until", "", "before this time, same forms; a date includes its whole day")
 	app := fs.String("app", "", "only this app (the export can then not be chain-verified)")
 	actor := fs.String("actor", "", "only this actor (the export can then not be chain-verified)")
+	action := fs.String("action", "", "only this action (the export can then not be chain-verified)")
+	decision := fs.String("decision", "", "only allow or deny (the export can then not be chain-verified)")
+	rack := fs.String("rack", "", "only this rack (the export can then not be chain-verified)")
 	out := fs.String("o", "", "write to `file` instead of standard output")
 	if err := fs.ParseNoArgs(args); err != nil {
 		return err
@@ -145,13 +149,12 @@ func AuditExport(ctx context.Context, e *cmdutil.Env, args []string) error {
 	if *format != "jsonl" && *format != "csv" {
 		return fmt.Errorf("--format %q: want jsonl or csv", *format)
 	}
-	from, err := parseWhen(*since)
-	if err != nil {
-		return fmt.Errorf("--since %w", err)
+	if *decision != "" && *decision != "allow" && *decision != "deny" {
+		return fmt.Errorf("--decision %q: want allow or deny", *decision)
 	}
-	to, err := parseWhen(*until)
+	from, to, err := parseRange(*since, *until, time.Now())
 	if err != nil {
-		return fmt.Errorf("--until %w", err)
+		return err
 	}
 	st, err := db.open(ctx, e)
 	if err != nil {
@@ -167,7 +170,8 @@ func AuditExport(ctx context.Context, e *cmdutil.Env, args []string) error {
 		defer f.Close()
 		w = f
 	}
-	return export.Write(ctx, st, w, export.Options{Format: *format, Since: from, Until: to, App: *app, Actor: *actor})
+	return export.Write(ctx, st, w, export.Options{Format: *format, Since: from, Until: to, App: *app, Actor: *actor,
+		Action: *action, Decision: *decision, Rack: *rack})
 }
 
 // AuditPubkey is `rack-gateway audit pubkey`.
