@@ -27,7 +27,7 @@ func TestBrowserAuditStatusPolicy(t *testing.T) {
 		t.Errorf("the since filter is not kept: %q %v", v, err)
 	}
 	cbMustHave(t, admin, `svg.chart g.day rect.ev`, "activity bars")
-	cbMustHave(t, admin, `table.top`, "top actions")
+	cbMustHave(t, admin, `table.toplist`, "top actions")
 	attr, err := chromedp.Run(admin, chromedp.AttributeValue(chromedp.CSS(`a[href^="/audit/export?"]`), "href"))
 	href := attr.Value
 	if err != nil || !strings.Contains(href, "decision=allow") || !strings.Contains(href, "since="+today) {
