@@ -108,14 +108,7 @@ func AuditWhere(f store.AuditFilter, encodeTime func(time.Time) any) ([]string, 
 	if f.Action != "" {
 		add("action = ?", f.Action)
 	}
-	switch f.Decision {
-	case "":
-	case "allow", "deny":
-		// A literal, not a parameter, so that SQLite can prove that the
-		// partial indexes of denied events apply (migration 0011); only
-		// these two fixed strings are ever written into the SQL.
-		where = append(where, "decision = '"+f.Decision+"'")
-	default:
+	if f.Decision != "" {
 		add("decision = ?", f.Decision)
 	}
 	if f.Rack != "" {
