@@ -116,7 +116,7 @@ const (
 )
 
 // All returns every permission in a stable order: the universe for tests,
-// the README matrix and token scopes that follow their owner's role. The
+// the role matrix (docs/permissions.md) and token scopes that follow their owner's role. The
 // slice is a copy.
 func All() []Permission { return append([]Permission(nil), all...) }
 

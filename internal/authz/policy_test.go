@@ -131,20 +131,20 @@ func TestParseSet(t *testing.T) {
 	}
 }
 
-// The README's matrix must be the one the role data produces.
-func TestReadmeMatrixInSync(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+// docs/permissions.md's matrix must be the one the role data produces.
+func TestDocsMatrixInSync(t *testing.T) {
+	b, err := os.ReadFile("../../docs/permissions.md")
 	if err != nil {
-		t.Fatalf("read README: %v", err)
+		t.Fatalf("read docs/permissions.md: %v", err)
 	}
 	const begin, end = "<!-- role-matrix:begin -->\n", "<!-- role-matrix:end -->"
 	s := string(b)
 	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i < 0 || j < i {
-		t.Fatalf("README lacks the %q … %q markers", strings.TrimSpace(begin), end)
+		t.Fatalf("docs/permissions.md lacks the %q … %q markers", strings.TrimSpace(begin), end)
 	}
 	if got, want := s[i+len(begin):j], MatrixMarkdown(); got != want {
-		t.Fatalf("README role matrix is out of date; replace it with:\n%s", want)
+		t.Fatalf("docs/permissions.md role matrix is out of date; replace it with:\n%s", want)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 )
 
@@ -31,7 +32,21 @@ func TestSecretsNeverShown(t *testing.T) {
 			}
 		}
 	}
-	// The deployer sees env keys with masked values; the viewer no env at all.
+	// The deployer sees env keys with masked values; the viewer no env at
+	// all. Each is told why (the notice `rack-gateway convox` prints), the
+	// admin, who sees everything, is told nothing.
+	notices := map[string]string{
+		authz.RoleViewer:   "env is hidden from your role (viewer) on rack dev: reading env needs env:read",
+		authz.RoleDeployer: "env values are masked for your role (deployer) on rack dev: unmasked values need secret:read",
+		authz.RoleAdmin:    "",
+	}
+	for role, want := range notices {
+		resp := e.do("GET", "/rack/apps/myapp/releases/"+testRelease, e.tokens[role], nil, nil)
+		resp.Body.Close()
+		if got := resp.Header.Get(apitypes.HeaderNotice); !strings.HasPrefix(got, want) || (want == "") != (got == "") {
+			t.Errorf("%s: notice %q, want %q", role, got, want)
+		}
+	}
 	_, body := read(t, e.do("GET", "/rack/apps/myapp/releases/"+testRelease, e.tokens[authz.RoleDeployer], nil, nil))
 	var rel struct{ Env string }
 	_ = json.Unmarshal([]byte(body), &rel)

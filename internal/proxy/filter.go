@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/authz"
 	"github.com/rack-gateway/rack-gateway/internal/routes"
 	"github.com/rack-gateway/rack-gateway/internal/secrets"
@@ -79,12 +80,37 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	if err != nil {
 		return errFilter
 	}
+	if c.route.Filter == routes.FilterReleaseEnv {
+		resp.Header.Set(apitypes.HeaderNotice, envNotice(c.principal, c.rack, canEnv))
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(out))
 	resp.ContentLength = int64(len(out))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	resp.Header.Del("Content-Encoding")
 	resp.Header.Del("Etag")
 	return nil
+}
+
+// envNotice says why the env in a release answer is missing or masked
+// (apitypes.HeaderNotice): without it `convox env get KEY` by a viewer
+// reads "env not found: KEY", as if the variable did not exist.
+func envNotice(p *authz.Principal, rack string, canEnv bool) string {
+	role := "your role"
+	if r := roleOn(p, rack); r != "" {
+		role = "your role (" + r + ")"
+	}
+	if !canEnv {
+		return "env is hidden from " + role + " on rack " + rack + ": reading env needs " + string(authz.EnvRead) +
+			"; a variable shown as not found may exist"
+	}
+	return "env values are masked for " + role + " on rack " + rack + ": unmasked values need " + string(authz.SecretRead)
+}
+
+func roleOn(p *authz.Principal, rack string) string {
+	if p == nil {
+		return ""
+	}
+	return p.RoleOn(rack)
 }
 
 // errRackCredentials: the rack answered 401 to the gateway's rack password.

@@ -36,6 +36,19 @@ type Header struct {
 	// Filtered exports (by app or actor) skip events and cannot be
 	// chain-verified.
 	Filtered bool `json:"filtered"`
+	// Until, set on an export bounded in time at its end (RFC 3339), makes
+	// the file a slice of the chain: checkpoints after its last event are
+	// not expected, and its End line is required, so a file cut short is
+	// still caught.
+	Until string `json:"until,omitempty"`
+}
+
+// End is the last line of a JSONL export: where its events end. Exports
+// written before it existed have none; a bounded one (Header.Until) must.
+type End struct {
+	Type    string `json:"type"` // "end"
+	LastSeq int64  `json:"last_seq"`
+	Events  int64  `json:"events"`
 }
 
 // Event is one event line.
@@ -153,6 +166,11 @@ func (j *JSONLWriter) WriteCheckpoint(c *store.Checkpoint) error {
 		CreatedAt: fmtTime(c.CreatedAt), AnchoredAt: fmtTime(c.AnchoredAt)})
 }
 
+// WriteEnd writes the end line.
+func (j *JSONLWriter) WriteEnd(lastSeq, events int64) error {
+	return j.enc.Encode(End{Type: "end", LastSeq: lastSeq, Events: events})
+}
+
 // Flush writes buffered data.
 func (j *JSONLWriter) Flush() error { return j.w.Flush() }
 
@@ -166,8 +184,11 @@ type Reader struct {
 	// Checkpoints holds the checkpoint lines read so far (all of them once
 	// Next has returned io.EOF).
 	Checkpoints []store.Checkpoint
-	ev          Event
-	peek        struct {
+	// End is the end line, once Next has returned io.EOF (nil if the file
+	// has none).
+	End  *End
+	ev   Event
+	peek struct {
 		Type string `json:"type"`
 	}
 }
@@ -196,6 +217,9 @@ func (x *Reader) Next(e *chain.Event) error {
 	for x.sc.Scan() {
 		x.line++
 		b := x.sc.Bytes()
+		if x.End != nil {
+			return fmt.Errorf("export: line %d follows the end line", x.line)
+		}
 		// Event lines as written by JSONLWriter start with their type;
 		// skipping the separate type decode halves the cost of a large
 		// verification. Other layouts (reformatted files) take the slow path.
@@ -226,6 +250,12 @@ func (x *Reader) Next(e *chain.Event) error {
 			}
 			x.Checkpoints = append(x.Checkpoints, store.Checkpoint{Seq: c.Seq, Statement: c.Statement,
 				Signature: c.Signature, CreatedAt: created, AnchoredAt: anchored})
+		case "end":
+			var end End
+			if err := json.Unmarshal(b, &end); err != nil {
+				return fmt.Errorf("export: line %d: %w", x.line, err)
+			}
+			x.End = &end
 		default:
 			return fmt.Errorf("export: line %d: unknown type %q", x.line, x.peek.Type)
 		}

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"io"
 	"time"
 
@@ -25,9 +26,6 @@ func (o Options) Filtered() bool {
 	return o.App != "" || o.Actor != "" || o.Action != "" || o.Decision != "" || o.Rack != ""
 }
 
-// Write writes the chained events (and, for JSONL, the checkpoints)
-// to w. A time-bounded JSONL export starts with the hash before its first
-// event, so it verifies on its own; other filters mark it unverifiable.
 // Source is what an export reads: the chained events and the
 // checkpoints.
 type Source interface {
@@ -35,10 +33,31 @@ type Source interface {
 	store.CheckpointReader
 }
 
+// maxOverrun bounds the events a time-bounded export holds back past its
+// Until: events are in chain order, and their times (from several
+// replicas) are only nearly ordered, so an event stamped after Until may be
+// followed by one stamped before it.
+const maxOverrun = 10000
+
+// Write writes the chained events (and, for JSONL, the checkpoints) to w.
+//
+// A JSONL export bounded in time is one unbroken run of the chain, so it
+// verifies on its own: it starts at the first event stamped at or after
+// Since (its header carries the hash before it) and ends at the last event
+// stamped before Until, and carries every event between them, even one
+// stamped a moment outside the range. Its header records Until and its
+// end line the last event, so `audit verify` neither expects checkpoints
+// past its end nor misses a file cut short. Filters other than time (app,
+// actor, action, decision, rack) skip events and mark the export
+// unverifiable. CSV exports hold exactly the events
+// in range.
 func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
+	inRange := func(e *chain.Event) bool {
+		return (o.Since.IsZero() || !e.Time.Before(o.Since)) && (o.Until.IsZero() || e.Time.Before(o.Until))
+	}
+	filtered := o.Filtered()
 	keep := func(e *chain.Event) bool {
-		return (o.Since.IsZero() || !e.Time.Before(o.Since)) && (o.Until.IsZero() || e.Time.Before(o.Until)) &&
-			(o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor) &&
+		return inRange(e) && (o.App == "" || e.App == o.App) && (o.Actor == "" || e.Actor == o.Actor) &&
 			(o.Action == "" || e.Action == o.Action) && (o.Decision == "" || e.Decision == o.Decision) &&
 			(o.Rack == "" || e.Rack == o.Rack)
 	}
@@ -66,47 +85,77 @@ func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 	if err != nil {
 		return err
 	}
+	h := Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), Filtered: filtered}
+	if !o.Until.IsZero() {
+		h.Until = o.Until.UTC().Format(time.RFC3339Nano)
+	}
 	var (
-		prev    []byte
-		started bool
-		first   int64
+		prev            []byte
+		started         bool
+		last, n         int64
+		pending         []chain.Event // stamped at or after Until, held back
+		errEnough       = errors.New("past the range")
+		write           = func(e *chain.Event) error { last, n = e.Seq, n+1; return jw.WriteEvent(e, chain.SchemaVersion) }
+		afterUntil      = func(e *chain.Event) bool { return !o.Until.IsZero() && !e.Time.Before(o.Until) }
+		contiguousSlice = !filtered
 	)
 	// The header needs the hash before the first exported event, so events
 	// pass through one-event lookbehind.
 	err = st.ScanAudit(ctx, 0, func(e *chain.Event) error {
-		if !keep(e) {
-			if !started {
-				prev = append(prev[:0], e.Hash...)
-			}
-			return nil
-		}
 		if !started {
-			started, first = true, e.Seq
-			ph := prev
-			if e.Seq == 1 {
-				ph = chain.Genesis()
+			if !keep(e) {
+				prev = append(prev[:0], e.Hash...)
+				return nil
 			}
-			if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), FirstSeq: first,
-				PrevHash: hex.EncodeToString(ph), Filtered: o.Filtered()}); err != nil {
+			started = true
+			h.FirstSeq, h.PrevHash = e.Seq, hex.EncodeToString(prev)
+			if e.Seq == 1 {
+				h.PrevHash = hex.EncodeToString(chain.Genesis())
+			}
+			if err := jw.WriteHeader(h); err != nil {
 				return err
 			}
 			for i := range cps {
-				if cps[i].Seq >= first-1 {
+				if cps[i].Seq >= e.Seq-1 {
 					if err := jw.WriteCheckpoint(&cps[i]); err != nil {
 						return err
 					}
 				}
 			}
+			return write(e)
 		}
-		return jw.WriteEvent(e, chain.SchemaVersion)
+		if !contiguousSlice {
+			if keep(e) {
+				return write(e)
+			}
+			return nil
+		}
+		if afterUntil(e) {
+			if len(pending) == maxOverrun {
+				return errEnough
+			}
+			pending = append(pending, *e)
+			return nil
+		}
+		for i := range pending {
+			if err := write(&pending[i]); err != nil {
+				return err
+			}
+		}
+		pending = pending[:0]
+		return write(e)
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errEnough) {
 		return err
 	}
 	if !started {
-		if err := jw.WriteHeader(Header{ExportedAt: time.Now().UTC().Format(time.RFC3339), PrevHash: hex.EncodeToString(chain.Genesis())}); err != nil {
+		h.PrevHash = hex.EncodeToString(chain.Genesis())
+		if err := jw.WriteHeader(h); err != nil {
 			return err
 		}
+	}
+	if err := jw.WriteEnd(last, n); err != nil {
+		return err
 	}
 	return jw.Flush()
 }

@@ -48,6 +48,13 @@ func OpenExport(path string, anchors checkpoint.Anchors, pub ed25519.PublicKey) 
 	}
 	cps := append([]store.Checkpoint(nil), r.Checkpoints...)
 	in := Input{FirstSeq: r.Header.FirstSeq, PrevHash: prev, Checkpoints: cps, Anchors: anchors, PublicKey: pub,
+		Slice: r.Header.Until != "",
+		End: func() (int64, int64, bool) {
+			if r.End == nil {
+				return 0, 0, false
+			}
+			return r.End.LastSeq, r.End.Events, true
+		},
 		Scan: func(ctx context.Context, fn func(*chain.Event) error) error {
 			if firstErr != nil { // no events
 				return nil

@@ -64,6 +64,13 @@ type Input struct {
 	// rewritten by someone holding the database and the signing key.
 	Anchors   checkpoint.Anchors
 	PublicKey ed25519.PublicKey
+	// Slice: the events are a bounded run of the chain (an export with an
+	// end in time), so checkpoints after its last event are not expected.
+	Slice bool
+	// End, if set, reports the export's end line after Scan: the last seq
+	// and number of events it claims (ok false: the file has none, which a
+	// Slice may not lack).
+	End func() (lastSeq, events int64, ok bool)
 }
 
 // Report is the outcome.
@@ -77,6 +84,7 @@ type Report struct {
 	NewestAnchor  int64 // seq of the newest anchored checkpoint (0 if none)
 	AnchorSource  string
 	UnverifiedEnd int64 // events after the newest signed checkpoint
+	Slice         bool  // a bounded run of the chain (Input.Slice)
 }
 
 // OK reports whether the log verified.
@@ -93,6 +101,9 @@ func (r *Report) Verdict() string {
 		fmt.Fprintf(&b, ", %d found in %s, newest anchor at seq %d matched", r.Anchored, r.AnchorSource, r.NewestAnchor)
 	} else {
 		b.WriteString(" (no anchor store given: not checked against WORM anchors)")
+	}
+	if r.Slice {
+		fmt.Fprintf(&b, "; a slice of the log ending at seq %d (checkpoints after it not required)", r.LastSeq)
 	}
 	if r.UnverifiedEnd > 0 {
 		fmt.Fprintf(&b, "; %d newest events not yet covered by a checkpoint", r.UnverifiedEnd)
@@ -174,6 +185,29 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			}
 			if c := bySeq[oldest]; c != nil && c.st.Prev != nil {
 				rep.LastSeq = oldest
+			}
+		}
+	}
+	if in.End != nil {
+		lastSeq, events, ok := in.End()
+		switch {
+		case !ok && in.Slice:
+			rep.Problem = &Problem{Seq: rep.LastSeq + 1, Kind: Truncated,
+				Detail: "the export is bounded in time but has no end line: the file was cut short"}
+			return rep, nil
+		case ok && (events != rep.Events || events > 0 && lastSeq != rep.LastSeq):
+			rep.Problem = &Problem{Seq: rep.LastSeq + 1, Kind: Truncated,
+				Detail: fmt.Sprintf("the export's end line says %d events through seq %d, but it holds %d through seq %d", events, lastSeq, rep.Events, rep.LastSeq)}
+			return rep, nil
+		}
+	}
+	if in.Slice {
+		// A slice need only reach the newest checkpoint within it.
+		rep.Slice = true
+		newest = 0
+		for _, c := range cps {
+			if c.st.Seq <= rep.LastSeq {
+				newest = max(newest, c.st.Seq)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
+	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
 )
 
 // maxRetryBody is the largest request body kept for a retry with a second
@@ -33,7 +35,8 @@ type mfaProxy struct {
 	next    http.RoundTripper
 
 	mu         sync.Mutex
-	verifiedAt time.Time // the last code the gateway accepted
+	verifiedAt time.Time       // the last code the gateway accepted
+	noted      map[string]bool // notices already shown
 }
 
 // startMFAProxy listens on loopback and returns the base URL convox should
@@ -78,6 +81,36 @@ func clientTransport() http.RoundTripper {
 // RoundTrip sends the call and, if it needs a second factor, retries it
 // once with a code.
 func (m *mfaProxy) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.roundTrip(req)
+	if err == nil {
+		m.note(resp.Header.Get(apitypes.HeaderNotice))
+	}
+	return resp, err
+}
+
+// note prints the gateway's notice (apitypes.HeaderNotice) on stderr, once
+// per distinct text, so convox's own output stays as it is.
+func (m *mfaProxy) note(n string) {
+	if n == "" {
+		return
+	}
+	if len(n) > 300 {
+		n = n[:300]
+	}
+	n = cmdutil.Printable(n)
+	m.mu.Lock()
+	seen := m.noted[n]
+	if m.noted == nil {
+		m.noted = map[string]bool{}
+	}
+	m.noted[n] = true
+	m.mu.Unlock()
+	if !seen {
+		fmt.Fprintf(m.prompt.e.Stderr, "rack-gateway: note: %s\n", n)
+	}
+}
+
+func (m *mfaProxy) roundTrip(req *http.Request) (*http.Response, error) {
 	body, retryable, err := keepBody(req)
 	if err != nil {
 		return nil, err
