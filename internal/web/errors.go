@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -77,9 +79,18 @@ func (s *Server) errorBody(err error) (int, apitypes.Error) {
 // trailing data and bodies over maxAPIBody are refused, and nothing is
 // changed.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	data, err := io.ReadAll(r.Body)
+	if err == nil {
+		// encoding/json matches field names case-insensitively and lets
+		// a repeated key win: {"role":"ops","Role":"admin"} would be an
+		// admin. Only the exact snake_case names, once each, are taken.
+		err = exactKeys(data)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	if err == nil {
+		err = dec.Decode(v)
+	}
 	if err == nil {
 		// One object only: "{} {}" or "{}x" is not a body we understand.
 		if _, extra := dec.Token(); extra != io.EOF {
@@ -94,6 +105,76 @@ func decode(r *http.Request, v any) error {
 			msg: "the request body is larger than 1 MiB"}
 	}
 	return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "invalid JSON body: " + err.Error()}
+}
+
+// exactKeys refuses JSON whose objects have a key that is not lower
+// snake_case, or the same key twice. (Malformed JSON is left to the
+// decoder, which says where.)
+func exactKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type object struct {
+		keys     map[string]bool
+		wantsKey bool
+	}
+	var stack []*object
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch tok {
+		case json.Delim('{'):
+			if top != nil {
+				top.wantsKey = true
+			}
+			stack = append(stack, &object{keys: map[string]bool{}, wantsKey: true})
+			continue
+		case json.Delim('['):
+			if top != nil {
+				top.wantsKey = true
+			}
+			stack = append(stack, &object{}) // an array: no keys
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].keys != nil {
+				stack[len(stack)-1].wantsKey = true
+			}
+			continue
+		}
+		if top == nil || top.keys == nil {
+			continue
+		}
+		if top.wantsKey {
+			k, _ := tok.(string)
+			if !snakeKey(k) {
+				return fmt.Errorf("field %q: names are lower snake_case", k)
+			}
+			if top.keys[k] {
+				return fmt.Errorf("field %q given twice", k)
+			}
+			top.keys[k] = true
+			top.wantsKey = false
+		} else {
+			top.wantsKey = true // a scalar value
+		}
+	}
+}
+
+func snakeKey(k string) bool {
+	if k == "" || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // apiFallback answers /api/ requests that no route took: 405 with Allow

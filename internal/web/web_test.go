@@ -603,7 +603,10 @@ func TestAdminAPIMalformedJSON(t *testing.T) {
 	adminTok := e.tokens[authz.RoleAdmin]
 	bodies := []string{`{"email":`, `not json`, `[]`, `{"email":"a@example.com","role":"viewer","extra":1}`, `{"role":1}`,
 		// One object only: trailing data is refused, not ignored.
-		`{"email":"a@example.com","role":"viewer"} {"email":"b@example.com"}`, `{"email":"a@example.com","role":"viewer"}x`}
+		`{"email":"a@example.com","role":"viewer"} {"email":"b@example.com"}`, `{"email":"a@example.com","role":"viewer"}x`,
+		// encoding/json alone would take "Role" for "role", and the last of
+		// repeated keys: an admin smuggled past anything reading the first.
+		`{"email":"a@example.com","role":"viewer","Role":"admin"}`, `{"email":"a@example.com","role":"viewer","role":"admin"}`}
 	paths := []struct{ method, path string }{
 		{"POST", "/api/v1/users"},
 		{"PATCH", "/api/v1/users/viewer@example.com"},
