@@ -107,8 +107,7 @@ func TestAdminAPIMatchesOpenAPI(t *testing.T) {
 	}
 	call("GET", "/api/v1/sessions?user=*", adminTok, "", "", 200)
 	call("GET", "/api/v1/sessions?user=*", viewerTok, "", "", 403)
-	spare, spareRow := e.session(authz.RoleOps, false)
-	_ = spare
+	_, spareRow := e.session(authz.RoleOps, false)
 	call("DELETE", "/api/v1/sessions/"+strconv.FormatInt(spareRow.ID, 10), adminTok, "", "", 200)
 	call("DELETE", "/api/v1/sessions/x", adminTok, "", "", 400)
 	call("DELETE", "/api/v1/users/ops@example.com/sessions", adminTok, "", "", 200)
