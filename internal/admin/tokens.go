@@ -21,12 +21,8 @@ import (
 // TokenView is an API token as listed (never the secret).
 type TokenView = apitypes.Token
 
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
+// ts is the API's form of a time (apitypes.Time).
+func ts(t time.Time) string { return apitypes.Time(t) }
 
 func tokenView(t *store.APIToken, owner string) TokenView {
 	return TokenView{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Owner: owner, Permissions: t.Permissions,

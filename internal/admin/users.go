@@ -14,10 +14,7 @@ type UserView = apitypes.User
 
 func view(u *store.User) UserView {
 	v := UserView{Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
-	if !u.LastLoginAt.IsZero() {
-		v.LastLoginAt = u.LastLoginAt.UTC().Format("2006-01-02T15:04:05Z")
-	}
+		CreatedAt: ts(u.CreatedAt), LastLoginAt: ts(u.LastLoginAt)}
 	return v
 }
 

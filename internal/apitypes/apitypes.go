@@ -4,25 +4,62 @@
 // internal/admin) and the client (internal/cli/client).
 //
 // It is a leaf: standard library only, plain strings for roles,
-// permissions and times (RFC 3339, UTC), so the client can use it without
-// pulling in any server package. The JSON tags are the wire format; the
-// field order is the order in which the server writes the fields. Change
-// either only together with every client.
+// permissions and times, so the client can use it without pulling in any
+// server package. The JSON tags are the wire format: every key is
+// snake_case, and every time is a string in RFC 3339 in UTC as Time makes
+// it. The field order is the order in which the server writes the fields.
+// Change either only together with every client and the OpenAPI document
+// (internal/web/openapi/openapi.yaml), which a test checks against real
+// answers.
 package apitypes
 
-// Error is the body of every refusal (4xx, 5xx):
+import "time"
+
+// Time is how the API writes a time: encoding/json's form of a time.Time
+// (RFC 3339 with as many fractional digits as needed) normalised to UTC;
+// the zero time is "" (and its field is then left out where it is
+// optional).
+func Time(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Error is the body of every refusal (4xx, 5xx) of the API, and of the
+// rack API proxy's own refusals:
 //
-//	{"error": "human-readable message", "reason": "machine_reason"}
+//	{"error": "human-readable message", "reason": "machine_reason", "request_id": "..."}
 //
 // Reason is one of the authz reasons (e.g. "missing_permission",
-// "session_expired") or an endpoint's own; it may be empty.
+// "session_expired"), or one of the Reason constants below.
 type Error struct {
 	Error  string `json:"error"`
 	Reason string `json:"reason"`
+	// RequestID is the gateway's id of the request (also in the
+	// X-Request-Id header, and in the audit log when the request was
+	// recorded).
+	RequestID string `json:"request_id,omitempty"`
 	// MFALevel is the second factor needed, with reason step_up_required
 	// or mfa_enrollment_required (see HeaderMFARequired).
 	MFALevel string `json:"mfa_level,omitempty"`
 }
+
+// Reasons of the API's own refusals, beside the policy's (authz.Reason).
+const (
+	// ReasonNotFound: no such API path, or no such object.
+	ReasonNotFound = "not_found"
+	// ReasonMethodNotAllowed: the path exists with other methods (listed
+	// in the Allow header).
+	ReasonMethodNotAllowed = "method_not_allowed"
+	// ReasonBodyTooLarge: the request body is over the endpoint's limit.
+	ReasonBodyTooLarge = "body_too_large"
+	// ReasonUnsupportedMediaType: the body is not application/json where
+	// only that is taken.
+	ReasonUnsupportedMediaType = "unsupported_media_type"
+	// ReasonInternal: a fault of the gateway; it was logged.
+	ReasonInternal = "internal_error"
+)
 
 // Status is the body of an answer that reports only an outcome:
 // {"status": "revoked"} (DELETE /api/v1/tokens/{id},
@@ -40,8 +77,9 @@ type Me struct {
 	// token).
 	Kind string `json:"kind"`
 	Role string `json:"role"`
-	// Token is the API token's name when Kind is "token".
-	Token string `json:"token,omitempty"`
+	// TokenName is the API token's name when Kind is "token" (never the
+	// secret).
+	TokenName string `json:"token_name,omitempty"`
 	// Permissions are the caller's effective permissions on the default
 	// rack, e.g. "app:read".
 	Permissions []string `json:"permissions"`
@@ -260,7 +298,9 @@ type DeployDecision struct {
 type DeployApproval struct {
 	Email   string `json:"email"`
 	Comment string `json:"comment,omitempty"`
-	At      string `json:"at"`
+	// At is when the person approved (named created_at on the wire, as
+	// every creation time is).
+	At string `json:"created_at"`
 }
 
 // DeployRequest is a deploy approval request as the API shows it. Status
@@ -291,4 +331,41 @@ type DeployRequest struct {
 	DeployedAt   string           `json:"deployed_at,omitempty"`
 	// URL is the request's page in the console, where people approve it.
 	URL string `json:"url"`
+}
+
+// AuditEvent is one event of the audit log as GET /api/v1/audit lists it
+// (newest first): the fields and names of the verifiable JSONL export's
+// event lines (internal/audit/export), without its line "type" and
+// "schema".
+type AuditEvent struct {
+	ID  int64 `json:"id"`
+	Seq int64 `json:"seq"`
+	// Hash is the event's chain hash, hex.
+	Hash      string `json:"hash"`
+	Time      string `json:"time"`
+	RequestID string `json:"request_id"`
+	Rack      string `json:"rack"`
+	// ActorType is "user", "token", "anonymous" or "system".
+	ActorType string `json:"actor_type"`
+	Actor     string `json:"actor"`
+	ActorID   int64  `json:"actor_id"`
+	TokenID   int64  `json:"token_id"`
+	Role      string `json:"role"`
+	SourceIP  string `json:"source_ip"`
+	UserAgent string `json:"user_agent"`
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Route     string `json:"route"`
+	Action    string `json:"action"`
+	App       string `json:"app"`
+	Resource  string `json:"resource"`
+	// Permission is the permission the action needed.
+	Permission string `json:"permission"`
+	// Decision is "allow" or "deny"; Reason the policy's reason code.
+	Decision   string `json:"decision"`
+	Reason     string `json:"reason"`
+	Status     int    `json:"status"`
+	DurationUS int64  `json:"duration_us"`
+	// Details is the stored JSON object text, verbatim (as hashed), or "".
+	Details string `json:"details"`
 }

@@ -3,6 +3,7 @@ package apitypes_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 )
@@ -29,6 +30,30 @@ func TestRequestBodies(t *testing.T) {
 		b, err := json.Marshal(c.v)
 		if err != nil || string(b) != c.want {
 			t.Errorf("%T: %s (%v), want %s", c.v, b, err, c.want)
+		}
+	}
+}
+
+// Times are written as encoding/json writes a time.Time, in UTC.
+func TestTime(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	for _, c := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Time{}, ""},
+		{time.Date(2026, 5, 1, 12, 4, 5, 0, paris), "2026-05-01T11:04:05Z"},
+		{time.Date(2026, 5, 1, 11, 4, 5, 123456000, time.UTC), "2026-05-01T11:04:05.123456Z"},
+	} {
+		got := apitypes.Time(c.in)
+		if got != c.want {
+			t.Errorf("Time(%v) = %q, want %q", c.in, got, c.want)
+		}
+		if !c.in.IsZero() {
+			b, _ := json.Marshal(c.in.UTC())
+			if string(b) != `"`+got+`"` {
+				t.Errorf("Time(%v) = %q, encoding/json writes %s", c.in, got, b)
+			}
 		}
 	}
 }

@@ -89,9 +89,5 @@ func (s *Service) View(ctx context.Context, d *store.DeployRequest) apitypes.Dep
 	return v
 }
 
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
+// ts is the API's form of a time (apitypes.Time).
+func ts(t time.Time) string { return apitypes.Time(t) }

@@ -21,20 +21,20 @@ import (
 // passes it to admin.Service, which authorizes through authz.Decide; nothing
 // here decides access.
 func (s *Server) routesAPI() {
-	s.mux.HandleFunc("GET /api/v1/me", s.api(s.me))
-	s.mux.HandleFunc("GET /api/v1/roles", s.api(s.roles))
-	s.mux.HandleFunc("GET /api/v1/users", s.api(s.listUsers))
-	s.mux.HandleFunc("POST /api/v1/users", s.api(s.createUser))
-	s.mux.HandleFunc("PATCH /api/v1/users/{email}", s.api(s.updateUser))
-	s.mux.HandleFunc("PUT /api/v1/users/{email}/racks/{rack}", s.api(s.setRackRole))
-	s.mux.HandleFunc("GET /api/v1/tokens", s.api(s.listTokens))
-	s.mux.HandleFunc("POST /api/v1/tokens", s.api(s.createToken))
-	s.mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.api(s.revokeToken))
-	s.mux.HandleFunc("GET /api/v1/audit", s.api(s.listAudit))
-	s.mux.HandleFunc("GET /api/v1/audit/export", s.api(s.exportAudit))
-	s.mux.HandleFunc("GET /api/v1/sessions", s.api(s.listSessions))
-	s.mux.HandleFunc("DELETE /api/v1/sessions/{id}", s.api(s.revokeSession))
-	s.mux.HandleFunc("DELETE /api/v1/users/{email}/sessions", s.api(s.revokeUserSessions))
+	s.route("GET /api/v1/me", s.api(s.me))
+	s.route("GET /api/v1/roles", s.api(s.roles))
+	s.route("GET /api/v1/users", s.api(s.listUsers))
+	s.route("POST /api/v1/users", s.api(s.createUser))
+	s.route("PATCH /api/v1/users/{email}", s.api(s.updateUser))
+	s.route("PUT /api/v1/users/{email}/racks/{rack}", s.api(s.setRackRole))
+	s.route("GET /api/v1/tokens", s.api(s.listTokens))
+	s.route("POST /api/v1/tokens", s.api(s.createToken))
+	s.route("DELETE /api/v1/tokens/{id}", s.api(s.revokeToken))
+	s.route("GET /api/v1/audit", s.api(s.listAudit))
+	s.route("GET /api/v1/audit/export", s.api(s.exportAudit))
+	s.route("GET /api/v1/sessions", s.api(s.listSessions))
+	s.route("DELETE /api/v1/sessions/{id}", s.api(s.revokeSession))
+	s.route("DELETE /api/v1/users/{email}/sessions", s.api(s.revokeUserSessions))
 }
 
 // listSessions: ?user=EMAIL or ?user=* (admin); default the caller's own.
@@ -63,58 +63,51 @@ func (s *Server) revokeUserSessions(w http.ResponseWriter, r *http.Request, a ad
 
 type apiFunc func(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error)
 
-// api authenticates the caller and renders the result or error as JSON.
-func (s *Server) api(f apiFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// api authenticates the caller and renders the result as JSON, or the
+// error in the one error shape (errors.go). Every answer carries the
+// gateway's request id in X-Request-Id: a client's X-Request-Id is not
+// trusted (unbounded, and it could collide with other records).
+func (s *Server) api(f apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		rid := audit.NewRequestID()
+		w.Header().Set("X-Request-Id", rid)
 		ip := s.ClientIP.IP(r)
 		if wait, blocked := s.Failures.Blocked(ip); blocked && !s.Authn.Known(r.Header.Get("Authorization")) {
 			w.Header().Set("Retry-After", strconv.Itoa(max(int((wait+time.Second-1)/time.Second), 1)))
-			writeJSON(w, http.StatusTooManyRequests, apitypes.Error{Error: "too many failed requests from your address; try again later",
+			writeError(w, http.StatusTooManyRequests, rid, apitypes.Error{Error: "too many failed requests from your address; try again later",
 				Reason: string(authz.ReasonRateLimited)})
 			return
 		}
 		res, err := s.Authn.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, apitypes.Error{Error: "cannot check credentials right now", Reason: string(authz.ReasonAuthUnavailable)})
+			writeError(w, http.StatusServiceUnavailable, rid, apitypes.Error{Error: "cannot check credentials right now", Reason: string(authz.ReasonAuthUnavailable)})
 			return
 		}
 		if res.Principal == nil {
 			s.Failures.Failed(ip)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="rack-gateway"`)
-			writeJSON(w, http.StatusUnauthorized, apitypes.Error{Error: "authentication required", Reason: string(res.Reason)})
+			writeError(w, http.StatusUnauthorized, rid, apitypes.Error{Error: "authentication required", Reason: string(res.Reason)})
 			return
 		}
-		// The request id is the gateway's own: a client's X-Request-Id is
-		// not trusted (unbounded, and it could collide with other records).
-		a := admin.Actor{Principal: res.Principal, SourceIP: ip, UserAgent: truncate(r.UserAgent(), 256),
-			RequestID: audit.NewRequestID()}
-		w.Header().Set("X-Request-Id", a.RequestID)
+		a := admin.Actor{Principal: res.Principal, SourceIP: ip, UserAgent: truncate(r.UserAgent(), 256), RequestID: rid}
 		if code := r.Header.Get(apitypes.HeaderMFACode); code != "" && s.MFA != nil {
 			// A retry with a second factor (apitypes.HeaderMFACode): proved
 			// here, it counts for this very request and starts the window.
 			method, err := s.MFA.Verify(r.Context(), mfaActor(a), code)
 			if err != nil {
-				ae := s.mfaError(err).(*admin.Error)
-				writeJSON(w, ae.Kind.Status(), apitypes.Error{Error: ae.Msg, Reason: string(ae.Reason)})
+				status, body := s.errorBody(s.mfaError(err))
+				writeError(w, status, rid, body)
 				return
 			}
 			p := *a.Principal
 			p.Assurance = p.Assurance.WithProof(method, time.Now())
 			a.Principal = &p
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		r.Body = http.MaxBytesReader(w, r.Body, maxAPIBody)
 		out, err := f(w, r, a)
 		if err != nil {
-			status, reason, level := http.StatusInternalServerError, authz.ReasonBadRequest, ""
-			var ae *admin.Error
-			if errors.As(err, &ae) {
-				status, reason, level = ae.Kind.Status(), ae.Reason, ae.MFALevel
-			}
-			if level != "" {
-				w.Header().Set(apitypes.HeaderMFARequired, level)
-			}
-			writeJSON(w, status, apitypes.Error{Error: err.Error(), Reason: string(reason), MFALevel: level})
+			status, body := s.errorBody(err)
+			writeError(w, status, rid, body)
 			return
 		}
 		if _, ok := out.(streamed); ok {
@@ -125,7 +118,7 @@ func (s *Server) api(f apiFunc) http.HandlerFunc {
 			status = http.StatusCreated
 		}
 		writeJSON(w, status, out)
-	}
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -143,18 +136,9 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "invalid JSON body: " + err.Error()}
-	}
-	return nil
-}
-
 func (s *Server) me(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {
 	p := a.Principal
-	return apitypes.Me{Email: p.Email, Kind: string(p.Kind), Role: p.Role, Token: p.TokenName,
+	return apitypes.Me{Email: p.Email, Kind: string(p.Kind), Role: p.Role, TokenName: p.TokenName,
 		Permissions: authz.Effective(p, "").Strings()}, nil
 }
 
@@ -234,15 +218,27 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a admin.Actor
 	parseTime("since", &f.Since)
 	parseTime("until", &f.Until)
 	if v := q.Get("limit"); v != "" && err == nil {
-		f.Limit, err = strconv.Atoi(v)
+		if f.Limit, err = strconv.Atoi(v); err == nil && (f.Limit < 1 || f.Limit > 1000) {
+			err = errors.New("limit must be 1 to 1000")
+		}
 	}
 	if v := q.Get("before"); v != "" && err == nil {
-		f.BeforeID, err = strconv.ParseInt(v, 10, 64)
+		if f.BeforeID, err = strconv.ParseInt(v, 10, 64); err == nil && f.BeforeID < 1 {
+			err = errors.New("before must be an event id")
+		}
+	}
+	if d := f.Decision; d != "" && d != "allow" && d != "deny" && err == nil {
+		err = errors.New("decision must be allow or deny")
 	}
 	if err != nil {
-		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest, Msg: "bad filter: " + err.Error()}
+		return nil, &admin.Error{Kind: admin.KindInvalid, Reason: authz.ReasonBadRequest,
+			Msg: "bad filter: " + err.Error() + " (since/until are RFC 3339)"}
 	}
-	return s.Admin.ListAudit(r.Context(), a, f)
+	evs, err := s.Admin.ListAudit(r.Context(), a, f)
+	if err != nil {
+		return nil, err
+	}
+	return auditEvents(evs), nil
 }
 
 // streamed is returned by handlers that wrote the response themselves.

@@ -19,11 +19,11 @@ func (s *Server) routesApprovals() {
 	if s.Approvals == nil {
 		return
 	}
-	s.mux.HandleFunc("POST /api/v1/deploy-approvals", s.api(s.requestDeploy))
-	s.mux.HandleFunc("GET /api/v1/deploy-approvals", s.api(s.listDeploys))
-	s.mux.HandleFunc("GET /api/v1/deploy-approvals/{id}", s.api(s.getDeploy))
-	s.mux.HandleFunc("POST /api/v1/deploy-approvals/{id}/approve", s.api(s.decideDeploy(true)))
-	s.mux.HandleFunc("POST /api/v1/deploy-approvals/{id}/reject", s.api(s.decideDeploy(false)))
+	s.route("POST /api/v1/deploy-approvals", s.api(s.requestDeploy))
+	s.route("GET /api/v1/deploy-approvals", s.api(s.listDeploys))
+	s.route("GET /api/v1/deploy-approvals/{id}", s.api(s.getDeploy))
+	s.route("POST /api/v1/deploy-approvals/{id}/approve", s.api(s.decideDeploy(true)))
+	s.route("POST /api/v1/deploy-approvals/{id}/reject", s.api(s.decideDeploy(false)))
 }
 
 func approvalActor(a admin.Actor) approval.Actor {

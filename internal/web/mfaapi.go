@@ -18,13 +18,13 @@ func (s *Server) routesMFA() {
 	if s.MFA == nil {
 		return
 	}
-	s.mux.HandleFunc("GET /api/v1/mfa", s.api(s.mfaStatus))
-	s.mux.HandleFunc("POST /api/v1/mfa/verify", s.api(s.mfaVerify))
-	s.mux.HandleFunc("POST /api/v1/mfa/browser", s.api(s.mfaBrowserStart))
-	s.mux.HandleFunc("GET /api/v1/mfa/browser/{id}", s.api(s.mfaBrowserStatus))
-	s.mux.HandleFunc("GET /api/v1/users/{email}/mfa", s.api(s.userMFAStatus))
-	s.mux.HandleFunc("POST /api/v1/users/{email}/mfa/unlock", s.api(s.mfaUnlock))
-	s.mux.HandleFunc("DELETE /api/v1/users/{email}/mfa", s.api(s.mfaReset))
+	s.route("GET /api/v1/mfa", s.api(s.mfaStatus))
+	s.route("POST /api/v1/mfa/verify", s.api(s.mfaVerify))
+	s.route("POST /api/v1/mfa/browser", s.api(s.mfaBrowserStart))
+	s.route("GET /api/v1/mfa/browser/{id}", s.api(s.mfaBrowserStatus))
+	s.route("GET /api/v1/users/{email}/mfa", s.api(s.userMFAStatus))
+	s.route("POST /api/v1/users/{email}/mfa/unlock", s.api(s.mfaUnlock))
+	s.route("DELETE /api/v1/users/{email}/mfa", s.api(s.mfaReset))
 }
 
 func mfaActor(a admin.Actor) mfa.Actor {
@@ -47,16 +47,9 @@ func statusJSON(st *mfa.Status) apitypes.MFAStatus {
 	out := apitypes.MFAStatus{Methods: []apitypes.MFAMethod{}, BackupCodes: st.BackupCodes, Locked: st.Locked, Offered: st.Offered}
 	for _, m := range st.Methods {
 		out.Methods = append(out.Methods, apitypes.MFAMethod{ID: m.ID, Kind: m.Kind, Name: m.Name,
-			CreatedAt: rfc3339(m.CreatedAt), LastUsedAt: rfc3339(m.LastUsedAt)})
+			CreatedAt: apitypes.Time(m.CreatedAt), LastUsedAt: apitypes.Time(m.LastUsedAt)})
 	}
 	return out
-}
-
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func (s *Server) mfaVerify(w http.ResponseWriter, r *http.Request, a admin.Actor) (any, error) {

@@ -7,7 +7,6 @@ package web
 import (
 	"context"
 	"crypto/subtle"
-	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rack-gateway/rack-gateway/internal/admin"
+	"github.com/rack-gateway/rack-gateway/internal/approval"
 	"github.com/rack-gateway/rack-gateway/internal/authn"
 	"github.com/rack-gateway/rack-gateway/internal/clientip"
 	"github.com/rack-gateway/rack-gateway/internal/clock"
@@ -57,9 +57,14 @@ type Server struct {
 	// MetricsToken, if set, is the bearer token /metrics requires.
 	MetricsToken string
 
-	mux    *http.ServeMux
-	rackMu sync.Mutex
-	rackOK map[string]readyCache
+	mux *http.ServeMux
+	// The /api/v1 routes as registered (route): their patterns, and per
+	// path the methods it takes, for the JSON 404/405 (apiFallback).
+	apiRoutes  []string
+	apiPaths   *http.ServeMux
+	apiMethods map[string][]string
+	rackMu     sync.Mutex
+	rackOK     map[string]readyCache
 }
 
 // readyCacheTTL is how long a rack's readiness answer is reused, so that
@@ -76,6 +81,7 @@ type readyCache struct {
 // refuse non-canonical paths rather than reinterpret them.
 func (s *Server) Handler() http.Handler {
 	s.mux = http.NewServeMux()
+	s.apiRoutes, s.apiPaths, s.apiMethods = nil, nil, nil
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if !s.MetricsElsewhere {
@@ -84,10 +90,14 @@ func (s *Server) Handler() http.Handler {
 	s.routesAPI()
 	s.routesMFA()
 	s.routesApprovals()
+	s.routesOpenAPI()
 	if s.Login != nil {
 		s.mux.Handle("/auth/", s.Login)
-		s.mux.Handle("/api/v1/cli/login/", s.Login)
+		s.route("POST /api/v1/cli/login/claim", s.Login)
 	}
+	// Every other /api/ request: JSON 404 or 405, never the console's
+	// HTML page or net/http's text.
+	s.mux.HandleFunc("/api/", s.apiFallback)
 	if s.Console != nil {
 		s.mux.Handle("/", s.Console)
 	} else {
@@ -187,5 +197,5 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("rack-gateway " + s.Version + "\n\n" +
 		"Point the convox CLI at this gateway:\n" +
 		"  RACK_URL=https://convox:<api token>@<this host>/rack convox apps\n" +
-		"Admin API: /api/v1 (Bearer or Basic API token)\n"))
+		"Admin API: /api/v1 (Bearer or Basic API token), described by /api/v1/openapi.yaml\n"))
 }

@@ -446,7 +446,7 @@ func TestAdminAPIViewer(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &me); status != 200 || err != nil {
 		t.Fatalf("/me: %d %s", status, body)
 	}
-	if me.Email != "viewer@example.com" || me.Kind != "token" || me.Role != "viewer" || me.Token != "viewer" {
+	if me.Email != "viewer@example.com" || me.Kind != "token" || me.Role != "viewer" || me.TokenName != "viewer" {
 		t.Errorf("/me = %+v", me)
 	}
 	for _, p := range me.Permissions {
@@ -558,9 +558,13 @@ func TestAdminAPIAdmin(t *testing.T) {
 		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", deployerTokID), "", 200, ""}, // idempotent
 		{"DELETE", "/api/v1/tokens/99999", "", 404, ""},
 		{"DELETE", "/api/v1/tokens/abc", "", 400, ""},
-		{"GET", "/api/v1/audit?limit=5", "", 200, `"Action"`},
+		{"GET", "/api/v1/audit?limit=5", "", 200, `"action": "user.create"`},
 		{"GET", "/api/v1/audit?since=yesterday", "", 400, "bad filter"},
 		{"GET", "/api/v1/audit?limit=x", "", 400, "bad filter"},
+		{"GET", "/api/v1/audit?limit=0", "", 400, "limit must be 1 to 1000"},
+		{"GET", "/api/v1/audit?limit=1001", "", 400, "limit must be 1 to 1000"},
+		{"GET", "/api/v1/audit?before=-1", "", 400, "bad filter"},
+		{"GET", "/api/v1/audit?decision=maybe", "", 400, "decision must be allow or deny"},
 		// An admin can neither disable themselves nor change their own role.
 		{"PATCH", "/api/v1/users/admin@example.com", `{"disabled":true}`, 400, "yourself"},
 		{"PATCH", "/api/v1/users/admin@example.com", `{"role":"viewer"}`, 400, "yourself"},
@@ -597,7 +601,12 @@ func TestAdminAPIMalformedJSON(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	adminTok := e.tokens[authz.RoleAdmin]
-	bodies := []string{`{"email":`, `not json`, `[]`, `{"email":"a@example.com","role":"viewer","extra":1}`, `{"role":1}`}
+	bodies := []string{`{"email":`, `not json`, `[]`, `{"email":"a@example.com","role":"viewer","extra":1}`, `{"role":1}`,
+		// One object only: trailing data is refused, not ignored.
+		`{"email":"a@example.com","role":"viewer"} {"email":"b@example.com"}`, `{"email":"a@example.com","role":"viewer"}x`,
+		// encoding/json alone would take "Role" for "role", and the last of
+		// repeated keys: an admin smuggled past anything reading the first.
+		`{"email":"a@example.com","role":"viewer","Role":"admin"}`, `{"email":"a@example.com","role":"viewer","role":"admin"}`}
 	paths := []struct{ method, path string }{
 		{"POST", "/api/v1/users"},
 		{"PATCH", "/api/v1/users/viewer@example.com"},
@@ -614,8 +623,9 @@ func TestAdminAPIMalformedJSON(t *testing.T) {
 	}
 	// An oversized body is refused, not read without bound.
 	big := `{"email":"a@example.com","name":"` + strings.Repeat("x", 2<<20) + `","role":"viewer"}`
-	if status, _, _ := e.api("POST", "/api/v1/users", adminTok, big); status != http.StatusBadRequest {
-		t.Errorf("2 MiB body: %d, want 400", status)
+	if status, body, _ := e.api("POST", "/api/v1/users", adminTok, big); status != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(body, `"reason": "body_too_large"`) {
+		t.Errorf("2 MiB body: %d %s, want 413 body_too_large", status, body)
 	}
 	if _, err := e.st.GetUserByEmail(context.Background(), "a@example.com"); err == nil {
 		t.Error("a malformed request created a user")

@@ -229,7 +229,7 @@ func (f *fakeGateway) me(w http.ResponseWriter, r *http.Request) {
 	if tokenName != "" {
 		kind = "token"
 	}
-	fakeJSON(w, http.StatusOK, map[string]any{"email": f.email, "kind": kind, "role": f.role, "token": tokenName,
+	fakeJSON(w, http.StatusOK, map[string]any{"email": f.email, "kind": kind, "role": f.role, "token_name": tokenName,
 		"permissions": []string{"app:read"}})
 }
 

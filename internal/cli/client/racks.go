@@ -184,8 +184,8 @@ func Whoami(ctx context.Context, e *cmdutil.Env, args []string) error {
 		fmt.Fprintf(tw, "Rack:\t%s%s\n", t.Name, cur)
 	}
 	fmt.Fprintf(tw, "Gateway:\t%s\n", t.URL)
-	if me.Token != "" {
-		fmt.Fprintf(tw, "Token:\t%s\n", me.Token)
+	if me.TokenName != "" {
+		fmt.Fprintf(tw, "Token:\t%s\n", me.TokenName)
 	}
 	if !t.CI {
 		fmt.Fprintf(tw, "Session:\texpires %s\n", fmtExpiry(t.ExpiresAt))

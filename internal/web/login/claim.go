@@ -7,7 +7,6 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/apitypes"
 	"github.com/rack-gateway/rack-gateway/internal/audit"
@@ -27,6 +26,7 @@ type ClaimResponse = apitypes.ClaimResponse
 //
 //	404 unknown request (or a web login's state)   410 expired
 //	400 malformed body or verifier                 403 verifier mismatch
+//	413 body over 8 KiB                            415 not application/json
 //	202 {"status":"pending"} until the browser completes the login
 //	409 already claimed, or the login was refused in the browser
 //	200 ClaimResponse, once
@@ -35,19 +35,32 @@ type ClaimResponse = apitypes.ClaimResponse
 // request id alone (which passed through the browser) tells nothing.
 func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// Refusals have the admin API's one shape (apitypes.Error), with the
+	// request id that the audit event of this claim carries too.
+	rid := audit.NewRequestID()
+	w.Header().Set("X-Request-Id", rid)
+	refuse := func(status int, reason, msg string) {
+		writeJSON(w, status, apitypes.Error{Error: msg, Reason: reason, RequestID: rid})
+	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "send application/json"})
+		refuse(http.StatusUnsupportedMediaType, apitypes.ReasonUnsupportedMediaType, "send application/json")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	var in ClaimRequest
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil || !isB64URL(in.Request, 43, 128) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid claim: want {\"request\": ..., \"verifier\": ...}"})
+	err := dec.Decode(&in)
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		refuse(http.StatusRequestEntityTooLarge, apitypes.ReasonBodyTooLarge, "the claim is too large")
+		return
+	}
+	if err != nil || !isB64URL(in.Request, 43, 128) {
+		refuse(http.StatusBadRequest, "bad_request", "invalid claim: want {\"request\": ..., \"verifier\": ...}")
 		return
 	}
 	ev := h.event(r, "session.create")
+	ev.RequestID = rid
 	deny := func(status int, reason, msg string, u *store.User) {
 		ev.Decision, ev.Reason, ev.Status = "deny", reason, status
 		if u != nil {
@@ -55,22 +68,22 @@ func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 		}
 		ev.Details = audit.Details(map[string]any{"kind": authn.KindCLI})
 		h.o.Audit.Record(ev)
-		writeJSON(w, status, map[string]string{"error": msg, "reason": reason})
+		refuse(status, reason, msg)
 	}
 
 	idHash := sha(in.Request)
 	lr, err := h.o.Store.GetLoginRequest(ctx, idHash)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && lr.CLIChallenge == "") {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown login request; run the login command again", "reason": ReasonUnknownState})
+		refuse(http.StatusNotFound, ReasonUnknownState, "unknown login request; run the login command again")
 		return
 	}
 	if err != nil {
 		h.log.Error("login: load login request for claim", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		refuse(http.StatusServiceUnavailable, ReasonStoreUnavailable, "try again shortly")
 		return
 	}
 	if !h.now().Before(lr.ExpiresAt) {
-		writeJSON(w, http.StatusGone, map[string]string{"error": "the login expired; run the login command again", "reason": ReasonLoginExpired})
+		refuse(http.StatusGone, ReasonLoginExpired, "the login expired; run the login command again")
 		return
 	}
 	if !validVerifier(in.Verifier) {
@@ -84,7 +97,7 @@ func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 	}
 	if !lr.ConsumedAt.IsZero() {
 		if lr.CompletedAt.IsZero() {
-			writeJSON(w, http.StatusConflict, map[string]string{"error": "the login was refused in the browser; see the browser window and run the login command again", "reason": "login_refused"})
+			refuse(http.StatusConflict, "login_refused", "the login was refused in the browser; see the browser window and run the login command again")
 			return
 		}
 		deny(http.StatusConflict, ReasonStateReplayed, "this login was already claimed", nil)
@@ -101,13 +114,13 @@ func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Error("login: consume login request at claim", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		refuse(http.StatusServiceUnavailable, ReasonStoreUnavailable, "try again shortly")
 		return
 	}
 	u, err := h.o.Store.GetUser(ctx, lr.UserID)
 	if err != nil {
 		h.log.Error("login: load user at claim", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "try again shortly", "reason": ReasonStoreUnavailable})
+		refuse(http.StatusServiceUnavailable, ReasonStoreUnavailable, "try again shortly")
 		return
 	}
 	if u.Disabled {
@@ -127,10 +140,10 @@ func (h *Handler) claim(w http.ResponseWriter, r *http.Request) {
 	ev.Details = audit.Details(map[string]any{"kind": authn.KindCLI, "cli_name": lr.CLIName, "provider": h.providerHost,
 		"session_id": s.ID})
 	if !h.recordSession(ctx, ev, s) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the audit log is unavailable; try again shortly", "reason": ReasonAuditUnavailable})
+		refuse(http.StatusServiceUnavailable, ReasonAuditUnavailable, "the audit log is unavailable; try again shortly")
 		return
 	}
 	h.log.Info("session created", "kind", authn.KindCLI, "email", u.Email, "cli_name", lr.CLIName, "source_ip", ev.SourceIP)
 	writeJSON(w, http.StatusOK, ClaimResponse{Token: token, Email: u.Email, Role: u.Role,
-		ExpiresAt: s.ExpiresAt.UTC().Format(time.RFC3339)})
+		ExpiresAt: apitypes.Time(s.ExpiresAt)})
 }
