@@ -207,18 +207,19 @@ gw_bootstrap() {
 }
 
 # gw_serve NAME BINARY PORT DIR DATABASE_URL [ORIGIN]: start `serve` (sets
-# gw_started_pid). With BENCH_PROFILE set, the path "gateway" runs under
-# bench/cmd/gwprof instead.
+# gw_started_pid). With BENCH_PROFILE set, the path named by
+# BENCH_PROFILE_PATH (default "gateway") runs under bench/cmd/gwprof instead
+# and writes NAME.cpu.pprof, NAME.heap.pprof and NAME.block.pprof there.
 gw_serve() {
   local name=$1 exe=$2 port=$3 dir=$4 db=$5 origin=${6:-}
   gw_env "$dir" "$db" "$port"
   [ -n "$origin" ] && export RGW_AUDIT_ORIGIN="$origin"
-  if [ "$name" = gateway ] && [ -n "${BENCH_PROFILE:-}" ]; then
+  if [ "$name" = "${BENCH_PROFILE_PATH:-gateway}" ] && [ -n "${BENCH_PROFILE:-}" ]; then
     mkdir -p "$BENCH_PROFILE"
     BENCH_PROFILE=$(cd "$BENCH_PROFILE" && pwd)
-    log "profiling the gateway into $BENCH_PROFILE (its numbers include the profiler's overhead)"
-    "$bin/gwprof" -cpuprofile "$BENCH_PROFILE/gateway.cpu.pprof" -memprofile "$BENCH_PROFILE/gateway.heap.pprof" serve \
-      >"$dir/$name.log" 2>&1 &
+    log "profiling $name into $BENCH_PROFILE (its numbers include the profiler's overhead)"
+    "$bin/gwprof" -cpuprofile "$BENCH_PROFILE/$name.cpu.pprof" -memprofile "$BENCH_PROFILE/$name.heap.pprof" \
+      -blockprofile "$BENCH_PROFILE/$name.block.pprof" serve >"$dir/$name.log" 2>&1 &
   else
     "$exe" serve >"$dir/$name.log" 2>&1 &
   fi
