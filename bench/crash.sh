@@ -10,6 +10,8 @@
 #
 #   bash bench/crash.sh                         # 40 s of load, the kill after 15 s
 #   CRASH_DURATION=60s CRASH_KILL_AFTER=20 bash bench/crash.sh [load flags...]
+#   CRASH_KILL_AFTER=0 bash bench/crash.sh      # the same checks without a kill
+#   CRASH_NOTE="..." adds a line to the report (e.g. what else ran on the machine).
 #
 # Writes bench/results/crash-pg.txt (CRASH_OUT to change) and exits 1 if a
 # check fails. About a minute and a half on 2 cores. See bench/README.md.
@@ -40,15 +42,20 @@ b_pid=$gw_started_pid
 start_lb "$lb_port" "$a_port" "$b_port"
 log "replica-a :$a_port (pid $a_pid), replica-b :$b_port (pid $b_pid), tcplb :$lb_port, PostgreSQL :$pg_port"
 
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 "$bin/load" -path "replicas,http://127.0.0.1:$lb_port/rack,0,BENCH_GATEWAY_TOKEN" -mixed "$duration" \
   -ack-log "$work/acks.txt" -out "$work/load.txt" "$@" >/dev/null &
 load_pid=$!
 pids=("$load_pid" "${pids[@]}")
-sleep "$kill_after"
-kill -0 "$a_pid" || { log "replica-a died before the kill"; exit 1; }
-kill -KILL "$a_pid"
-killed_at=$(date -u +%H:%M:%S)
-log "kill -9 replica-a (pid $a_pid) at $killed_at, ${kill_after}s into the load"
+kill_line="no kill (CRASH_KILL_AFTER=0)"
+if [ "$kill_after" != 0 ]; then
+  sleep "$kill_after"
+  kill -0 "$a_pid" || { log "replica-a died before the kill"; exit 1; }
+  kill -KILL "$a_pid"
+  wait "$a_pid" 2>/dev/null || true # reaped here, so bash does not report it later
+  kill_line="kill -9 replica-a (pid $a_pid) at $(date -u +%H:%M:%S) UTC, ${kill_after}s into the load"
+  log "$kill_line"
+fi
 wait "$load_pid" || { log "load failed"; exit 1; }
 
 # The survivor still answers through the balancer after the run.
@@ -61,8 +68,9 @@ after=$(
 survivor=alive
 kill -0 "$b_pid" 2>/dev/null || survivor=gone
 
-# Stop the survivor gracefully (its routine audit queue drains), then read
+# Stop the replicas gracefully (their routine audit queues drain), then read
 # the log as the operator would: export, check the acks, verify the chain.
+stop_pid "$a_pid" TERM # already gone after a kill
 stop_pid "$b_pid" TERM
 stop_pid "$lb_pid" TERM
 gw_env "$dir" "$pg_runtime_url" 0
@@ -78,7 +86,9 @@ gw_unenv
   echo "command: bash bench/crash.sh $* (CRASH_DURATION=$duration CRASH_KILL_AFTER=$kill_after)"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr); PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') (fsync on, synchronous_commit on)"
   echo "setup: simrack; two rack-gateway serve replicas (runtime role rgw_runtime, shared keys) on one PostgreSQL database; bench/cmd/tcplb round robin in front"
-  echo "kill -9 replica-a (pid $a_pid) at $killed_at UTC, ${kill_after}s into the load"
+  echo "$kill_line"
+  echo "load average at the start: $load_at_start"
+  [ -n "${CRASH_NOTE:-}" ] && echo "note: $CRASH_NOTE"
   echo
   cat "$work/load.txt"
   echo
