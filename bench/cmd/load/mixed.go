@@ -59,7 +59,9 @@ func (m *mixedLoad) run() string {
 	worker := func(q mixedReq) {
 		defer wg.Done()
 		for time.Now().Before(deadline) {
-			m.one(client, q, start)
+			if !m.one(client, q, start) {
+				time.Sleep(10 * time.Millisecond) // do not spin on a dead server
+			}
 		}
 	}
 	for range m.getConc {
@@ -75,7 +77,8 @@ func (m *mixedLoad) run() string {
 	return m.summary(time.Since(start))
 }
 
-func (m *mixedLoad) one(client *http.Client, q mixedReq, start time.Time) {
+// one sends one request and records it; false when it failed.
+func (m *mixedLoad) one(client *http.Client, q mixedReq, start time.Time) bool {
 	req, _ := http.NewRequest(q.method, m.base+q.path, bytes.NewReader(q.body))
 	if q.body == nil {
 		req.Body, req.ContentLength = nil, 0
@@ -103,20 +106,21 @@ func (m *mixedLoad) one(client *http.Client, q mixedReq, start time.Time) {
 	if fail != "" {
 		m.fails[fail]++
 		m.badTimeline[sec]++
-		return
+		return false
 	}
 	m.okTimeline[sec]++
 	if q.method == "GET" {
 		m.okGets.Add(1)
-		return
+		return true
 	}
 	id := resp.Header.Get("X-Request-Id")
 	if id == "" {
 		m.missingID.Add(1)
-		return
+		return true
 	}
 	m.acked.Add(1)
 	fmt.Fprintf(m.ackLog, "%s %s %s\n", q.method, q.path, id)
+	return true
 }
 
 // errKind shortens a client error to its cause, without addresses or
