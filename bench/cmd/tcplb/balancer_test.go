@@ -153,3 +153,36 @@ func TestHalfClose(t *testing.T) {
 		t.Fatalf("answer %q, %v", ans, err)
 	}
 }
+
+// A backend that dies mid-answer (its socket reset, as after kill -9)
+// ends the client's connection at once instead of leaving it hanging.
+func TestBackendDiesMidAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte("partial"))
+		_ = c.(*net.TCPConn).SetLinger(0) // close with RST
+		_ = c.Close()
+	}()
+	lb := startLB(t, ln.Addr().String())
+	c, err := net.Dial("tcp", lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("client left hanging after %q", got)
+	}
+	if len(got) > len("partial") {
+		t.Fatalf("read %q", got)
+	}
+}
