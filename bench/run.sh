@@ -26,10 +26,13 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # -paths LIST (also passed on to the load generator) selects paths; only
 # the servers they need are started. Default: every path.
 want_paths=""
+out_arg="" # a -out given here wins over the default report file
 prev=""
 for a in "$@"; do
   case "$a" in -paths=* | --paths=*) want_paths=${a#*=} ;; esac
   case "$prev" in -paths | --paths) want_paths=$a ;; esac
+  case "$a" in -out=* | --out=*) out_arg=${a#*=} ;; esac
+  case "$prev" in -out | --out) out_arg=$a ;; esac
   prev=$a
 done
 wants() { [ -z "$want_paths" ] || case ",$want_paths," in *",$1,"*) true ;; *) false ;; esac; }
@@ -193,4 +196,4 @@ mkdir -p "$(dirname "$report")"
 load_pid=$!
 pids=("$load_pid" "${pids[@]}") # in the background so that a signal stops everything at once
 wait "$load_pid"
-log "report written to $report"
+log "report written to ${out_arg:-$report}"
