@@ -12,7 +12,7 @@
 #
 # Prints a table and writes it to bench/results/latest.txt. Every server is
 # its own process on 127.0.0.1; all of them are stopped on exit. The
-# PostgreSQL paths run on a throwaway cluster in the temp dir. About 11
+# PostgreSQL paths run on a throwaway cluster in the temp dir. About 10
 # minutes on 2 cores with every path, under 4 with -quick. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
