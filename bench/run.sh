@@ -7,9 +7,13 @@
 #       runs the gateway in-process under runtime/pprof (bench/cmd/gwprof) and
 #       writes DIR/gateway.cpu.pprof and DIR/gateway.heap.pprof at the end.
 #
+#   bash bench/run.sh -quick -paths direct,bare-proxy,gateway,gateway-pg
+#       a short validation run of some paths (-quick: 2 rounds, short windows).
+#
 # Prints a table and writes it to bench/results/latest.txt. Every server is
-# its own process on 127.0.0.1; all of them are stopped on exit. About 3½
-# minutes on 2 cores. See bench/README.md.
+# its own process on 127.0.0.1; all of them are stopped on exit. The
+# PostgreSQL paths run on a throwaway cluster in the temp dir. About 10
+# minutes on 2 cores with every path, under 4 with -quick. See bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=go1.27.3
@@ -17,98 +21,53 @@ export GOTOOLCHAIN=go1.27.3
 # 500 websockets through a proxy need ~1500 descriptors in the harness alone.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. bench/lib.sh
 
-work=$(mktemp -d /tmp/rgw-bench.XXXXXX)
-pids=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then # still there: take its children (nginx workers) along
-      for kid in $(cat "/proc/$pid/task/$pid/children" 2>/dev/null); do kill -KILL "$kid" 2>/dev/null || true; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "$rc" -ne 0 ] && [ -d "$work" ]; then
-    for f in "$work"/*.log; do
-      [ -s "$f" ] || continue
-      echo "--- last lines of $f" >&2
-      tail -n 20 "$f" >&2
-    done
-  fi
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# -paths LIST (also passed on to the load generator) selects paths; only
+# the servers they need are started. Default: every path.
+want_paths=""
+out_arg="" # a -out given here wins over the default report file
+prev=""
+for a in "$@"; do
+  case "$a" in -paths=* | --paths=*) want_paths=${a#*=} ;; esac
+  case "$prev" in -paths | --paths) want_paths=$a ;; esac
+  case "$a" in -out=* | --out=*) out_arg=${a#*=} ;; esac
+  case "$prev" in -out | --out) out_arg=$a ;; esac
+  prev=$a
+done
+wants() { [ -z "$want_paths" ] || case ",$want_paths," in *",$1,"*) true ;; *) false ;; esac; }
 
 # nginx is one of the reference paths (Debian package "nginx").
-nginx_bin=$(command -v nginx || true)
-[ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
-if [ -z "$nginx_bin" ] && command -v apt-get >/dev/null; then
-  log "installing nginx"
-  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; then
-    nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-  fi
-fi
-[ -n "$nginx_bin" ] && [ -x "$nginx_bin" ] || { log "nginx not available; that path is skipped"; nginx_bin=""; }
-
-# Build. Other work may leave the tree briefly uncompilable: retry a few times.
-mkdir -p "$work/bin"
-for attempt in 1 2 3 4 5 6; do
-  if go build -o "$work/bin/rack-gateway" ./cmd/rack-gateway 2>"$work/build.log" &&
-     go build -o "$work/bin/bareproxy" ./bench/cmd/bareproxy 2>>"$work/build.log" &&
-     go build -o "$work/bin/load" ./bench/cmd/load 2>>"$work/build.log" &&
-     { [ -z "${BENCH_PROFILE:-}" ] || go build -o "$work/bin/gwprof" ./bench/cmd/gwprof 2>>"$work/build.log"; }; then
-    break
-  fi
-  [ "$attempt" -eq 6 ] && { cat "$work/build.log" >&2; log "build failed"; exit 1; }
-  log "build failed (attempt $attempt), retrying in 30s: $(head -n 3 "$work/build.log" | tr '\n' ' ')"
-  sleep 30
-done
-bin=$work/bin
-
-# Free loopback ports below the ephemeral range, so that client sockets
-# never take them.
-used_ports=" "
-free_port() { # VAR: set VAR to a port nothing listens on
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 12000))
-    case "$used_ports" in *" $p "*) continue ;; esac
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      used_ports="$used_ports$p "
-      printf -v "$1" '%s' "$p"
-      return 0
+nginx_bin=""
+if wants nginx; then
+  nginx_bin=$(command -v nginx || true)
+  [ -z "$nginx_bin" ] && [ -x /usr/sbin/nginx ] && nginx_bin=/usr/sbin/nginx
+  if [ -z "$nginx_bin" ] && command -v apt-get >/dev/null; then
+    log "installing nginx"
+    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null; then
+      nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
     fi
-  done
-  log "no free port"; return 1
-}
-wait_port() { # NAME PORT PID
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
-    kill -0 "$3" 2>/dev/null || { log "$1 exited"; return 1; }
-    sleep 0.1
-  done
-  log "$1 did not listen on $2 within 10s"; return 1
-}
+  fi
+  [ -n "$nginx_bin" ] && [ -x "$nginx_bin" ] || { log "nginx not available; that path is skipped"; nginx_bin=""; }
+fi
+
+# PostgreSQL for the paths gateway-pg and gateway-pg-2: a throwaway cluster
+# (Debian package "postgresql" installed when missing).
+use_pg=0
+if wants gateway-pg || wants gateway-pg-2; then
+  if find_pg; then use_pg=1; else log "PostgreSQL not available; the gateway-pg paths are skipped"; fi
+fi
+
+# Build.
+pkgs=(cmd/rack-gateway bench/cmd/bareproxy bench/cmd/load bench/cmd/tcplb)
+[ -n "${BENCH_PROFILE:-}" ] && pkgs+=(bench/cmd/gwprof)
+build_bins "${pkgs[@]}"
 
 export BENCH_RACK_PASSWORD="bench-rack-password-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-for v in rack_port bare_port bared_port nginx_port gw_port gwb_port; do free_port "$v"; done
+for v in bare_port bared_port nginx_port gw_port gwb_port gwpg_port gwpg2_port gwpg2a_port gwpg2b_port; do free_port "$v"; done
 
 # 1. The simulated rack: the "direct" path.
-"$bin/rack-gateway" simrack --addr "127.0.0.1:$rack_port" --password "$BENCH_RACK_PASSWORD" >"$work/simrack.log" 2>&1 &
-rack_pid=$!; pids+=("$rack_pid")
-wait_port simrack "$rack_port" "$rack_pid"
+start_simrack
 
 # 2. Bare ReverseProxy, tuned transport (the reference) and Go's default transport.
 "$bin/bareproxy" -addr "127.0.0.1:$bare_port" -target "http://127.0.0.1:$rack_port" -password "$BENCH_RACK_PASSWORD" \
@@ -174,41 +133,8 @@ EOF
 fi
 
 # 4. The gateway, bootstrapped like a fresh install (SQLite, one admin token).
-#    start_gateway NAME BINARY PORT DIR: sets gw_started_pid and gw_started_token.
-start_gateway() {
-  local name=$1 exe=$2 port=$3 dir=$4
-  mkdir -p "$dir"
-  export RGW_ADDR="127.0.0.1:$port" RGW_DATABASE_URL="sqlite:$dir/gw.db" \
-    RGW_RACK_URL="http://127.0.0.1:$rack_port" RGW_RACK_PASSWORD="$BENCH_RACK_PASSWORD" \
-    RGW_AUDIT_SIGNING_KEY_FILE="$dir/audit-signing.key" RGW_AUDIT_HMAC_KEY_FILE="$dir/audit-hmac.key" \
-    RGW_AUDIT_ANCHOR_DIR="$dir/anchors" \
-    RGW_LIMIT_MAX_CONNS_PER_IP=8192 # every workload comes from 127.0.0.1: up to 2000 websockets at once
-  "$exe" audit keygen --signing-key "$RGW_AUDIT_SIGNING_KEY_FILE" --hmac-key "$RGW_AUDIT_HMAC_KEY_FILE" >"$dir/bootstrap.log" 2>&1
-  # MFA is required by default and needs its sealing key (API tokens, the
-  # bench's callers, are never asked for a second factor). A baseline
-  # binary from before MFA has no mfa-keygen and needs none.
-  unset RGW_MFA_ENCRYPTION_KEYS
-  if mfa_key=$("$exe" mfa-keygen 2>/dev/null) && [ -n "$mfa_key" ]; then
-    export RGW_MFA_ENCRYPTION_KEYS="$mfa_key"
-  fi
-  "$exe" admin create-user bench@example.com --role admin >>"$dir/bootstrap.log" 2>&1
-  gw_started_token=$("$exe" token create --user bench@example.com --name bench 2>>"$dir/bootstrap.log" | tr -d '[:space:]')
-  [ -n "$gw_started_token" ] || { log "$name: token create printed nothing"; cat "$dir/bootstrap.log" >&2; exit 1; }
-  if [ "$name" = gateway ] && [ -n "${BENCH_PROFILE:-}" ]; then
-    mkdir -p "$BENCH_PROFILE"
-    BENCH_PROFILE=$(cd "$BENCH_PROFILE" && pwd)
-    log "profiling the gateway into $BENCH_PROFILE (its numbers include the profiler's overhead)"
-    "$bin/gwprof" -cpuprofile "$BENCH_PROFILE/gateway.cpu.pprof" -memprofile "$BENCH_PROFILE/gateway.heap.pprof" serve \
-      >"$dir/gateway.log" 2>&1 &
-  else
-    "$exe" serve >"$dir/gateway.log" 2>&1 &
-  fi
-  gw_started_pid=$!; pids+=("$gw_started_pid")
-  wait_port "$name" "$port" "$gw_started_pid"
-  unset RGW_ADDR RGW_DATABASE_URL RGW_RACK_URL RGW_RACK_PASSWORD RGW_AUDIT_SIGNING_KEY_FILE RGW_AUDIT_HMAC_KEY_FILE \
-    RGW_AUDIT_ANCHOR_DIR RGW_LIMIT_MAX_CONNS_PER_IP
-}
-start_gateway gateway "$bin/rack-gateway" "$gw_port" "$work/gateway"
+gw_bootstrap gateway "$bin/rack-gateway" "$work/gateway" "sqlite:$work/gateway/gw.db" "sqlite:$work/gateway/gw.db"
+gw_serve gateway "$bin/rack-gateway" "$gw_port" "$work/gateway" "sqlite:$work/gateway/gw.db"
 gw_pid=$gw_started_pid
 export BENCH_GATEWAY_TOKEN=$gw_started_token
 
@@ -216,9 +142,39 @@ export BENCH_GATEWAY_TOKEN=$gw_started_token
 #     comparison in one run: the path "gateway-before".
 baseline_path=()
 if [ -n "${BENCH_BASELINE_GATEWAY:-}" ]; then
-  start_gateway gateway-before "$BENCH_BASELINE_GATEWAY" "$gwb_port" "$work/gateway-before"
+  gw_bootstrap gateway-before "$BENCH_BASELINE_GATEWAY" "$work/gateway-before" "sqlite:$work/gateway-before/gw.db" "sqlite:$work/gateway-before/gw.db"
+  gw_serve gateway-before "$BENCH_BASELINE_GATEWAY" "$gwb_port" "$work/gateway-before" "sqlite:$work/gateway-before/gw.db"
   export BENCH_BASELINE_TOKEN=$gw_started_token
   baseline_path=(-path "gateway-before,http://127.0.0.1:$gwb_port/rack,$gw_started_pid,BENCH_BASELINE_TOKEN,all")
+fi
+
+# 4c. The gateway on PostgreSQL: one replica (gateway-pg), and two replicas
+#     on one database behind bench/cmd/tcplb (gateway-pg-2). Each path has its
+#     own database, so neither sees the other's audit log or state.
+pg_paths=()
+if [ "$use_pg" -eq 1 ]; then
+  start_pg
+  pg_db() { sed "s#/rgw?#/$2?#" <<<"$1"; } # URL DBNAME: the same server, another database
+  for db in rgw_pg1 rgw_pg2; do
+    as_pg "$pg_bin/psql" -q -h "$work/pg" -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+      -c "CREATE DATABASE $db OWNER rgw_owner" >/dev/null
+  done
+  if wants gateway-pg; then
+    gw_bootstrap gateway-pg "$bin/rack-gateway" "$work/gateway-pg" "$(pg_db "$pg_owner_url" rgw_pg1)" "$(pg_db "$pg_runtime_url" rgw_pg1)"
+    export BENCH_GATEWAY_PG_TOKEN=$gw_started_token
+    gw_serve gateway-pg "$bin/rack-gateway" "$gwpg_port" "$work/gateway-pg" "$(pg_db "$pg_runtime_url" rgw_pg1)"
+    pg_paths+=(-path "gateway-pg,http://127.0.0.1:$gwpg_port/rack,$gw_started_pid/db:$pg_pid,BENCH_GATEWAY_PG_TOKEN,all")
+  fi
+  if wants gateway-pg-2; then
+    gw_bootstrap gateway-pg-2 "$bin/rack-gateway" "$work/gateway-pg-2" "$(pg_db "$pg_owner_url" rgw_pg2)" "$(pg_db "$pg_runtime_url" rgw_pg2)"
+    export BENCH_GATEWAY_PG2_TOKEN=$gw_started_token
+    gw_serve gateway-pg-2a "$bin/rack-gateway" "$gwpg2a_port" "$work/gateway-pg-2" "$(pg_db "$pg_runtime_url" rgw_pg2)" replica-a
+    r1=$gw_started_pid
+    gw_serve gateway-pg-2b "$bin/rack-gateway" "$gwpg2b_port" "$work/gateway-pg-2" "$(pg_db "$pg_runtime_url" rgw_pg2)" replica-b
+    r2=$gw_started_pid
+    start_lb "$gwpg2_port" "$gwpg2a_port" "$gwpg2b_port"
+    pg_paths+=(-path "gateway-pg-2,http://127.0.0.1:$gwpg2_port/rack,$r1+$r2+$lb_pid/db:$pg_pid,BENCH_GATEWAY_PG2_TOKEN,all")
+  fi
 fi
 
 log "simrack :$rack_port (pid $rack_pid), bareproxy :$bare_port, bareproxy-default :$bared_port, nginx :$nginx_port, gateway :$gw_port (pid $gw_pid)"
@@ -230,13 +186,14 @@ mkdir -p "$(dirname "$report")"
   -path "bare-proxy,http://127.0.0.1:$bare_port,$bare_pid,BENCH_RACK_PASSWORD,all" \
   -path "gateway,http://127.0.0.1:$gw_port/rack,$gw_pid,BENCH_GATEWAY_TOKEN,all" \
   "${baseline_path[@]}" \
+  "${pg_paths[@]}" \
   -path "bare-default,http://127.0.0.1:$bared_port,$bared_pid,BENCH_RACK_PASSWORD,get+release+object" \
   "${nginx_path[@]}" \
   -note "rack-gateway bench, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal 2>/dev/null || echo ' (+ uncommitted changes)')" \
   -note "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr); servers built with $(go env GOVERSION)" \
-  -note "paths: direct = simrack itself; bare-proxy = httputil.ReverseProxy, tuned transport; bare-default = same with http.DefaultTransport; nginx $("${nginx_bin:-true}" -v 2>&1 | sed 's/.*nginx\///') worker_processes auto; gateway = rack-gateway serve (SQLite, every call authenticated, authorized, audited)" \
+  -note "paths: direct = simrack itself; bare-proxy = httputil.ReverseProxy, tuned transport; bare-default = same with http.DefaultTransport; nginx $("${nginx_bin:-true}" -v 2>&1 | sed 's/.*nginx\///') worker_processes auto; gateway = rack-gateway serve (SQLite, every call authenticated, authorized, audited); gateway-pg = the same on PostgreSQL $("${pg_bin:-false}/postgres" --version 2>/dev/null | awk '{print $3}') (fsync on); gateway-pg-2 = two replicas on one PostgreSQL database behind bench/cmd/tcplb (round robin)" \
   -out "$report" "$@" &
 load_pid=$!
 pids=("$load_pid" "${pids[@]}") # in the background so that a signal stops everything at once
 wait "$load_pid"
-log "report written to $report"
+log "report written to ${out_arg:-$report}"

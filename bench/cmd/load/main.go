@@ -9,7 +9,9 @@
 //	-path NAME,URL,PID,SECRET_ENV[,WORKLOADS]
 //
 // URL includes any path prefix (http://127.0.0.1:8447/rack), PID is the
-// server process watched for CPU and RSS (0: none), SECRET_ENV names the
+// server process watched for CPU and RSS (0: none; "P1+P2" sums several, e.g.
+// two gateway replicas and their balancer; a "/db:P" suffix names the
+// database server, whose CPU is reported apart in the notes), SECRET_ENV names the
 // environment variable holding the Basic password the client sends (the
 // rack password, or the gateway token), WORKLOADS is "all" (default) or a
 // "+"-separated subset of get, release, object, upload, ws.
@@ -25,7 +27,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,7 +34,8 @@ import (
 
 type pathSpec struct {
 	name, base, prefix string
-	pid                int
+	pids               procs // server processes (CPU and RSS summed)
+	db                 procs // database server: its CPU is reported apart
 	auth               string
 	workloads          map[string]bool // nil: all
 }
@@ -50,15 +52,22 @@ func (p *pathList) Set(s string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("bad URL %q", f[1])
 	}
-	pid, err := strconv.Atoi(f[2])
+	pidField, dbField, _ := strings.Cut(f[2], "/db:")
+	pids, err := parseProcs(pidField)
 	if err != nil {
-		return fmt.Errorf("bad PID %q", f[2])
+		return err
+	}
+	var db procs
+	if dbField != "" {
+		if db, err = parseProcs(dbField); err != nil {
+			return err
+		}
 	}
 	secret := os.Getenv(f[3])
 	if secret == "" {
 		return fmt.Errorf("environment variable %s is empty", f[3])
 	}
-	ps := pathSpec{name: f[0], base: u.Scheme + "://" + u.Host, prefix: strings.TrimSuffix(u.Path, "/"), pid: pid,
+	ps := pathSpec{name: f[0], base: u.Scheme + "://" + u.Host, prefix: strings.TrimSuffix(u.Path, "/"), pids: pids, db: db,
 		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte("convox:"+secret))}
 	if len(f) == 5 && f[4] != "all" {
 		ps.workloads = map[string]bool{}
@@ -98,6 +107,13 @@ var (
 	direct     = flag.String("direct", "direct", "name of the path the 'vs direct' column divides by")
 	bare       = flag.String("bare", "bare-proxy", "name of the path the 'vs bare' column divides by")
 	gwName     = flag.String("gateway", "gateway", "name of the gateway path (checked against the targets)")
+	moreGWs    = flag.String("more-gateways", "gateway-pg,gateway-pg-2", "further gateway paths checked against the request targets, comma-separated")
+	onlyPaths  = flag.String("paths", "", "run only these paths (comma-separated names; empty: every -path)")
+	mixed      = flag.Duration("mixed", 0, "crash-test mode: GETs, POST releases and 1 KiB objects at once against the first path for this long (bench/crash.sh)")
+	mixedGets  = flag.Int("mixed-get-concurrency", 16, "-mixed: GET workers")
+	mixedPosts = flag.Int("mixed-post-concurrency", 8, "-mixed: workers for each POST kind")
+	ackLog     = flag.String("ack-log", "acks.txt", "-mixed: file of acknowledged mutating calls, one \"METHOD PATH REQUEST_ID\" a line")
+	quick      = flag.Bool("quick", false, "validation run: 2 rounds of everything, shorter windows, 1 upload, 5 s websockets (flags given explicitly win)")
 )
 
 type workload struct {
@@ -113,6 +129,15 @@ func main() {
 	flag.Var(&notes, "note", "a line printed above the table (repeatable)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
+	if *quick {
+		applyQuick()
+	}
+	if *onlyPaths != "" {
+		var err error
+		if paths, err = selectPaths(paths, *onlyPaths); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if len(paths) == 0 {
 		log.Fatal("no -path given")
 	}
@@ -120,27 +145,31 @@ func main() {
 	for i := range kb {
 		kb[i] = byte('a' + i%26)
 	}
+	if *mixed > 0 {
+		runMixed(paths[0], kb)
+		return
+	}
 	getN, postN, uploadN := max(*getRounds, 1), max(*rounds, 1), max(*uploadRnds, 1)
 	all := []workload{
 		{"get", true, getN, fmt.Sprintf("GET /apps (%d conns)", *getConc), func(p pathSpec) result {
 			return httpLoad{method: "GET", url: p.base + p.prefix + "/apps", auth: p.auth,
-				conc: *getConc, warm: *getWarm, dur: *getDur / time.Duration(getN), pid: p.pid}.run()
+				conc: *getConc, warm: *getWarm, dur: *getDur / time.Duration(getN), pids: p.pids, db: p.db}.run()
 		}},
 		{"release", true, postN, fmt.Sprintf("POST releases (%d conns)", *postConc), func(p pathSpec) result {
 			return httpLoad{method: "POST", url: p.base + p.prefix + "/apps/myapp/releases", auth: p.auth,
 				body: []byte("build=" + *build), contentType: "application/x-www-form-urlencoded",
-				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(postN), pid: p.pid}.run()
+				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(postN), pids: p.pids, db: p.db}.run()
 		}},
 		{"object", true, postN, fmt.Sprintf("POST 1 KiB object (%d conns)", *postConc), func(p pathSpec) result {
 			return httpLoad{method: "POST", url: p.base + p.prefix + "/apps/myapp/objects/tmp/k", auth: p.auth,
 				body: kb, contentType: "application/octet-stream",
-				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(postN), pid: p.pid}.run()
+				conc: *postConc, warm: *postWarm, dur: *postDur / time.Duration(postN), pids: p.pids, db: p.db}.run()
 		}},
 		{"upload", false, uploadN, fmt.Sprintf("%s upload", size(*uploadSize)), func(p pathSpec) result {
-			return upload(p.base+p.prefix+"/apps/myapp/objects/tmp/big.tgz", p.auth, *uploadSize, p.pid)
+			return upload(p.base+p.prefix+"/apps/myapp/objects/tmp/big.tgz", p.auth, *uploadSize, p.pids)
 		}},
 		{"ws", false, 1, fmt.Sprintf("%d log websockets", *wsCount), func(p pathSpec) result {
-			return websockets(p.base, p.prefix+"/apps/myapp/logs", p.auth, *wsCount, *wsHold, p.pid)
+			return websockets(p.base, p.prefix+"/apps/myapp/logs", p.auth, *wsCount, *wsHold, p.pids)
 		}},
 	}
 	want := map[string]bool{}
@@ -150,9 +179,7 @@ func main() {
 
 	baseRSS := map[string]int64{}
 	for _, p := range paths {
-		if p.pid > 0 {
-			baseRSS[p.name] = curRSS(p.pid)
-		}
+		baseRSS[p.name] = curRSS(p.pids)
 	}
 	results := map[string]map[string]result{}
 	var ran []workload
@@ -179,7 +206,7 @@ func main() {
 		for _, p := range paths {
 			if p.runs(w.key) {
 				ps = append(ps, p)
-				resetPeak(p.pid)
+				resetPeak(p.pids)
 			}
 		}
 		n := w.rounds
@@ -189,8 +216,8 @@ func main() {
 				if round%2 == 1 {
 					p = ps[len(ps)-1-i]
 				}
-				if p.pid > 0 && !alive(p.pid) {
-					log.Fatalf("%s (pid %d) is gone", p.name, p.pid)
+				if !alive(p.pids) {
+					log.Fatalf("%s (pids %v) is gone", p.name, p.pids)
 				}
 				r := w.run(p)
 				if r.errors > 0 {
@@ -204,7 +231,7 @@ func main() {
 		}
 		for _, p := range ps {
 			r := results[w.key][p.name]
-			r.rss = peakRSS(p.pid)
+			r.rss = peakRSS(p.pids)
 			results[w.key][p.name] = r
 		}
 	}
@@ -226,7 +253,7 @@ func main() {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", w.title, p.name, rateStr(r), ms(r.p50), ms(r.p99),
-				ratio(r, d), ratio(r, b), cpuStr(r), mib(r.rss), r.errors, r.note)
+				ratio(r, d), ratio(r, b), cpuStr(r), mib(r.rss), r.errors, noteStr(r))
 		}
 	}
 	tw.Flush()
@@ -247,7 +274,7 @@ func main() {
 		}
 	}
 
-	fmt.Fprintf(wr, "\nTargets (%s):\n", *gwName)
+	fmt.Fprintf(wr, "\nTargets (%s):\n", strings.Join(gatewayNames(), ", "))
 	gw := func(k string) (result, bool) { r, ok := results[k][*gwName]; return r, ok }
 	check := func(ok bool, format string, a ...any) {
 		v := "PASS"
@@ -260,6 +287,25 @@ func main() {
 		b := results["get"][*bare]
 		check(b.rate > 0 && g.rate >= 0.9*b.rate && g.errors == 0,
 			"small GETs ≥ 0.90× bare ReverseProxy: %s (%.0f vs %.0f req/s, %d errors)%s", ratio(g, b), g.rate, b.rate, g.errors, roundSpread(g, b))
+	}
+	for _, name := range gatewayNames() {
+		for _, k := range []struct{ key, what string }{{"release", "POST releases"}, {"object", "POST 1 KiB objects"}} {
+			g, ok := results[k.key][name]
+			if !ok {
+				continue
+			}
+			b := results[k.key][*bare]
+			check(b.rate > 0 && g.rate >= 0.9*b.rate && g.errors == 0, "%s: %s ≥ 0.90× bare ReverseProxy (write-ahead audit durable): %s (%.0f vs %.0f req/s, %d errors)%s",
+				name, k.what, ratio(g, b), g.rate, b.rate, g.errors, roundSpread(g, b))
+		}
+		if name == *gwName {
+			continue // its GET target is above
+		}
+		if g, ok := results["get"][name]; ok {
+			b := results["get"][*bare]
+			check(b.rate > 0 && g.rate >= 0.9*b.rate && g.errors == 0,
+				"%s: small GETs ≥ 0.90× bare ReverseProxy: %s (%.0f vs %.0f req/s, %d errors)%s", name, ratio(g, b), g.rate, b.rate, g.errors, roundSpread(g, b))
+		}
 	}
 	if g, ok := gw("upload"); ok {
 		d := results["upload"][*direct]
@@ -300,6 +346,75 @@ func roundSpread(r, ref result) string {
 		med = (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
 	}
 	return fmt.Sprintf("; per round %.2f–%.2f, median %.2f, over %d rounds", rs[0], rs[len(rs)-1], med, len(rs))
+}
+
+// gatewayNames are the gateway paths of this run checked against the
+// targets (-gateway first, then -more-gateways).
+func gatewayNames() []string {
+	names := []string{*gwName}
+	for _, n := range strings.Split(*moreGWs, ",") {
+		if n = strings.TrimSpace(n); n != "" && n != *gwName {
+			names = append(names, n)
+		}
+	}
+	return slices.DeleteFunc(names, func(n string) bool {
+		return !slices.ContainsFunc(paths, func(p pathSpec) bool { return p.name == n })
+	})
+}
+
+// selectPaths keeps the paths named in the comma-separated list, in the
+// order they were given as -path; a name that matches no path is an error.
+func selectPaths(all pathList, list string) (pathList, error) {
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			want[n] = true
+		}
+	}
+	var out pathList
+	for _, p := range all {
+		if want[p.name] {
+			out = append(out, p)
+			delete(want, p.name)
+		}
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			missing = append(missing, n)
+		}
+		slices.Sort(missing)
+		return nil, fmt.Errorf("-paths: no path named %s", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// applyQuick shortens every workload for a validation run, leaving flags
+// that were given explicitly as they are.
+func applyQuick() {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, v := range map[string]string{
+		"get-rounds": "2", "get-duration": "6s", "rounds": "2", "post-duration": "4s",
+		"upload-rounds": "1", "ws-hold": "5s",
+	} {
+		if !set[name] {
+			_ = flag.Set(name, v)
+		}
+	}
+}
+
+// noteStr is the notes column: the workload's own note, and the database
+// server's CPU per request where the path has one.
+func noteStr(r result) string {
+	if r.dbCPU == 0 || r.ops == 0 || r.unit != "req/s" {
+		return r.note
+	}
+	db := fmt.Sprintf("database %.0fµs/req", float64(r.dbCPU.Microseconds())/float64(r.ops))
+	if r.note == "" {
+		return db
+	}
+	return r.note + "; " + db
 }
 
 func rateStr(r result) string {

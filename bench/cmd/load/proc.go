@@ -10,16 +10,35 @@ import (
 // A server process under test, plus its children (nginx workers). All
 // numbers come from /proc, so they work for any binary.
 
-// family returns pid and its direct children.
-func family(pid int) []int {
-	if pid <= 0 {
-		return nil
+// procs are the server processes of one path (several for gateway replicas
+// behind a balancer); every figure is summed over them and their children.
+type procs []int
+
+// parseProcs reads "PID[+PID...]"; "0" is none.
+func parseProcs(s string) (procs, error) {
+	var ps procs
+	for _, f := range strings.Split(s, "+") {
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid < 0 {
+			return nil, fmt.Errorf("bad PID %q", f)
+		}
+		if pid > 0 {
+			ps = append(ps, pid)
+		}
 	}
-	pids := []int{pid}
-	if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
-		for _, k := range strings.Fields(string(kids)) {
-			if kp, err := strconv.Atoi(k); err == nil {
-				pids = append(pids, kp)
+	return ps, nil
+}
+
+// family returns the processes and their direct children.
+func family(ps procs) []int {
+	var pids []int
+	for _, pid := range ps {
+		pids = append(pids, pid)
+		if kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); err == nil {
+			for _, k := range strings.Fields(string(kids)) {
+				if kp, err := strconv.Atoi(k); err == nil {
+					pids = append(pids, kp)
+				}
 			}
 		}
 	}
@@ -28,17 +47,17 @@ func family(pid int) []int {
 
 // resetPeak resets the kernel's peak-RSS counter (VmHWM) of pid and its
 // children to their current RSS (clear_refs "5", Linux ≥ 4.0).
-func resetPeak(pid int) {
-	for _, p := range family(pid) {
+func resetPeak(ps procs) {
+	for _, p := range family(ps) {
 		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p), []byte("5"), 0)
 	}
 }
 
 // statusField sums a "kB" field of /proc/PID/status (VmHWM, VmRSS) over
 // pid and its children, in bytes.
-func statusField(pid int, field string) int64 {
+func statusField(ps procs, field string) int64 {
 	var total int64
-	for _, p := range family(pid) {
+	for _, p := range family(ps) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
 		if err != nil {
 			continue
@@ -56,14 +75,14 @@ func statusField(pid int, field string) int64 {
 	return total
 }
 
-func peakRSS(pid int) int64 { return statusField(pid, "VmHWM") }
-func curRSS(pid int) int64  { return statusField(pid, "VmRSS") }
+func peakRSS(ps procs) int64 { return statusField(ps, "VmHWM") }
+func curRSS(ps procs) int64  { return statusField(ps, "VmRSS") }
 
 // cpuTicks is user+system CPU time of pid and its children in clock ticks
 // (USER_HZ, 100 on Linux).
-func cpuTicks(pid int) int64 {
+func cpuTicks(ps procs) int64 {
 	var total int64
-	for _, p := range family(pid) {
+	for _, p := range family(ps) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
 		if err != nil {
 			continue
@@ -84,18 +103,33 @@ func cpuTicks(pid int) int64 {
 	return total
 }
 
-// openFDs counts open file descriptors of pid and its children.
-func openFDs(pid int) int {
+// openFDs counts the open sockets of the processes and their children:
+// what a connection leak leaves behind. Other descriptors are left out, as
+// Go keeps a pool of pipes for splice(2) when it copies between TCP
+// connections (tcplb), freed only by the garbage collector.
+func openFDs(ps procs) int {
 	n := 0
-	for _, p := range family(pid) {
-		if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p)); err == nil {
-			n += len(ents)
+	for _, p := range family(ps) {
+		dir := fmt.Sprintf("/proc/%d/fd", p)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if target, err := os.Readlink(dir + "/" + e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
+				n++
+			}
 		}
 	}
 	return n
 }
 
-func alive(pid int) bool {
-	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-	return err == nil
+// alive reports whether every process is still there.
+func alive(ps procs) bool {
+	for _, pid := range ps {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+			return false
+		}
+	}
+	return true
 }

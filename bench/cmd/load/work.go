@@ -26,6 +26,7 @@ type result struct {
 	firstErr string
 	elapsed  time.Duration // measured window
 	cpu      time.Duration // server-process CPU during the measured window
+	dbCPU    time.Duration // the database server's CPU during the measured window (PostgreSQL paths)
 	rss      int64         // server-process peak RSS during the workload (VmHWM)
 	note     string
 	h        *hist     // HTTP loads: latencies, merged over rounds
@@ -47,6 +48,7 @@ func (r *result) add(o result) {
 	}
 	r.elapsed += o.elapsed
 	r.cpu += o.cpu
+	r.dbCPU += o.dbCPU
 	if r.h == nil { // uploads: bytes over the summed transfer times
 		r.rate = float64(r.ops) / 1e6 / r.elapsed.Seconds()
 		r.note = fmt.Sprintf("%d uploads, %.2fs each", len(r.perRound), r.elapsed.Seconds()/float64(len(r.perRound)))
@@ -76,7 +78,8 @@ type httpLoad struct {
 	body                           []byte
 	conc                           int
 	warm, dur                      time.Duration
-	pid                            int // server process to watch
+	pids                           procs // server processes to watch
+	db                             procs // the database server, reported apart (none: nil)
 }
 
 func (l httpLoad) run() result {
@@ -140,10 +143,10 @@ func (l httpLoad) run() result {
 	}
 	time.Sleep(l.warm)
 	measuring.Store(true)
-	c0, t0 := cpuTicks(l.pid), time.Now()
+	c0, d0, t0 := cpuTicks(l.pids), cpuTicks(l.db), time.Now()
 	time.Sleep(l.dur)
 	stop.Store(true)
-	elapsed, c1 := time.Since(t0), cpuTicks(l.pid)
+	elapsed, c1, d1 := time.Since(t0), cpuTicks(l.pids), cpuTicks(l.db)
 	wg.Wait()
 	all := &hist{}
 	for _, h := range hists {
@@ -151,7 +154,7 @@ func (l httpLoad) run() result {
 	}
 	return result{ran: true, unit: "req/s", rate: float64(all.n) / elapsed.Seconds(), ops: int64(all.n),
 		p50: all.quantile(0.50), p99: all.quantile(0.99), errors: errs.Load(), firstErr: eb.msg,
-		elapsed: elapsed, cpu: time.Duration(c1-c0) * tick, h: all}
+		elapsed: elapsed, cpu: time.Duration(c1-c0) * tick, dbCPU: time.Duration(d1-d0) * tick, h: all}
 }
 
 // pattern is an endless non-zero byte stream that costs one memmove per
@@ -178,7 +181,7 @@ func (p *pattern) Read(b []byte) (int, error) {
 
 // upload streams size bytes in one POST with a Content-Length, like
 // `convox deploy` sending its source tarball.
-func upload(url, auth string, size int64, pid int) result {
+func upload(url, auth string, size int64, pid procs) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", url, io.LimitReader(&pattern{}, size))
@@ -211,7 +214,7 @@ func upload(url, auth string, size int64, pid int) result {
 
 // websockets holds n follow-mode log websockets open for hold and counts
 // the frames that arrive meanwhile.
-func websockets(base, path, auth string, n int, hold time.Duration, pid int) result {
+func websockets(base, path, auth string, n int, hold time.Duration, pid procs) result {
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + path
 	dialer := &websocket.Dialer{HandshakeTimeout: 20 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
 	header := http.Header{
@@ -287,14 +290,14 @@ func websockets(base, path, auth string, n int, hold time.Duration, pid int) res
 	readers.Wait()
 	// Did the proxy let go of both sides? Give it up to 3 s.
 	fdsAfter := openFDs(pid)
-	for i := 0; i < 30 && pid > 0 && fdsAfter > fdsBefore+2; i++ {
+	for i := 0; i < 30 && len(pid) > 0 && fdsAfter > fdsBefore+2; i++ {
 		time.Sleep(100 * time.Millisecond)
 		fdsAfter = openFDs(pid)
 	}
 	r := result{ran: true, unit: "frames/s", rate: float64(frames) / hold.Seconds(), ops: frames,
 		errors: errs.Load(), firstErr: eb.msg, elapsed: hold, cpu: time.Duration(c1-c0) * tick}
 	r.note = fmt.Sprintf("%d/%d connected in %.1fs; min %d frames/socket", connected.Load(), n, dialTime.Seconds(), minFrames)
-	if pid > 0 {
+	if len(pid) > 0 {
 		r.note += fmt.Sprintf("; fds %d→%d", fdsBefore, fdsAfter)
 	}
 	return r
