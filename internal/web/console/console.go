@@ -58,6 +58,9 @@ type Options struct {
 	// and RACK_GATEWAY_URL are made from it. Empty: from the scheme the
 	// console is served with (Secure) and the request's host.
 	PublicURL string
+	// LogStreamLimit bounds one followed log stream (0:
+	// DefaultLogStreamLimit).
+	LogStreamLimit time.Duration
 	// Secure: the console is served over https (cookie attributes).
 	Secure  bool
 	Version string
@@ -139,6 +142,12 @@ func New(o Options) (http.Handler, error) {
 	if o.Approvals != nil {
 		c.routesApprovals(mux)
 	}
+	// Rack actions and live logs (actions.go, logs.go).
+	if err := c.loadPages("action_confirm", "action_result", "logs"); err != nil {
+		return nil, err
+	}
+	c.routesActions(mux)
+	c.routesLogs(mux)
 	mux.HandleFunc("/", c.notFound)
 
 	cop := http.NewCrossOriginProtection()
