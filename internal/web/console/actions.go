@@ -185,10 +185,12 @@ func (in actionInput) probe() (method, path string) {
 	}
 }
 
-// actionStart does what the confirmation and the post share: the rack, the
-// input, the permission. It answers the request itself and returns false
-// when the action cannot go on.
-func (c *console) actionStart(q *request) (actionInput, bool) {
+// actionStart does what the confirmation and the post share: the rack and
+// the input, checked, and for the confirmation (offer) the permission. A
+// post is decided by the proxy, which audits a refusal as it would the
+// CLI's. It answers the request itself and returns false when the action
+// cannot go on.
+func (c *console) actionStart(q *request, offer bool) (actionInput, bool) {
 	app, ok := c.appPage(q)
 	if !ok {
 		return actionInput{}, false
@@ -202,7 +204,7 @@ func (c *console) actionStart(q *request) (actionInput, bool) {
 		c.renderError(q.w, q.r, q, http.StatusBadRequest, "Bad request", "Nothing was done: "+err.Error()+".")
 		return in, false
 	}
-	if m, p := in.probe(); !c.mayAct(q, m, p) {
+	if m, p := in.probe(); offer && !c.mayAct(q, m, p) {
 		c.renderError(q.w, q.r, q, http.StatusForbidden, "Permission denied",
 			fmt.Sprintf("Your role (%s on rack %s) does not allow this action.", q.p.RoleOn(q.rack), q.rack))
 		return in, false
@@ -212,7 +214,7 @@ func (c *console) actionStart(q *request) (actionInput, bool) {
 
 // actionConfirm is the confirmation page.
 func (c *console) actionConfirm(q *request) {
-	in, ok := c.actionStart(q)
+	in, ok := c.actionStart(q, true)
 	if !ok {
 		return
 	}
@@ -241,7 +243,7 @@ func (c *console) readFailed(q *request, serr *readErr) {
 // actionPerform makes the action's rack calls through the proxy and shows
 // the result.
 func (c *console) actionPerform(q *request) {
-	in, ok := c.actionStart(q)
+	in, ok := c.actionStart(q, false)
 	if !ok {
 		return
 	}
