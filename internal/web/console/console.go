@@ -1,5 +1,6 @@
 // Package console is the gateway's web console: server-rendered pages (no
-// build step; no script but webauthn.js on the passkey pages) for the rack
+// build step; no script but webauthn.js on the passkey pages and logs.js on
+// the live log page) for the rack
 // overview, users, API tokens, one's account, the audit log and the access
 // policy, and, with Options.MFA, second factors: enrolment, the sign-in
 // challenge and step-up (mfa*.go). The principal comes only from the web
