@@ -1,5 +1,6 @@
 // Package console is the gateway's web console: server-rendered pages (no
-// build step; no script but webauthn.js on the passkey pages) for the rack
+// build step; no script but webauthn.js on the passkey pages and logs.js on
+// the live log page) for the rack
 // overview, users, API tokens, one's account, the audit log and the access
 // policy, and, with Options.MFA, second factors: enrolment, the sign-in
 // challenge and step-up (mfa*.go). The principal comes only from the web
@@ -74,6 +75,9 @@ type Options struct {
 	// Status reports the gateway's state for the admins' /status page;
 	// nil: the page says it is unavailable.
 	Status func(ctx context.Context) (StatusReport, error)
+	// LogStreamLimit bounds one followed log stream (0:
+	// DefaultLogStreamLimit).
+	LogStreamLimit time.Duration
 	// Secure: the console is served over https (cookie attributes).
 	Secure  bool
 	Version string
@@ -158,6 +162,12 @@ func New(o Options) (http.Handler, error) {
 	if o.Approvals != nil {
 		c.routesApprovals(mux)
 	}
+	// Rack actions and live logs (actions.go, logs.go).
+	if err := c.loadPages("action_confirm", "action_result", "logs"); err != nil {
+		return nil, err
+	}
+	c.routesActions(mux)
+	c.routesLogs(mux)
 	mux.HandleFunc("/", c.notFound)
 
 	cop := http.NewCrossOriginProtection()
