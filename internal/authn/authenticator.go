@@ -50,6 +50,10 @@ type Authenticator struct {
 	// others and bounded: a flood of random tokens fills and churns this
 	// map only, never evicting the entries of real credentials.
 	unknown map[[32]byte]time.Time // → until
+	// gen counts Invalidate calls: a load that began before one must not
+	// fill the cache with what it read, which may be older than the change
+	// that asked for the invalidation.
+	gen uint64
 
 	hooksMu      sync.Mutex
 	onInvalidate []func()
@@ -128,6 +132,7 @@ func (a *Authenticator) authenticate(ctx context.Context, token string, fresh bo
 	a.mu.RLock()
 	e, ok := a.cache[key]
 	unknownUntil, isUnknown := a.unknown[key]
+	gen := a.gen
 	a.mu.RUnlock()
 	if !fresh && isUnknown && !now.After(unknownUntil) {
 		return Result{Reason: authz.ReasonInvalidCredential}, nil
@@ -140,7 +145,10 @@ func (a *Authenticator) authenticate(ctx context.Context, token string, fresh bo
 		}
 		if a.ttl > 0 {
 			a.mu.Lock()
-			if e.principal == nil && e.holder == nil { // unknown to the store
+			switch {
+			case a.gen != gen:
+				// Invalidated while loading: use the answer, do not keep it.
+			case e.principal == nil && e.holder == nil: // unknown to the store
 				delete(a.cache, key)
 				if len(a.unknown) >= maxUnknown {
 					for k := range a.unknown { // evict arbitrary entries (map order)
@@ -151,7 +159,7 @@ func (a *Authenticator) authenticate(ctx context.Context, token string, fresh bo
 					}
 				}
 				a.unknown[key] = e.until
-			} else {
+			default:
 				delete(a.unknown, key)
 				a.cache[key] = e
 			}
@@ -270,6 +278,7 @@ func (a *Authenticator) Invalidate() {
 	a.mu.Lock()
 	clear(a.cache)
 	clear(a.unknown)
+	a.gen++
 	a.mu.Unlock()
 	a.hooksMu.Lock()
 	hooks := append([]func(){}, a.onInvalidate...)

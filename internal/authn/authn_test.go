@@ -627,3 +627,50 @@ func TestRecheckBypassesCache(t *testing.T) {
 		t.Errorf("OnInvalidate hook ran %d times", calls)
 	}
 }
+
+// pausingStore holds the next token lookup after reading until released:
+// a load racing an Invalidate.
+type pausingStore struct {
+	store.Store
+	read, release chan struct{}
+	once          sync.Once
+}
+
+func (s *pausingStore) GetTokenByHash(ctx context.Context, hash []byte) (*store.APIToken, error) {
+	t, err := s.Store.GetTokenByHash(ctx, hash)
+	s.once.Do(func() {
+		close(s.read)
+		<-s.release
+	})
+	return t, err
+}
+
+// A load that read the store before an Invalidate must not put what it
+// read in the cache afterwards: the change that asked for the
+// invalidation (a revocation, a step-up window aged) would be undone for
+// the cache's TTL. Found as a flaky step-up test under load.
+func TestInvalidateWinsOverALoadInFlight(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	u := f.user("race@example.com", authz.RoleOps)
+	tok, at := f.token(u, "t", []string{"app:read"}, nil)
+	ps := &pausingStore{Store: f.st, read: make(chan struct{}), release: make(chan struct{})}
+	a := authn.New(ps, time.Hour, nil)
+	done := make(chan authn.Result)
+	go func() {
+		res, _ := a.AuthenticateToken(ctx, tok) // reads the token as valid, then waits
+		done <- res
+	}()
+	<-ps.read
+	if err := f.st.RevokeToken(ctx, at.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	a.Invalidate()
+	close(ps.release)
+	if res := <-done; res.Principal == nil {
+		t.Fatalf("the load in flight answered from what it read: %+v", res)
+	}
+	if res, _ := a.AuthenticateToken(ctx, tok); res.Principal != nil || res.Reason != authz.ReasonTokenRevoked {
+		t.Fatalf("after the Invalidate the stale load was served from the cache: %+v", res)
+	}
+}
