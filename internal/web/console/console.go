@@ -1,6 +1,6 @@
 // Package console is the gateway's web console: server-rendered pages (no
-// build step; no script but webauthn.js on the passkey pages) for the rack
-// overview, users, API tokens, one's account, the audit log and the access
+// build step; no script but webauthn.js on the passkey pages) for the
+// racks and their apps (builds, releases, env), users, API tokens, one's account, the audit log and the access
 // policy, and, with Options.MFA, second factors: enrolment, the sign-in
 // challenge and step-up (mfa*.go). The principal comes only from the web
 // session cookie; every page and action is authorized on the server, by
@@ -39,7 +39,7 @@ type Options struct {
 	Policy *authz.Policy
 	// ClientIP resolves callers' addresses (nil: the peer's).
 	ClientIP *clientip.Resolver
-	// Proxy serves the rack reads behind the overview, so the same policy,
+	// Proxy serves the rack reads behind the rack pages, so the same policy,
 	// filters and audit apply.
 	Proxy *proxy.Handler
 	// Racks are the configured rack names, the default rack first.
@@ -118,7 +118,6 @@ func New(o Options) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /static/console.css", c.serveCSS)
-	mux.HandleFunc("GET /{$}", c.page(c.overview))
 	mux.HandleFunc("GET /users", c.page(c.users))
 	mux.HandleFunc("POST /users", c.action("/users", c.createUser))
 	mux.HandleFunc("POST /users/role", c.action("/users", c.setUserRole))
@@ -133,6 +132,10 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /audit", c.page(c.audit))
 	mux.HandleFunc("GET /audit/export", c.page(c.auditExport))
 	mux.HandleFunc("GET /policy", c.page(c.policyPage))
+	// The rack, app, build, release and env pages, and "/" (racks.go).
+	if err := c.routesRacks(mux); err != nil {
+		return nil, err
+	}
 	if o.MFA != nil {
 		c.routesMFA(mux)
 	}
