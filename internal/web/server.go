@@ -99,7 +99,7 @@ func (s *Server) Handler() http.Handler {
 		switch {
 		case p == "/rack" || strings.HasPrefix(p, "/rack/"):
 			defaultRack.ServeHTTP(w, r)
-		case strings.HasPrefix(p, "/racks/"):
+		case strings.HasPrefix(p, "/racks/") && !s.consolePage(r):
 			name, _, _ := strings.Cut(p[len("/racks/"):], "/")
 			r.SetPathValue("rack", name)
 			s.Proxy.ServeNamed(w, r)
