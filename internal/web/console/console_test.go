@@ -57,6 +57,8 @@ type env struct {
 	// it, the policy, the sessions and the store share.
 	mfa *mfa.Service
 	clk *clock.Fake
+	// rackURL is the rack's own address (password "pw").
+	rackURL string
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvRacks(t, "dev") }
@@ -93,9 +95,19 @@ func newEnvWith(t *testing.T, mode mfaMode, racks ...string) *env {
 // none) before the console is made.
 func newEnvOpts(t *testing.T, mode mfaMode, opts func(*console.Options), racks ...string) *env {
 	t.Helper()
+	return newEnvRack(t, mode, opts, nil, racks...)
+}
+
+// newEnvRack is newEnvOpts in front of a rack of one's own (nil: a
+// simulated rack, password "pw").
+func newEnvRack(t *testing.T, mode mfaMode, opts func(*console.Options), rack http.Handler, racks ...string) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rackSrv := httptest.NewServer(simrack.New(simrack.Config{Password: "pw"}).Handler())
+	if rack == nil {
+		rack = simrack.New(simrack.Config{Password: "pw"}).Handler()
+	}
+	rackSrv := httptest.NewServer(rack)
 	t.Cleanup(rackSrv.Close)
 
 	var clk *clock.Fake
@@ -166,7 +178,7 @@ func newEnvOpts(t *testing.T, mode mfaMode, opts func(*console.Options), racks .
 		_ = st.Close()
 	})
 	e := &env{t: t, st: st, audit: au, authn: an, admin: adm, srv: srv, sessions: map[string]string{}, userIDs: map[string]int64{},
-		mfa: svc, clk: clk}
+		mfa: svc, clk: clk, rackURL: rackSrv.URL}
 	sys := admin.Actor{System: "test"}
 	for _, role := range authz.RoleNames() {
 		if _, err := adm.CreateUser(ctx, sys, role+"@example.com", strings.ToUpper(role[:1])+role[1:]+" User", role); err != nil {
