@@ -1,11 +1,24 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/rack-gateway/rack-gateway/internal/testutil"
 )
+
+// cbFollow clicks the link sel and waits until the page at want has
+// loaded (not the page the link was on).
+func cbFollow(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	cbMustHave(t, ctx, sel, "link "+sel)
+	cbRun(t, ctx, "follow "+sel, chromedp.Click(chromedp.CSS(sel)))
+	testutil.Eventually(t, "the page at "+want, func() bool { return cbLocation(t, ctx) == want })
+	cbRun(t, ctx, "load "+want, chromedp.WaitVisible(chromedp.CSS(`footer`)))
+}
 
 // TestBrowserRackAndAppPages drives Chromium through the real dev gateway
 // as each demo role: the rack page, the app page (with the action links
@@ -48,11 +61,7 @@ func TestBrowserRackAndAppPages(t *testing.T) {
 			}
 
 			// The app page, reached by its link.
-			cbRun(t, ctx, "open the app", chromedp.Click(chromedp.CSS(`main a[href="`+app+`"]`)),
-				chromedp.WaitVisible(chromedp.CSS(`main h1`)))
-			if loc := cbLocation(t, ctx); loc != gw+app {
-				t.Fatalf("the app link led to %s", loc)
-			}
+			cbFollow(t, ctx, `main a[href="`+app+`"]`, gw+app)
 			main = cbText(t, ctx, `main`)
 			for _, s := range []string{"web-5d8f9c7b6b-x2x7k", "worker", "BMYAPPSECND", "RMYAPPFIRST", "current"} {
 				if !strings.Contains(main, s) {
@@ -75,8 +84,7 @@ func TestBrowserRackAndAppPages(t *testing.T) {
 			cbSave(t, ctx, art, "console-app-"+u.role)
 
 			// A build and its logs.
-			cbRun(t, ctx, "open a build", chromedp.Click(chromedp.CSS(`main a[href="`+app+`/builds/BMYAPPSECND"]`)),
-				chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+			cbFollow(t, ctx, `main a[href="`+app+`/builds/BMYAPPSECND"]`, gw+app+"/builds/BMYAPPSECND")
 			if logs := cbNow(t, ctx, `pre.logs`); !strings.Contains(logs, "Step 1/") {
 				t.Errorf("build logs: %.300q (page %.300q)", logs, cbText(t, ctx, `main`))
 			}
@@ -85,8 +93,7 @@ func TestBrowserRackAndAppPages(t *testing.T) {
 			}
 
 			// A release, from the build's link.
-			cbRun(t, ctx, "open the release", chromedp.Click(chromedp.CSS(`main a[href^="`+app+`/releases/"]`)),
-				chromedp.WaitVisible(chromedp.CSS(`main h1`)))
+			cbFollow(t, ctx, `main a[href="`+app+`/releases/RMYAPPSECND"]`, gw+app+"/releases/RMYAPPSECND")
 			if main := cbText(t, ctx, `main`); !strings.Contains(main, "Release") || !strings.Contains(main, "BMYAPPSECND") {
 				t.Errorf("release page: %.300q", main)
 			}
@@ -112,7 +119,7 @@ func TestBrowserRackAndAppPages(t *testing.T) {
 			}
 			cbSave(t, ctx, art, "console-env-"+u.role)
 			cbRun(t, ctx, "reveal", chromedp.Click(chromedp.CSS(`form[action$="/env/reveal"] button`)),
-				chromedp.WaitVisible(chromedp.CSS(`table.env`)))
+				chromedp.WaitVisible(chromedp.CSS(`#env-revealed`))) // only on the answer to the post
 			main = cbText(t, ctx, `main`)
 			if !strings.Contains(main, "3000") || strings.Contains(main, "secretpw") != u.secrets {
 				t.Errorf("revealed env (secret:read %v): %.400q", u.secrets, main)
