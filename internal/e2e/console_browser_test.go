@@ -281,7 +281,8 @@ func TestBrowserConsole(t *testing.T) {
 		if u.admin {
 			adminSecret, adminCodes = secret, codes
 		}
-		if loc := cbLocation(t, ctx); loc != gw+"/" {
+		// "/" asked for: the one rack's page.
+		if loc := cbLocation(t, ctx); loc != gw+"/racks/dev" {
 			t.Errorf("%s: after the enrolment at %s, not the page asked for", u.email, loc)
 		}
 		who := cbText(t, ctx, `header.top .who`)
@@ -293,7 +294,7 @@ func TestBrowserConsole(t *testing.T) {
 			t.Errorf("%s: nav %q (admin pages shown: %v, want %v)", u.email, nav, got, u.admin)
 		}
 		if main := cbText(t, ctx, `main`); !strings.Contains(main, "myapp") || !strings.Contains(main, "blog") {
-			t.Errorf("%s: overview lacks the apps: %.300q", u.email, main)
+			t.Errorf("%s: the rack page lacks the apps: %.300q", u.email, main)
 		}
 		if !u.admin {
 			for _, page := range []string{"/users", "/audit"} {
@@ -309,7 +310,7 @@ func TestBrowserConsole(t *testing.T) {
 	// step-up window that the enrolment opened.
 	admin := people["admin"]
 	for _, p := range []struct{ path, name, want string }{
-		{"/", "console-overview", "myapp"}, {"/users", "console-users", "Second factor"}, {"/tokens", "console-tokens", "Create a token"},
+		{"/racks/dev", "console-rack", "myapp"}, {"/users", "console-users", "Second factor"}, {"/tokens", "console-tokens", "Create a token"},
 		{"/account", "console-account", "Second factors"}, {"/audit", "console-audit", "mfa.enrol"},
 		{"/policy", "console-policy", "within the step-up window"},
 	} {

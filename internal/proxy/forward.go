@@ -63,7 +63,7 @@ func (h *Handler) forward(c *call) {
 		c.details["session"] = c.session.details()
 	}
 	c.ev.Details = audit.Details(c.details)
-	c.slot.Record(&c.ev)
+	h.recordOutcome(c) // quiet console reads are collected (read.go)
 	h.metrics.observe(c.rack, c.route.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))
 }
 

@@ -25,7 +25,7 @@ import (
 // posts to the same URL; the post makes the rack call through the proxy
 // as the signed-in person (proxy.Handler.Act), so that the policy, the
 // step-up, the approval gate and the write-ahead audit apply exactly as
-// for the same convox CLI call. What the page offers is decided by mayAct
+// for the same convox CLI call. What the page offers is decided by allows
 // (the same policy); the proxy decides the call again.
 
 // maxScale bounds the count a scale form may ask for.
@@ -82,9 +82,9 @@ func (c *console) routesActions(mux *http.ServeMux) {
 	mux.HandleFunc("POST /racks/{rack}/apps/{app}/actions/{action}", c.action("/", c.actionPerform))
 }
 
-// rackPage selects the rack a /racks/{rack}/... page names, or answers
+// selectRack selects the rack a /racks/{rack}/... page names, or answers
 // 404 and returns false.
-func (c *console) rackPage(q *request) bool {
+func (c *console) selectRack(q *request) bool {
 	name := q.r.PathValue("rack")
 	if !slices.Contains(c.o.Racks, name) {
 		c.renderError(q.w, q.r, q, http.StatusNotFound, "Not found", "There is no rack of that name on this gateway.")
@@ -94,10 +94,10 @@ func (c *console) rackPage(q *request) bool {
 	return true
 }
 
-// appPage is rackPage for /racks/{rack}/apps/{app}/...: it also checks
+// selectApp is selectRack for /racks/{rack}/apps/{app}/...: it also checks
 // the app name.
-func (c *console) appPage(q *request) (string, bool) {
-	if !c.rackPage(q) {
+func (c *console) selectApp(q *request) (string, bool) {
+	if !c.selectRack(q) {
 		return "", false
 	}
 	app := q.r.PathValue("app")
@@ -191,7 +191,7 @@ func (in actionInput) probe() (method, path string) {
 // CLI's. It answers the request itself and returns false when the action
 // cannot go on.
 func (c *console) actionStart(q *request, offer bool) (actionInput, bool) {
-	app, ok := c.appPage(q)
+	app, ok := c.selectApp(q)
 	if !ok {
 		return actionInput{}, false
 	}
@@ -204,7 +204,7 @@ func (c *console) actionStart(q *request, offer bool) (actionInput, bool) {
 		c.renderError(q.w, q.r, q, http.StatusBadRequest, "Bad request", "Nothing was done: "+err.Error()+".")
 		return in, false
 	}
-	if m, p := in.probe(); offer && !c.mayAct(q, m, p) {
+	if m, p := in.probe(); offer && !c.allows(q, m, p) {
 		c.renderError(q.w, q.r, q, http.StatusForbidden, "Permission denied",
 			fmt.Sprintf("Your role (%s on rack %s) does not allow this action.", q.p.RoleOn(q.rack), q.rack))
 		return in, false

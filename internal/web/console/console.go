@@ -1,7 +1,7 @@
 // Package console is the gateway's web console: server-rendered pages (no
 // build step; no script but webauthn.js on the passkey pages and logs.js on
-// the live log page) for the rack
-// overview, users, API tokens, one's account, the audit log and the access
+// the live log page) for the racks and their apps (builds, releases, env,
+// actions, live logs), users, API tokens, one's account, the audit log and the access
 // policy, and, with Options.MFA, second factors: enrolment, the sign-in
 // challenge and step-up (mfa*.go). The principal comes only from the web
 // session cookie; every page and action is authorized on the server, by
@@ -43,7 +43,7 @@ type Options struct {
 	Policy *authz.Policy
 	// ClientIP resolves callers' addresses (nil: the peer's).
 	ClientIP *clientip.Resolver
-	// Proxy serves the rack reads behind the overview, so the same policy,
+	// Proxy serves the rack reads behind the rack pages, so the same policy,
 	// filters and audit apply.
 	Proxy *proxy.Handler
 	// Racks are the configured rack names, the default rack first.
@@ -138,7 +138,6 @@ func New(o Options) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /static/console.css", c.serveCSS)
-	mux.HandleFunc("GET /{$}", c.page(c.overview))
 	mux.HandleFunc("GET /users", c.page(c.users))
 	mux.HandleFunc("POST /users", c.action("/users", c.createUser))
 	mux.HandleFunc("POST /users/role", c.action("/users", c.setUserRole))
@@ -156,6 +155,10 @@ func New(o Options) (http.Handler, error) {
 	// The audit explorer's event pages and the admins' status page.
 	mux.HandleFunc("GET /audit/events/{seq}", c.page(c.auditEvent))
 	mux.HandleFunc("GET /status", c.page(c.status))
+	// The rack, app, build, release and env pages, and "/" (racks.go).
+	if err := c.routesRacks(mux); err != nil {
+		return nil, err
+	}
 	if o.MFA != nil {
 		c.routesMFA(mux)
 	}

@@ -57,6 +57,8 @@ type env struct {
 	// it, the policy, the sessions and the store share.
 	mfa *mfa.Service
 	clk *clock.Fake
+	// rackURL is the rack's own address (password "pw").
+	rackURL string
 }
 
 func newEnv(t *testing.T) *env { t.Helper(); return newEnvRacks(t, "dev") }
@@ -93,9 +95,19 @@ func newEnvWith(t *testing.T, mode mfaMode, racks ...string) *env {
 // none) before the console is made.
 func newEnvOpts(t *testing.T, mode mfaMode, opts func(*console.Options), racks ...string) *env {
 	t.Helper()
+	return newEnvRack(t, mode, opts, nil, racks...)
+}
+
+// newEnvRack is newEnvOpts in front of a rack of one's own (nil: a
+// simulated rack, password "pw").
+func newEnvRack(t *testing.T, mode mfaMode, opts func(*console.Options), rack http.Handler, racks ...string) *env {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rackSrv := httptest.NewServer(simrack.New(simrack.Config{Password: "pw"}).Handler())
+	if rack == nil {
+		rack = simrack.New(simrack.Config{Password: "pw"}).Handler()
+	}
+	rackSrv := httptest.NewServer(rack)
 	t.Cleanup(rackSrv.Close)
 
 	var clk *clock.Fake
@@ -166,7 +178,7 @@ func newEnvOpts(t *testing.T, mode mfaMode, opts func(*console.Options), racks .
 		_ = st.Close()
 	})
 	e := &env{t: t, st: st, audit: au, authn: an, admin: adm, srv: srv, sessions: map[string]string{}, userIDs: map[string]int64{},
-		mfa: svc, clk: clk}
+		mfa: svc, clk: clk, rackURL: rackSrv.URL}
 	sys := admin.Actor{System: "test"}
 	for _, role := range authz.RoleNames() {
 		if _, err := adm.CreateUser(ctx, sys, role+"@example.com", strings.ToUpper(role[:1])+role[1:]+" User", role); err != nil {
@@ -273,7 +285,7 @@ func flashCookie(h http.Header) *http.Cookie {
 
 func TestPageAccessByRole(t *testing.T) {
 	e := newEnv(t)
-	pages := []string{"/", "/users", "/tokens", "/tokens?all=1", "/account", "/audit",
+	pages := []string{"/racks/dev", "/users", "/tokens", "/tokens?all=1", "/account", "/audit",
 		"/audit/export?format=jsonl", "/audit/export?format=csv"}
 	nonAdmin := []int{200, 403, 200, 403, 200, 403, 403, 403}
 	want := map[string][]int{
@@ -313,43 +325,70 @@ func TestPageAccessByRole(t *testing.T) {
 	}
 }
 
-func TestOverviewListsAppsThroughProxy(t *testing.T) {
+// TestRackAndAppPagesReadThroughProxy: "/" leads to the one rack's page;
+// the rack page lists the apps and the app page their services,
+// processes, releases and builds, read through the proxy as the viewer
+// (audited as theirs), with no env value anywhere.
+func TestRackAndAppPagesReadThroughProxy(t *testing.T) {
 	e := newEnv(t)
-	r := e.get("/", e.sessions["viewer"])
+	if r := e.get("/", e.sessions["viewer"]); r.status != 303 || location(r) != "/racks/dev" {
+		t.Fatalf("/ with one rack: %d %q", r.status, location(r))
+	}
+	r := e.get("/racks/dev", e.sessions["viewer"])
 	if r.status != 200 {
-		t.Fatalf("overview: %d\n%s", r.status, r.body)
+		t.Fatalf("rack page: %d\n%s", r.status, r.body)
 	}
-	for _, s := range []string{"myapp", "blog", "web-5d8f9c7b6b-x2x7k", "web-5d8f9c7b6b-q4zr9", "worker-6c4f8d9b7f-m2n5p",
-		"web-7f6d5c4b9d-h8j2k", "BMYAPPSECND", "RMYAPPSECND", "RBLOGRELEAS", "worker", "Recent builds"} {
+	for _, s := range []string{"<h1>Rack dev</h1>", `href="/racks/dev/apps/myapp"`, `href="/racks/dev/apps/blog"`,
+		`href="/racks/dev/apps/myapp/releases/RMYAPPSECND"`, "RBLOGRELEAS"} {
 		if !strings.Contains(r.body, s) {
-			t.Errorf("overview lacks %q", s)
+			t.Errorf("rack page lacks %q", s)
 		}
 	}
-	for _, secret := range []string{"secretpw", "SECRET_KEY_BASE", "9f86d081884c", "blog-api-token-s3cret", "DATABASE_URL"} {
-		if strings.Contains(r.body, secret) {
-			t.Errorf("overview shows %q", secret)
+	r = e.get("/racks/dev/apps/myapp", e.sessions["viewer"])
+	if r.status != 200 {
+		t.Fatalf("app page: %d\n%s", r.status, r.body)
+	}
+	for _, s := range []string{"web-5d8f9c7b6b-x2x7k", "web-5d8f9c7b6b-q4zr9", "worker-6c4f8d9b7f-m2n5p", "worker",
+		`href="/racks/dev/apps/myapp/builds/BMYAPPSECND"`, `href="/racks/dev/apps/myapp/releases/RMYAPPSECND"`, "current"} {
+		if !strings.Contains(r.body, s) {
+			t.Errorf("app page lacks %q", s)
 		}
 	}
-	// The reads went through the proxy: audited as the viewer, on rack dev.
+	for _, path := range []string{"/racks/dev", "/racks/dev/apps/myapp", "/racks/dev/apps/blog"} {
+		r := e.get(path, e.sessions["viewer"])
+		for _, secret := range []string{"secretpw", "SECRET_KEY_BASE", "9f86d081884c", "blog-api-token-s3cret", "DATABASE_URL"} {
+			if strings.Contains(r.body, secret) {
+				t.Errorf("%s shows %q", path, secret)
+			}
+		}
+	}
+	// The reads went through the proxy: audited as the viewer, on rack
+	// dev, as the page views that made them.
 	e.flush()
-	evs, err := e.st.ListAudit(context.Background(), store.AuditFilter{Actor: "viewer@example.com", Rack: "dev", Limit: 100})
+	evs, err := e.st.ListAudit(context.Background(), store.AuditFilter{Actor: "viewer@example.com", Rack: "dev",
+		Action: "console.view", Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := map[string]int{}
+	read := map[string]bool{}
 	for _, ev := range evs {
-		if ev.Decision == "allow" {
-			routes[ev.Route]++
+		var d struct{ Reads []string }
+		if err := json.Unmarshal([]byte(ev.Details), &d); err != nil {
+			t.Fatalf("details %q: %v", ev.Details, err)
+		}
+		for _, p := range d.Reads {
+			read[p] = true
 		}
 	}
-	for _, rt := range []string{"AppList", "ServiceList", "ProcessList", "BuildList", "ReleaseList"} {
-		if routes[rt] == 0 {
-			t.Errorf("no audited %s read by the viewer (got %v)", rt, routes)
+	for _, p := range []string{"/apps", "/apps/myapp", "/apps/myapp/services", "/apps/myapp/processes",
+		"/apps/myapp/builds", "/apps/myapp/releases"} {
+		if !read[p] {
+			t.Errorf("no page view of the viewer names the read of %s (got %v)", p, read)
 		}
 	}
 }
 
-func TestOverviewShowsDenialGracefully(t *testing.T) {
+func TestRackPageShowsDenialGracefully(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	// A rack binding to a role that grants nothing on dev: every rack read
@@ -358,12 +397,14 @@ func TestOverviewShowsDenialGracefully(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.authn.Invalidate()
-	r := e.get("/", e.sessions["ops"])
-	if r.status != 200 || !strings.Contains(r.body, "Permission denied") || strings.Contains(r.body, "web-5d8f9c7b6b-x2x7k") {
-		t.Fatalf("overview with no rack rights: %d\n%s", r.status, r.body)
-	}
-	if !strings.Contains(r.body, "nobody on dev") {
-		t.Errorf("top bar does not show the role on the rack:\n%s", r.body)
+	for _, path := range []string{"/racks/dev", "/racks/dev/apps/myapp"} {
+		r := e.get(path, e.sessions["ops"])
+		if r.status != 200 || !strings.Contains(r.body, "Permission denied") || strings.Contains(r.body, "web-5d8f9c7b6b-x2x7k") {
+			t.Fatalf("%s with no rack rights: %d\n%s", path, r.status, r.body)
+		}
+		if !strings.Contains(r.body, "nobody on dev") {
+			t.Errorf("top bar does not show the role on the rack:\n%s", r.body)
+		}
 	}
 }
 
@@ -437,7 +478,7 @@ func TestAdminManagesUsers(t *testing.T) {
 	ctx := context.Background()
 	adm := e.sessions["admin"]
 	viewer := e.sessions["viewer"]
-	if r := e.get("/", viewer); r.status != 200 {
+	if r := e.get("/racks/dev", viewer); r.status != 200 {
 		t.Fatalf("viewer before: %d", r.status)
 	}
 
@@ -845,7 +886,7 @@ func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 	adm := e.sessions["admin"]
 	// Data to render on every page.
 	e.post("/tokens", adm, url.Values{"name": {"t1"}})
-	pages := []string{"/", "/users", "/tokens", "/tokens?all=1", "/account", "/audit", "/nope"}
+	pages := []string{"/racks/dev", "/users", "/tokens", "/tokens?all=1", "/account", "/audit", "/nope"}
 	for _, p := range pages {
 		r := e.get(p, adm)
 		h := r.header
@@ -916,24 +957,34 @@ func TestRackSelection(t *testing.T) {
 		t.Fatal(err)
 	}
 	dep := e.startSession("deployer@example.com", authn.KindWeb) // the binding ended the old one
-	r := e.get("/?rack=staging", dep)
+	if r := e.get("/", dep); r.status != 200 || !strings.Contains(r.body, `href="/racks/staging"`) || !strings.Contains(r.body, `href="/racks/dev"`) {
+		t.Fatalf("rack list: %d\n%s", r.status, r.body)
+	}
+	// The layout's selector asks "/" for a rack: it leads to its page.
+	if r := e.get("/?rack=staging", dep); r.status != 303 || location(r) != "/racks/staging" {
+		t.Fatalf("/?rack=staging: %d %q", r.status, location(r))
+	}
+	r := e.get("/racks/staging", dep)
 	if r.status != 200 || !strings.Contains(r.body, "<h1>Rack staging</h1>") || !strings.Contains(r.body, "viewer on staging") ||
 		!strings.Contains(r.body, `<option value="staging" selected>`) || !strings.Contains(r.body, `href="/tokens?rack=staging"`) ||
-		!strings.Contains(r.body, "web-5d8f9c7b6b-x2x7k") {
+		!strings.Contains(r.body, `href="/racks/staging/apps/myapp"`) || !strings.Contains(r.body, `<form class="inline" method="get" action="/">`) {
 		t.Fatalf("staging overview: %d\n%s", r.status, r.body)
 	}
-	if r := e.get("/?rack=dev", dep); strings.Contains(r.body, "viewer on") || !strings.Contains(r.body, "<h1>Rack dev</h1>") {
-		t.Error("dev overview shows the staging role")
+	if r := e.get("/racks/dev", dep); strings.Contains(r.body, "viewer on") || !strings.Contains(r.body, "<h1>Rack dev</h1>") {
+		t.Error("dev rack page shows the staging role")
 	}
-	if r := e.get("/?rack=nosuch", dep); !strings.Contains(r.body, "<h1>Rack dev</h1>") {
+	if r := e.get("/?rack=nosuch", dep); location(r) != "/racks/dev" {
 		t.Error("an unknown rack does not fall back to the default")
+	}
+	if r := e.get("/racks/nosuch", dep); r.status != 404 {
+		t.Errorf("an unknown rack's page: %d", r.status)
 	}
 	r = e.get("/account", dep)
 	if !strings.Contains(r.body, "staging: <span class=\"badge alt\">viewer</span>") {
 		t.Errorf("account lacks the rack role:\n%s", r.body)
 	}
 	e.flush()
-	evs, _ := e.st.ListAudit(ctx, store.AuditFilter{Actor: "deployer@example.com", Rack: "staging", Action: "AppList"})
+	evs, _ := e.st.ListAudit(ctx, store.AuditFilter{Actor: "deployer@example.com", Rack: "staging", Action: "console.view"})
 	if len(evs) == 0 || evs[0].Role != "viewer" {
 		t.Errorf("staging reads not audited under the staging role: %+v", evs)
 	}

@@ -116,7 +116,7 @@ type logsData struct {
 // options, and that the person may read logs. It answers and returns
 // false when they cannot go on.
 func (c *console) logsStart(q *request) (string, logOptions, bool) {
-	app, ok := c.appPage(q)
+	app, ok := c.selectApp(q)
 	if !ok {
 		return "", logOptions{}, false
 	}
@@ -125,7 +125,7 @@ func (c *console) logsStart(q *request) (string, logOptions, bool) {
 		c.renderError(q.w, q.r, q, http.StatusBadRequest, "Bad request", "The logs cannot be shown: "+err.Error()+".")
 		return "", o, false
 	}
-	if !c.mayAct(q, "SOCKET", "/apps/"+url.PathEscape(app)+"/logs") {
+	if !c.allows(q, "SOCKET", "/apps/"+url.PathEscape(app)+"/logs") {
 		c.renderError(q.w, q.r, q, http.StatusForbidden, "Permission denied",
 			fmt.Sprintf("Your role (%s on rack %s) does not allow reading logs.", q.p.RoleOn(q.rack), q.rack))
 		return "", o, false

@@ -207,8 +207,10 @@ func TestMFAGatekeeping(t *testing.T) {
 	}
 	// No rack read was made for a gated session.
 	e.flush()
-	if evs, _ := e.st.ListAudit(ctx, store.AuditFilter{Actor: "admin@example.com", Action: "AppList"}); len(evs) != 0 {
-		t.Errorf("the rack was read for a gated session: %d events", len(evs))
+	for _, action := range []string{"AppList", "console.view"} {
+		if evs, _ := e.st.ListAudit(ctx, store.AuditFilter{Actor: "admin@example.com", Action: action}); len(evs) != 0 {
+			t.Errorf("the rack was read for a gated session: %d %s events", len(evs), action)
+		}
 	}
 }
 
@@ -683,7 +685,7 @@ func TestMFAVerifiesTerminalSignIn(t *testing.T) {
 func TestMFAOfferedNotRequired(t *testing.T) {
 	e := newEnvWith(t, mfaOffered, "dev")
 	s := e.sessions["admin"]
-	for _, p := range []string{"/", "/users", "/account", "/policy"} {
+	for _, p := range []string{"/racks/dev", "/users", "/account", "/policy"} {
 		if r := e.get(p, s); r.status != 200 {
 			t.Errorf("GET %s: %d %q", p, r.status, location(r))
 		}

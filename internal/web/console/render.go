@@ -41,6 +41,15 @@ var funcs = template.FuncMap{
 	"kind": mfa.KindLabel,
 	// client names a User-Agent's browser and system ("" if unknown).
 	"client": clientName,
+	// switchTo is where the layout's rack selector goes from page path:
+	// a rack page names its rack in the path, so "/" (which redirects to
+	// the chosen rack's page); any other page takes ?rack=.
+	"switchTo": func(path string) string {
+		if strings.HasPrefix(path, "/racks/") {
+			return "/"
+		}
+		return path
+	},
 }
 
 func (c *console) loadAssets() error {
@@ -57,7 +66,7 @@ func (c *console) loadAssets() error {
 	sum = sha256.Sum256(js)
 	c.js, c.jsV = js, hex.EncodeToString(sum[:6])
 	c.pages = map[string]*pageTemplate{}
-	for _, name := range []string{"error", "overview", "users", "tokens", "token_created", "account", "audit", "policy",
+	for _, name := range []string{"error", "users", "tokens", "token_created", "account", "audit", "policy",
 		"message", "mfa_prove", "mfa_enrol", "mfa_totp", "mfa_backup_codes", "approvals", "approval", "audit_event", "status"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -125,7 +134,8 @@ func (c *console) navFor(q *request, active string) []navItem {
 		name, href string
 		perm       authz.Permission
 	}{
-		{"Overview", "/", ""},
+		{"Apps", rackHref(q.rack), ""},
+		{"Racks", "/", ""},
 		{"Approvals", "/approvals", authz.DeployRead},
 		{"Users", "/users", authz.GatewayUsers},
 		{"Tokens", "/tokens", authz.TokenSelf},
@@ -136,10 +146,15 @@ func (c *console) navFor(q *request, active string) []navItem {
 	}
 	var out []navItem
 	for _, it := range items {
-		if it.perm != "" && !c.grants(q.p, it.perm) || it.href == "/approvals" && c.o.Approvals == nil {
+		if it.perm != "" && !c.grants(q.p, it.perm) || it.href == "/approvals" && c.o.Approvals == nil ||
+			it.name == "Racks" && len(c.o.Racks) == 1 {
 			continue
 		}
 		href := it.href
+		if it.name == "Apps" { // the rack pages: the rack is in the path
+			out = append(out, navItem{Name: it.name, Href: href, Active: active == "/racks"})
+			continue
+		}
 		if q.rack != c.o.Racks[0] {
 			href += "?" + url.Values{"rack": {q.rack}}.Encode()
 		}

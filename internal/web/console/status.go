@@ -122,15 +122,16 @@ func (c *console) status(q *request) {
 	// Each rack's version is read through the proxy as the signed-in
 	// admin (GET /system, rack:read): the same policy, filters and audit
 	// as the convox CLI.
+	// One page view, one audit event naming the racks read.
+	rd := c.readsFor(q, "status", "")
+	defer rd.end(http.StatusOK)
 	d.Racks = make([]statusRack, len(r.Racks))
 	for i, rs := range r.Racks {
 		d.Racks[i] = statusRack{RackStatus: rs}
 		var sys struct {
 			Version string `json:"version"`
 		}
-		rq := *q
-		rq.rack = rs.Name
-		if e := c.rackGet(ctx, &rq, "/system", nil, &sys); e != nil {
+		if e := rd.getOn(rs.Name, "/system", nil, &sys); e != nil {
 			d.Racks[i].VersionErr = e.Msg
 		} else {
 			d.Racks[i].Version = truncate(sys.Version, 64)
