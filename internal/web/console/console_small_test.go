@@ -39,7 +39,7 @@ func TestNotFoundKeepsTopBar(t *testing.T) {
 			t.Fatalf("%s: %d\n%s", c.role, r.status, r.body)
 		}
 		if !topBar(r.body, c.role+"@example.com") || !strings.Contains(r.body, `<option value="staging" selected>`) ||
-			!strings.Contains(r.body, `<a href="/">Back to the overview</a>`) || strings.Contains(r.body, `href="/auth/signin"`) {
+			!strings.Contains(r.body, `<a href="/">Back to the racks</a>`) || strings.Contains(r.body, `href="/auth/signin"`) {
 			t.Errorf("%s: the 404 page lacks the top bar:\n%s", c.role, r.body)
 		}
 		for link, want := range c.nav {
