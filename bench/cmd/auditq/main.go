@@ -28,7 +28,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: auditq queries|explain|size|run ...")
+		return errors.New("usage: auditq queries|explain|size|run [flags]")
 	}
 	switch args[0] {
 	case "queries":
