@@ -123,7 +123,7 @@ func DeployApproval(ctx context.Context, e *cmdutil.Env, args []string) error {
 		fmt.Fprintln(tw, "ID\tSTATUS\tRACK/APP\tCOMMIT\tBRANCH\tAPPROVALS\tREQUESTER\tCREATED")
 		for _, d := range list {
 			fmt.Fprintf(tw, "%d\t%s\t%s/%s\t%s\t%s\t%d/%d\t%s\t%s\n", d.ID, d.Status, d.Rack, d.App, shortSHA(d.Commit),
-				cmdutil.OrDash(cmdutil.Printable(d.Branch)), len(d.Approvals), d.Needed, cmdutil.Printable(d.Requester), d.CreatedAt)
+				cmdutil.OrDash(cmdutil.Printable(d.Branch)), len(d.Approvals), d.Needed, cmdutil.Printable(d.Requester), cmdutil.When(d.CreatedAt))
 		}
 		return tw.Flush()
 	case "show":
@@ -216,8 +216,8 @@ func printRequest(w io.Writer, d *apitypes.DeployRequest) {
 	fmt.Fprintf(w, "Deploy approval #%d: %s\n", d.ID, d.Status)
 	rows := [][2]string{
 		{"rack/app", d.Rack + "/" + d.App}, {"commit", d.Commit}, {"branch", p(d.Branch)}, {"pull request", p(d.PRURL)},
-		{"CI job", p(d.CIURL)}, {"message", p(d.Message)}, {"requested by", p(d.Requester)}, {"requested", d.CreatedAt},
-		{"expires", d.ExpiresAt}, {"approvals", fmt.Sprintf("%d of %d", len(d.Approvals), d.Needed)},
+		{"CI job", p(d.CIURL)}, {"message", p(d.Message)}, {"requested by", p(d.Requester)}, {"requested", cmdutil.When(d.CreatedAt)},
+		{"expires", cmdutil.When(d.ExpiresAt)}, {"approvals", fmt.Sprintf("%d of %d", len(d.Approvals), d.Needed)},
 		{"approved", d.ApprovedAt}, {"window ends", d.WindowEndsAt}, {"rejected by", p(d.RejectedBy)},
 		{"comment", p(d.Comment)}, {"object", p(d.ObjectKey)}, {"build", p(d.BuildID)}, {"release", p(d.ReleaseID)},
 		{"deployed", d.DeployedAt}, {"page", d.URL},

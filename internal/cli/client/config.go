@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/cli/cmdutil"
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 // clientNow is the client's clock; tests may replace it.
@@ -340,7 +341,7 @@ func validRackName(s string) bool {
 	return true
 }
 
-// fmtExpiry shows an RFC 3339 expiry as "in 3d 4h (2026-07-02 10:00 UTC)"
+// fmtExpiry shows an RFC 3339 expiry as "in 3d 4h (2026-07-02T10:00:00Z)"
 // or "expired (…)".
 func fmtExpiry(s string) string {
 	if s == "" {
@@ -350,7 +351,7 @@ func fmtExpiry(s string) string {
 	if err != nil {
 		return s
 	}
-	abs := exp.Local().Format("2006-01-02 15:04 MST")
+	abs := timefmt.Display(exp)
 	d := exp.Sub(clientNow())
 	if d <= 0 {
 		return "expired (" + abs + ")"

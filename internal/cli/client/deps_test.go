@@ -20,6 +20,7 @@ var clientMayImport = []string{
 	"internal/cli/client",
 	"internal/cli/cmdutil",
 	"internal/apitypes",
+	"internal/timefmt", // a leaf: the one date format
 }
 
 // Third-party modules that only the server needs.

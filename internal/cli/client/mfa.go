@@ -73,9 +73,9 @@ func mfaStatus(ctx context.Context, e *cmdutil.Env, args []string) error {
 	for _, m := range st.Methods {
 		used := "never used"
 		if m.LastUsedAt != "" {
-			used = "last used " + m.LastUsedAt
+			used = "last used " + cmdutil.When(m.LastUsedAt)
 		}
-		fmt.Fprintf(w, "  %-8s %-24s added %s, %s\n", m.Kind, cmdutil.Printable(m.Name), m.CreatedAt, used)
+		fmt.Fprintf(w, "  %-8s %-24s added %s, %s\n", m.Kind, cmdutil.Printable(m.Name), cmdutil.When(m.CreatedAt), used)
 	}
 	fmt.Fprintf(w, "Backup codes left: %d\n", st.BackupCodes)
 	if st.Locked {

@@ -155,7 +155,7 @@ func Users(ctx context.Context, e *cmdutil.Env, args []string) error {
 		}
 		fmt.Fprintln(e.Stdout)
 		for _, m := range st.Methods {
-			fmt.Fprintf(e.Stdout, "  %-8s %s (added %s)\n", m.Kind, cmdutil.Printable(m.Name), m.CreatedAt)
+			fmt.Fprintf(e.Stdout, "  %-8s %s (added %s)\n", m.Kind, cmdutil.Printable(m.Name), cmdutil.When(m.CreatedAt))
 		}
 	case pos[0] == "unlock-mfa" && len(pos) == 2:
 		if err := gatewayCallBody(ctx, t, http.MethodPost, "/api/v1/users/"+url.PathEscape(pos[1])+"/mfa/unlock", nil, nil); err != nil {
@@ -212,7 +212,7 @@ func Sessions(ctx context.Context, e *cmdutil.Env, args []string) error {
 			if s.Current {
 				status += " (this session)"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.User, s.Kind, cmdutil.OrDash(s.Name), cmdutil.OrDash(s.SourceIP), s.LastSeenAt, s.ExpiresAt, status)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.User, s.Kind, cmdutil.OrDash(s.Name), cmdutil.OrDash(s.SourceIP), cmdutil.When(s.LastSeenAt), cmdutil.When(s.ExpiresAt), status)
 		}
 		return tw.Flush()
 	case pos[0] == "revoke" && len(pos) == 2:
@@ -272,7 +272,7 @@ func Tokens(ctx context.Context, e *cmdutil.Env, args []string) error {
 			if scope == "*" {
 				scope = "follows role"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.Name, tk.Prefix, tk.Owner, scope, cmdutil.OrDash(tk.ExpiresAt), cmdutil.OrDash(tk.LastUsedAt), status)
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", tk.ID, tk.Name, tk.Prefix, tk.Owner, scope, cmdutil.When(tk.ExpiresAt), cmdutil.When(tk.LastUsedAt), status)
 		}
 		return tw.Flush()
 	case pos[0] == "create" && len(pos) == 2:

@@ -1,9 +1,9 @@
 // Package cmdutil is what every rack-gateway command shares, client or
 // server: the environment a command sees (Env), its flags (Flags: usage
 // to stdout on --help, to stderr on a usage error) and how its error
-// becomes the exit status (Exit). It imports only the standard library, so
-// the client verbs (internal/cli/client) can use it without any server
-// package.
+// becomes the exit status (Exit). It imports only the standard library
+// and internal/timefmt, so the client verbs (internal/cli/client) can use
+// it without any server package.
 package cmdutil
 
 import (
@@ -14,7 +14,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/rack-gateway/rack-gateway/internal/timefmt"
 )
 
 // Env is what a command sees of the outside world; tests substitute it.
@@ -164,6 +167,21 @@ func OrDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// When shows an RFC 3339 time from the admin API (which may carry
+// fractional seconds or an offset) in the one format the console and CLI
+// use (timefmt.Display): "-" for none, the text itself (made printable) if
+// it is not a time.
+func When(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return Printable(s)
+	}
+	return timefmt.Display(t)
 }
 
 // Printable makes stored text safe to print on a terminal: control

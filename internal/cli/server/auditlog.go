@@ -240,7 +240,7 @@ func AuditCheckValue(ctx context.Context, e *cmdutil.Env, args []string) error {
 		if audit.CheckValueHash(tr.HMACKey, name, value, h) {
 			hits++
 			fmt.Fprintf(e.Stdout, "seq %d %s %s set %s to this value (app %s, rack %s, decision %s, status %d)\n",
-				ev.Seq, ev.Time.UTC().Format(time.RFC3339), cmdutil.Printable(ev.Actor), cmdutil.Printable(name),
+				ev.Seq, timefmt.Display(ev.Time), cmdutil.Printable(ev.Actor), cmdutil.Printable(name),
 				cmdutil.Printable(cmdutil.OrDash(ev.App)), cmdutil.Printable(cmdutil.OrDash(ev.Rack)), ev.Decision, ev.Status)
 		}
 		return nil

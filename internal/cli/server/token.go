@@ -60,7 +60,7 @@ func TokenList(ctx context.Context, e *cmdutil.Env, args []string) error {
 			if t.Revoked {
 				status = "revoked"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Owner, t.Prefix, cmdutil.OrDash(t.ExpiresAt), cmdutil.OrDash(t.LastUsedAt), status)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Owner, t.Prefix, cmdutil.When(t.ExpiresAt), cmdutil.When(t.LastUsedAt), status)
 		}
 		return tw.Flush()
 	})
