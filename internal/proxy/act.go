@@ -39,9 +39,6 @@ type RackAct struct {
 	For *http.Request
 }
 
-// errActTooLarge is returned when a rack answer exceeds maxActBody.
-var errActTooLarge = errors.New("the rack's answer is too large to read")
-
 // errActMethod refuses a method Act does not make.
 var errActMethod = errors.New("proxy: Act makes POST, PUT and DELETE calls only")
 
@@ -96,7 +93,7 @@ func (h *Handler) Act(ctx context.Context, q RackAct) (RackAnswer, error) {
 	req.Header.Set("Authorization", "Bearer "+q.Credential)
 	req.Header.Set("Accept", "application/json")
 	req.SetPathValue("rack", q.Rack)
-	w := &actAnswer{header: http.Header{}}
+	w := &bufferedAnswer{header: http.Header{}, limit: maxActBody}
 	h.ServeNamed(w, req)
 	if w.err != nil {
 		return RackAnswer{}, w.err
@@ -105,33 +102,4 @@ func (h *Handler) Act(ctx context.Context, q RackAct) (RackAnswer, error) {
 		w.status = http.StatusOK
 	}
 	return RackAnswer{Status: w.status, Header: w.header, Body: w.body}, nil
-}
-
-// actAnswer is the http.ResponseWriter behind Act: it keeps the status,
-// headers and a bounded body.
-type actAnswer struct {
-	header http.Header
-	status int
-	body   []byte
-	err    error
-}
-
-func (b *actAnswer) Header() http.Header { return b.header }
-
-func (b *actAnswer) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-func (b *actAnswer) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	if len(b.body)+len(p) > maxActBody {
-		b.err = errActTooLarge
-		return 0, b.err
-	}
-	b.body = append(b.body, p...)
-	return len(p), nil
 }

@@ -105,7 +105,8 @@ func (h *Handler) recordOutcome(c *call) {
 	c.slot.Record(&c.ev)
 }
 
-// errReadTooLarge is returned when a rack answer exceeds maxReadBody.
+// errReadTooLarge is returned when a rack answer exceeds its bound
+// (maxReadBody for Read, maxActBody for Act).
 var errReadTooLarge = errors.New("the rack's answer is too large to read")
 
 // Read runs q through the pipeline and returns the answer. Only GETs are
@@ -254,6 +255,7 @@ type bufferedAnswer struct {
 	status int
 	body   []byte
 	err    error
+	limit  int // bytes of body kept; 0: maxReadBody
 
 	pipe     net.Conn      // a socket read's connection, for Hijack
 	hijacked chan struct{} // closed by Hijack
@@ -271,7 +273,11 @@ func (b *bufferedAnswer) Write(p []byte) (int, error) {
 	if b.status == 0 {
 		b.status = http.StatusOK
 	}
-	if len(b.body)+len(p) > maxReadBody {
+	limit := b.limit
+	if limit == 0 {
+		limit = maxReadBody
+	}
+	if len(b.body)+len(p) > limit {
 		b.err = errReadTooLarge
 		return 0, b.err
 	}
