@@ -35,12 +35,13 @@ type Auditor struct {
 	mu     sync.RWMutex // guards closed and syncCh against sends on a closed channel
 	closed bool
 
-	// syncCh feeds the group-commit writer for write-ahead events; nil
-	// until Run starts it.
+	// syncCh feeds write-ahead events to the writer (Run); nil until Run
+	// starts.
 	syncCh chan syncReq
 
 	// appendMu orders appends with their delivery to sinks, so sinks see
-	// events in sequence order although two writers append.
+	// events in sequence order: the writer appends, and so do RecordSync
+	// before Run and late events after Close.
 	appendMu sync.Mutex
 	sinks    []Sink
 
@@ -241,78 +242,6 @@ func (a *Auditor) syncFailed(ev *chain.Event, err error) error {
 	return err
 }
 
-// runSync group-commits write-ahead events until the channel closes.
-func (a *Auditor) runSync(ch chan syncReq) {
-	reqs := make([]syncReq, 0, batchMax)
-	evs := make([]*chain.Event, 0, batchMax)
-	for req := range ch {
-		reqs, evs = append(reqs[:0], req), append(evs[:0], req.ev)
-	drain:
-		for len(reqs) < batchMax {
-			select {
-			case r, ok := <-ch:
-				if !ok {
-					break drain
-				}
-				reqs, evs = append(reqs, r), append(evs, r.ev)
-			default:
-				break drain
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), a.SyncTimeout)
-		err := a.append(ctx, evs)
-		cancel()
-		if err == nil {
-			a.written.Add(float64(len(evs)))
-		}
-		for _, r := range reqs {
-			r.done <- err
-		}
-	}
-}
-
-// Run writes queued events in batches until Close.
-func (a *Auditor) Run() {
-	defer close(a.done)
-	a.mu.Lock()
-	if a.syncCh == nil && !a.closed {
-		a.syncCh = make(chan syncReq, batchMax)
-		go a.runSync(a.syncCh)
-	}
-	a.mu.Unlock()
-	batch := make([]*chain.Event, 0, batchMax)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		n, closed := a.q.state()
-		if n == 0 {
-			if closed {
-				return
-			}
-			<-a.q.nonEmpty
-			continue
-		}
-		if n < batchMax && !closed {
-			// Give the batch batchWait to fill: one commit for many events
-			// costs far less than one each.
-			timer.Reset(batchWait)
-			select {
-			case <-a.q.full:
-			case <-timer.C:
-			}
-			timer.Stop()
-		}
-		batch, _, _ = a.q.take(batch[:0], batchMax)
-		// Tokens raised while this batch filled are stale now.
-		select {
-		case <-a.q.full:
-		default:
-		}
-		a.writeBatch(batch)
-		clear(batch) // let the written events be collected
-	}
-}
-
 // writeBatch retries with backoff until the store takes the batch; events
 // are never dropped, and the queue backs up (and is visible in metrics) while
 // the database is down. When the database answers but keeps refusing the
@@ -364,9 +293,7 @@ func (a *Auditor) recordUnrecorded() {
 }
 
 func (a *Auditor) appendBounded(evs []*chain.Event) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return a.append(ctx, evs)
+	return a.appendWithin(10*time.Second, evs)
 }
 
 // storeAnswers reports whether the database is up (so a refused write is
