@@ -178,7 +178,7 @@ if [ "$use_pg" -eq 1 ]; then
 fi
 
 log "simrack :$rack_port (pid $rack_pid), bareproxy :$bare_port, bareproxy-default :$bared_port, nginx :$nginx_port, gateway :$gw_port (pid $gw_pid)"
-report=bench/results/latest.txt
+report=${BENCH_REPORT:-bench/results/latest.txt} # BENCH_REPORT=FILE: a trial run that does not replace the reference
 [ -n "${BENCH_PROFILE:-}" ] && report=$BENCH_PROFILE/report.txt # a profiled run is not the reference
 mkdir -p "$(dirname "$report")"
 "$bin/load" \

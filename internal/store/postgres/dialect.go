@@ -124,16 +124,26 @@ func (Dialect) MigrationsTable() string {
 	)`
 }
 
-// auditChunks are powers of two up to the auditor's largest batch (512
-// events, 12,288 parameters, far below PostgreSQL's 65,535): a batch takes
-// at most one INSERT per set bit of its size, each a round trip.
-var auditChunks = []int{512, 256, 128, 64, 32, 16, 8, 4, 2, 1}
+// auditInsert writes a whole batch of audit rows in one statement, one
+// array per column (the order of sqlstore's auditColumns): one round trip
+// under the audit lock whatever the batch size, where multi-row VALUES
+// took one per chunk size. unnest yields the rows in array order, so the
+// identity ids follow seq.
+const auditInsert = `INSERT INTO audit_events (occurred_at, request_id, rack, actor_type, actor, actor_id,
+	token_id, role, source_ip, user_agent, method, path, route,
+	action, app, resource, permission, decision, reason, status,
+	duration_us, details, seq, hash)
+SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+	$7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+	$14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::integer[],
+	$21::bigint[], $22::text[], $23::bigint[], $24::bytea[])
+RETURNING id, seq`
 
 // Audit implements sqlstore.Dialect.
 func (Dialect) Audit() sqlstore.AuditSQL {
 	return sqlstore.AuditSQL{
-		InsertVerb: "INSERT",
-		Chunks:     auditChunks,
+		InsertVerb:   "INSERT",
+		InsertArrays: auditInsert,
 		// Identity columns number the rows (LastID empty): the store reads
 		// them back with RETURNING.
 		ScanFrom: "audit_events",

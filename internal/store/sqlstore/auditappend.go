@@ -82,8 +82,12 @@ func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 }
 
 // chunkPlan returns the chunks (indexes into AuditSQL.Chunks) that write n
-// rows: as many of the largest as fit, then the next size, and so on.
+// rows: as many of the largest as fit, then the next size, and so on; with
+// InsertArrays, the one statement that writes them all.
 func (s *Store) chunkPlan(n int) []int {
+	if s.audit.InsertArrays != "" {
+		return []int{0}
+	}
 	var plan []int
 	for k, size := range s.audit.Chunks {
 		for ; n >= size; n -= size {
@@ -97,6 +101,9 @@ func (s *Store) chunkPlan(n int) []int {
 // ids: numbered from lastID when the store numbers the rows, else read
 // back and matched by seq.
 func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, events []*chain.Event, plan []int, stmts []*sql.Stmt, lastID int64, ids []int64) error {
+	if s.audit.InsertArrays != "" {
+		return readIDs(ctx, tx.StmtContext(ctx, stmts[0]), auditArrays(events), events[0].Seq, ids)
+	}
 	explicit := s.audit.LastID != ""
 	width := len(auditColumns)
 	if explicit {
@@ -132,6 +139,32 @@ func (s *Store) insertAudit(ctx context.Context, tx *sql.Tx, events []*chain.Eve
 		}
 	}
 	return nil
+}
+
+// auditArrays returns the events' values as one array per column of
+// auditColumns, for AuditSQL.InsertArrays. Times are as stored already.
+func auditArrays(events []*chain.Event) []any {
+	n := len(events)
+	var (
+		at                                                           = make([]time.Time, n)
+		requestID, rack, actorType, actor                            = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		role, sourceIP, userAgent, method, path, route               = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		action, app, resource, permission, decision, reason, details = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		actorID, tokenID, status, durationUS, seq                    = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		hash                                                         = make([][]byte, n)
+	)
+	for i, e := range events {
+		at[i], requestID[i], rack[i], actorType[i], actor[i] = e.Time, e.RequestID, e.Rack, e.ActorType, e.Actor
+		actorID[i], tokenID[i], role[i], sourceIP[i], userAgent[i] = e.ActorID, e.TokenID, e.Role, e.SourceIP, e.UserAgent
+		method[i], path[i], route[i], action[i], app[i] = e.Method, e.Path, e.Route, e.Action, e.App
+		resource[i], permission[i], decision[i], reason[i] = e.Resource, e.Permission, e.Decision, e.Reason
+		status[i], durationUS[i], details[i], seq[i], hash[i] = int64(e.Status), e.DurationUS, e.Details, e.Seq, e.Hash
+	}
+	// The order of auditColumns.
+	return []any{at, requestID, rack, actorType, actor, actorID,
+		tokenID, role, sourceIP, userAgent, method, path, route,
+		action, app, resource, permission, decision, reason, status,
+		durationUS, details, seq, hash}
 }
 
 // readIDs runs an INSERT ... RETURNING id, seq and stores each id at its

@@ -84,6 +84,12 @@ type AuditSQL struct {
 	// first and ending with 1; a batch is written as the fewest chunks of
 	// these sizes (largest first), so each statement is parsed once.
 	Chunks []int
+	// InsertArrays, if set, replaces Chunks: one INSERT of any number of
+	// audit rows, taking one array parameter per column of auditColumns
+	// (in order: timestamps, texts, integers, byte strings as the columns
+	// are) and returning id, seq, so a batch is one statement and one
+	// round trip whatever its size.
+	InsertArrays string
 	// LastID is an SQL expression for the largest audit id ever given,
 	// read under LockAudit: the store then numbers the rows itself and
 	// inserts the ids. Empty means the database numbers them and the

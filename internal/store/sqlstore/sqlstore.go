@@ -51,7 +51,7 @@ type Store struct {
 
 	tokenByHash  *lazyStmt
 	auditTail    *lazyStmt
-	auditInserts []*lazyStmt // one per size in audit.Chunks
+	auditInserts []*lazyStmt // one per size in audit.Chunks, or the one InsertArrays
 
 	closeOnce sync.Once
 	closeErr  error
@@ -65,7 +65,8 @@ func New(c Config) *Store {
 	if c.Read == nil {
 		c.Read = c.Write
 	}
-	if ch := c.Dialect.Audit().Chunks; len(ch) == 0 || ch[len(ch)-1] != 1 || !slices.IsSortedFunc(ch, func(a, b int) int { return b - a }) {
+	if ch := c.Dialect.Audit().Chunks; c.Dialect.Audit().InsertArrays == "" &&
+		(len(ch) == 0 || ch[len(ch)-1] != 1 || !slices.IsSortedFunc(ch, func(a, b int) int { return b - a })) {
 		panic(fmt.Sprintf("sqlstore: %s: audit chunks %v must be largest first and end with 1", c.Dialect.Name(), ch))
 	}
 	s := &Store{
@@ -77,8 +78,12 @@ func New(c Config) *Store {
 	// before Migrate creates the tables they name).
 	s.tokenByHash = s.stmt(s.read, selectToken+` WHERE hash = ?`)
 	s.auditTail = s.stmt(s.write, auditTailQuery(s.audit.LastID))
-	for _, n := range s.audit.Chunks {
-		s.auditInserts = append(s.auditInserts, s.stmt(s.write, auditInsertQuery(s.audit, n)))
+	if s.audit.InsertArrays != "" {
+		s.auditInserts = []*lazyStmt{s.stmt(s.write, s.audit.InsertArrays)}
+	} else {
+		for _, n := range s.audit.Chunks {
+			s.auditInserts = append(s.auditInserts, s.stmt(s.write, auditInsertQuery(s.audit, n)))
+		}
 	}
 	return s
 }
