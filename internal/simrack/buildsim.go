@@ -118,32 +118,15 @@ type serviceBuild struct {
 // path and manifest) or image out of a convox.yml.
 func parseServiceBuilds(manifest string) []serviceBuild {
 	var out []serviceBuild
-	inServices, inBuild := false, false
-	svcIndent, buildIndent := -1, -1
-	for _, line := range strings.Split(manifest, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		if indent == 0 {
-			inServices = trimmed == "services:"
-			svcIndent = -1
-			continue
-		}
-		if !inServices {
-			continue
-		}
-		if svcIndent < 0 {
-			svcIndent = indent
-		}
-		if inBuild && indent <= buildIndent {
+	inBuild, buildIndent := false, -1
+	for l := range serviceLines(manifest) {
+		if inBuild && l.indent <= buildIndent {
 			inBuild = false
 		}
-		key, val, _ := strings.Cut(trimmed, ":")
+		key, val, _ := strings.Cut(l.text, ":")
 		val = strings.Trim(strings.TrimSpace(val), `"'`)
 		switch {
-		case indent == svcIndent:
+		case l.indent == l.svcIndent:
 			out = append(out, serviceBuild{name: key, path: ".", dockerfile: "Dockerfile"})
 		case len(out) == 0:
 		case inBuild && key == "path" && val != "":
@@ -155,7 +138,7 @@ func parseServiceBuilds(manifest string) []serviceBuild {
 			if val != "" {
 				out[len(out)-1].path = val
 			} else {
-				inBuild, buildIndent = true, indent
+				inBuild, buildIndent = true, l.indent
 			}
 		case key == "image":
 			out[len(out)-1].image = val

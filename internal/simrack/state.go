@@ -3,6 +3,7 @@ package simrack
 import (
 	"bufio"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -349,35 +350,53 @@ func envDiff(from, to string) string {
 	return sb.String()
 }
 
-// parseManifest extracts service names and ports from a convox.yml with a
-// deliberately tiny line scanner (no YAML dependency): it understands the
-// common layout of a top-level `services:` map with `port:` keys.
+// manifestLine is one line inside a convox.yml's top-level services: map:
+// its indentation, the indentation of the service names, and its text
+// without surrounding blanks.
+type manifestLine struct {
+	indent, svcIndent int
+	text              string
+}
+
+// serviceLines yields the non-blank, non-comment lines inside the
+// top-level `services:` map of a convox.yml: the one tiny line scanner (no
+// YAML dependency) that parseManifest and parseServiceBuilds share.
+func serviceLines(manifest string) iter.Seq[manifestLine] {
+	return func(yield func(manifestLine) bool) {
+		inServices, svcIndent := false, -1
+		for _, line := range strings.Split(manifest, "\n") {
+			trimmed := strings.TrimSpace(line)
+			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			indent := len(line) - len(strings.TrimLeft(line, " "))
+			if indent == 0 {
+				inServices, svcIndent = trimmed == "services:", -1
+				continue
+			}
+			if !inServices {
+				continue
+			}
+			if svcIndent < 0 {
+				svcIndent = indent
+			}
+			if !yield(manifestLine{indent: indent, svcIndent: svcIndent, text: trimmed}) {
+				return
+			}
+		}
+	}
+}
+
+// parseManifest extracts service names and ports from a convox.yml: it
+// understands the common layout of a `services:` map with `port:` keys.
 func parseManifest(manifest string) []manifestService {
 	var out []manifestService
-	inServices := false
-	svcIndent := -1
-	for _, line := range strings.Split(manifest, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		if indent == 0 {
-			inServices = trimmed == "services:"
-			svcIndent = -1
-			continue
-		}
-		if !inServices {
-			continue
-		}
-		if svcIndent < 0 {
-			svcIndent = indent
-		}
+	for l := range serviceLines(manifest) {
 		switch {
-		case indent == svcIndent && strings.HasSuffix(trimmed, ":"):
-			out = append(out, manifestService{name: strings.TrimSuffix(trimmed, ":")})
-		case indent > svcIndent && len(out) > 0 && strings.HasPrefix(trimmed, "port:"):
-			v := strings.TrimSpace(strings.TrimPrefix(trimmed, "port:"))
+		case l.indent == l.svcIndent && strings.HasSuffix(l.text, ":"):
+			out = append(out, manifestService{name: strings.TrimSuffix(l.text, ":")})
+		case l.indent > l.svcIndent && len(out) > 0 && strings.HasPrefix(l.text, "port:"):
+			v := strings.TrimSpace(strings.TrimPrefix(l.text, "port:"))
 			if i := strings.LastIndexByte(v, ':'); i >= 0 {
 				v = v[i+1:] // "https:3000"
 			}
