@@ -9,8 +9,9 @@ import (
 
 // consolePage reports whether a request under /racks/ is a person's browser
 // asking for a console page (the rack and app pages, actions, live logs)
-// rather than a rack API call: it carries the console's session cookie, no
-// Authorization header and no websocket upgrade. Rack API clients (the
+// rather than a rack API call: it carries no Authorization header and no
+// websocket upgrade, and either the console's session cookie or, signed
+// out, a browser's navigation (GET accepting text/html). Rack API clients (the
 // convox CLI, CI, the gateway's own reads) always send Authorization, and
 // the proxy authenticates nothing else, so such a request is one the proxy
 // would refuse anyway: nothing the rack API serves is lost, and the console
@@ -22,6 +23,11 @@ func (s *Server) consolePage(r *http.Request) bool {
 	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return false
 	}
-	_, err := r.Cookie(websession.CookieName)
-	return err == nil
+	if _, err := r.Cookie(websession.CookieName); err == nil {
+		return true
+	}
+	// A signed-out browser opening a console link: a page it can navigate
+	// (GET, asking for HTML), which the console answers with its sign-in.
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html")
 }

@@ -394,3 +394,14 @@ func TestHostileRackDataIsInert(t *testing.T) {
 		t.Errorf("hostile app link:\n%s", r.body)
 	}
 }
+
+// A signed-out browser opening a rack page (a navigation: GET accepting
+// HTML) is sent to the sign-in with the way back.
+func TestSignedOutRackPageGoesToSignIn(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("GET", "/racks/dev/apps/myapp", "", nil, map[string]string{"Accept": "text/html,*/*;q=0.8"})
+	if loc := r.header.Get("Location"); r.status != http.StatusSeeOther ||
+		loc != "/auth/signin?return_to=%2Fracks%2Fdev%2Fapps%2Fmyapp" {
+		t.Fatalf("signed out: %d %q", r.status, loc)
+	}
+}
