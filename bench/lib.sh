@@ -5,7 +5,7 @@
 
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-work=$(mktemp -d /tmp/rgw-bench.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/rgw-bench.XXXXXX")
 pids=()   # stopped on exit with SIGTERM, in this order
 pg_pid="" # the postmaster: stopped last, with SIGINT (fast shutdown)
 
