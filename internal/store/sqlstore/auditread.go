@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
@@ -67,10 +68,22 @@ func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 }
 
 // ScanAudit implements store.AuditReader. IDs are given under the append
-// lock, so id order is append order.
+// lock, so id order is append order (and Seq order). From a seq after the
+// first, the scan starts at that event's id (found by the unique index on
+// seq), not at the start of the table.
 func (s *Store) ScanAudit(ctx context.Context, fromSeq int64, fn func(*chain.Event) error) error {
-	rows, err := s.read.QueryContext(ctx, s.q("SELECT "+AuditSelectList+" FROM "+s.audit.ScanFrom+
-		" WHERE seq IS NOT NULL AND seq >= ? ORDER BY id"), fromSeq)
+	q, args := "SELECT "+AuditSelectList+" FROM "+s.audit.ScanFrom+" WHERE seq IS NOT NULL AND seq >= ?", []any{fromSeq}
+	if fromSeq > 1 {
+		// NULL when no event has such a seq: then no row matches.
+		q, args = q+" AND id >= (SELECT id FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT 1)", append(args, fromSeq)
+	}
+	return s.scanAudit(ctx, q+" ORDER BY id", args, fn)
+}
+
+// scanAudit runs q, a SELECT of AuditSelectList, and calls fn with each
+// event (one reused event).
+func (s *Store) scanAudit(ctx context.Context, q string, args []any, fn func(*chain.Event) error) error {
+	rows, err := s.read.QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return s.wrap("scan audit", err)
 	}
@@ -95,4 +108,48 @@ func nonNil(events []chain.Event) []chain.Event {
 		return []chain.Event{}
 	}
 	return events
+}
+
+var _ store.AuditSeeker = (*Store)(nil)
+
+// AuditSeqFloor implements store.AuditSeeker: the seq of the first chained
+// event in [since, until), or, for a dialect that keeps an AuditIDRanger
+// instead of an index on occurred_at, of the first chained event at or
+// after the first id that range can hold. With no event in the range, one
+// past the head.
+func (s *Store) AuditSeqFloor(ctx context.Context, since, until time.Time) (int64, error) {
+	if since.IsZero() {
+		return 0, nil
+	}
+	if until.IsZero() {
+		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	var seq sql.NullInt64
+	if r, ok := s.audit.Index.(AuditIDRanger); ok {
+		first, _, found, err := r.IDRange(ctx, s.read, since, until)
+		if err != nil {
+			return 0, s.wrap("audit seq floor", err)
+		}
+		if found {
+			err = s.read.QueryRowContext(ctx, s.q("SELECT seq FROM audit_events WHERE id >= ? AND seq IS NOT NULL ORDER BY id LIMIT 1"), first).Scan(&seq)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return 0, s.wrap("audit seq floor", err)
+			}
+		}
+	} else {
+		// MATERIALIZED keeps the planner on the index of occurred_at: as
+		// MIN(seq) alone it may walk seq upwards, expecting an early
+		// match that only comes near the range.
+		err := s.read.QueryRowContext(ctx, s.q(`WITH r AS MATERIALIZED (SELECT seq FROM audit_events
+			WHERE seq IS NOT NULL AND occurred_at >= ? AND occurred_at < ?) SELECT MIN(seq) FROM r`),
+			s.d.EncodeTime(CeilMicro(since)), s.d.EncodeTime(CeilMicro(until))).Scan(&seq)
+		if err != nil {
+			return 0, s.wrap("audit seq floor", err)
+		}
+	}
+	if seq.Valid {
+		return seq.Int64, nil
+	}
+	head, _, err := s.AuditHead(ctx)
+	return head + 1, err
 }
