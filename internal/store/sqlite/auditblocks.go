@@ -55,6 +55,11 @@ func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, q
 	if c == nil {
 		return nil, false, nil
 	}
+	if f.Actor != "" && (f.App != "" || f.Action != "") {
+		if err := c.pickPostings(ctx, f); err != nil {
+			return nil, true, err
+		}
+	}
 	if c.query == postingQuery && (!f.Since.IsZero() || !f.Until.IsZero()) {
 		if err := c.boundByTime(ctx, f); err != nil {
 			return nil, true, err
@@ -190,6 +195,35 @@ func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 		return nil
 	}
 	return c
+}
+
+// countCap bounds the blocks pickPostings counts per value: past it, a list
+// is long either way.
+const countCap = 4096
+
+// pickPostings makes c walk the shorter of the posting lists of f's actor
+// and its app or action (f has an actor and one of those): an actor with a
+// rare action is found through the action's few blocks, not the actor's
+// many. The lists are counted up to countCap blocks each.
+func (c *blockCursor) pickPostings(ctx context.Context, f store.AuditFilter) error {
+	kind, value := "action", f.Action
+	if value == "" {
+		kind, value = "app", f.App
+	}
+	count := func(kind, value string) (n int64, err error) {
+		err = c.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_blocks
+			WHERE kind = ? AND value = ? LIMIT ?)`, kind, value, countCap).Scan(&n)
+		return n, err
+	}
+	other, err := count(kind, value)
+	if err != nil || other >= countCap {
+		return err
+	}
+	actor, err := count("actor", f.Actor)
+	if err == nil && other < actor {
+		c.args = []any{kind, value}
+	}
+	return err
 }
 
 // timeWindowQuery is the id range of the time blocks that overlap a time
