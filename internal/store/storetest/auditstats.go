@@ -70,6 +70,28 @@ func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
 			t.Errorf("%s: floor %d, want at least %d", tc.name, floor, tc.atLeast)
 		}
 	}
+	// Listings of a range well before the newest event (PostgreSQL bounds
+	// them by the newest id in the range first).
+	for _, tc := range []struct {
+		f    store.AuditFilter
+		want string
+	}{
+		{store.AuditFilter{Since: hour(1), Until: hour(2)}, "[20 19 18 17 16 14 13 12 11]"},
+		{store.AuditFilter{Since: hour(1), Until: hour(2), BeforeID: 14}, "[13 12 11]"},
+		{store.AuditFilter{Since: hour(1), Until: hour(2), Limit: 2}, "[20 19]"},
+		{store.AuditFilter{Since: hour(0), Until: hour(1), Decision: "deny"}, "[]"},
+		{store.AuditFilter{Since: hour(3), Until: hour(4)}, "[40 39 38 37 36 35 34 33 32 31 15]"},
+	} {
+		got, err := s.ListAudit(ctx(t), tc.f)
+		must(t, "list", err)
+		seqs := make([]int64, len(got))
+		for i, e := range got {
+			seqs[i] = e.Seq
+		}
+		if fmt.Sprint(seqs) != tc.want {
+			t.Errorf("ListAudit(%+v) = seqs %v, want %s", tc.f, seqs, tc.want)
+		}
+	}
 	for _, from := range []int64{0, 1, 2, 23, 50, 51} {
 		var seqs []int64
 		must(t, "scan", s.ScanAudit(ctx(t), from, func(e *chain.Event) error { seqs = append(seqs, e.Seq); return nil }))
