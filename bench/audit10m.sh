@@ -74,8 +74,8 @@ for db in $DBS; do
 	$Q run -- "$RG" audit export --config "$cfg" --since "$day" --until "$next" -o "$WORK/$db-day.jsonl" | out
 	echo "  $(wc -l <"$WORK/$db-day.jsonl") lines, $(du -m "$WORK/$db-day.jsonl" | cut -f1) MB" | out
 	echo "\$ rack-gateway audit verify day.jsonl" | out
-	# Known defect (see the results file): a time-bounded export carries the
-	# checkpoints after its last event, so verify reports it truncated.
+	# A time-bounded export is a contiguous slice of the chain with an end
+	# line; it verifies on its own (checkpoints after its end not required).
 	$Q run -- "$RG" audit verify --config "$cfg" "$WORK/$db-day.jsonl" 2>&1 | out || true
 	echo "\$ rack-gateway audit export -o all.jsonl" | out
 	$Q run -- "$RG" audit export --config "$cfg" -o "$WORK/$db-all.jsonl" | out

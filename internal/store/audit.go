@@ -24,6 +24,18 @@ type AuditFilter struct {
 //
 // The audit tables are append-only: the backends refuse UPDATE and DELETE
 // of audit rows with triggers, for every writer of the database; only
+// AuditSeeker finds where a time range starts in the chain, so that a
+// time-bounded export (package audit/export) need not scan the log from its
+// first event. Both SQL stores implement it.
+type AuditSeeker interface {
+	// AuditSeqFloor returns a sequence number s such that no chained event
+	// with Seq < s is stamped in [since, until) (a zero until is
+	// unbounded). It is exact or lower; 0 or 1 when it knows no better
+	// bound. Event times are only nearly in Seq order, so it is not found
+	// by time alone.
+	AuditSeqFloor(ctx context.Context, since, until time.Time) (int64, error)
+}
+
 // AuditPruner removes events.
 type AuditAppender interface {
 	// AppendAudit durably inserts events in order, in one transaction. It

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,12 +19,7 @@ import (
 // on PostgreSQL, and on SQLite for the filters its block index does not
 // serve) for a few filters.
 func explain(ctx context.Context, args []string) error {
-	fl := flag.NewFlagSet("explain", flag.ContinueOnError)
-	dsn := fl.String("db", "", "database DSN")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	db, backend, err := rawDB(*dsn)
+	db, backend, _, err := openFlags("explain", args, nil)
 	if err != nil {
 		return err
 	}
@@ -45,6 +39,7 @@ func explain(ctx context.Context, args []string) error {
 		{"rack", store.AuditFilter{Rack: "staging"}},
 		{"one day, 30 days after the first event", store.AuditFilter{Since: day, Until: day.Add(24 * time.Hour)}},
 		{"actor + decision=deny", store.AuditFilter{Actor: "ada.lovelace@example.com", Decision: "deny"}},
+		{"app + action + one week", store.AuditFilter{App: "billing", Action: "ReleasePromote", Since: day, Until: day.Add(7 * 24 * time.Hour)}},
 	}
 	for _, c := range cases {
 		q, qargs := listQuery(c.f, backend)

@@ -31,6 +31,25 @@ func rawDB(dsn string) (*sql.DB, string, error) {
 	return db, backend, err
 }
 
+// openFlags parses the flags of subcommand name (-db DSN, and those define
+// adds) from args and opens the database raw (rawDB). The caller closes
+// db.
+func openFlags(name string, args []string, define func(*flag.FlagSet)) (db *sql.DB, backend, dsn string, err error) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
+	fl.StringVar(&dsn, "db", "", "database DSN")
+	if define != nil {
+		define(fl)
+	}
+	if err := fl.Parse(args); err != nil {
+		return nil, "", "", err
+	}
+	if dsn == "" {
+		return nil, "", "", fmt.Errorf("%s: -db is required", name)
+	}
+	db, backend, err = rawDB(dsn)
+	return db, backend, dsn, err
+}
+
 // values returns the distinct values of col (actor, app, action, rack).
 func values(ctx context.Context, db *sql.DB, col string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, "SELECT DISTINCT "+col+" FROM audit_events WHERE "+col+" <> '' ORDER BY 1")
@@ -67,15 +86,15 @@ type qcase struct {
 }
 
 func queries(ctx context.Context, args []string) error {
-	fl := flag.NewFlagSet("queries", flag.ContinueOnError)
-	dsn := fl.String("db", "", "database DSN")
-	reps := fl.Int("reps", 50, "repetitions per case")
-	limit := fl.Int("limit", 101, "page size asked (the console asks its page size + 1)")
-	seed := fl.Uint64("seed", 7, "seed for the values queried")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	db, backend, err := rawDB(*dsn)
+	var (
+		reps, limit *int
+		seed        *uint64
+	)
+	db, backend, dsn, err := openFlags("queries", args, func(fl *flag.FlagSet) {
+		reps = fl.Int("reps", 50, "repetitions per case")
+		limit = fl.Int("limit", 101, "page size asked (the console asks its page size + 1)")
+		seed = fl.Uint64("seed", 7, "seed for the values queried")
+	})
 	if err != nil {
 		return err
 	}
@@ -90,7 +109,7 @@ func queries(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := storeopen.Open(ctx, *dsn)
+	st, err := storeopen.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
@@ -125,6 +144,35 @@ func queries(ctx context.Context, args []string) error {
 		{"actor + one day", func(int) store.AuditFilter {
 			d := day()
 			return store.AuditFilter{Limit: L, Actor: pick(actors), Since: d, Until: d.Add(24 * time.Hour)}
+		}},
+		// The other pairs of filters the console offers (values at random,
+		// so many pairs are rare or never occur: the listing then reads to
+		// the end of what it may match).
+		{"app + action (random of all)", func(int) store.AuditFilter {
+			return store.AuditFilter{Limit: L, App: pick(apps), Action: pick(actions)}
+		}},
+		{"actor + app", func(int) store.AuditFilter { return store.AuditFilter{Limit: L, Actor: pick(actors), App: pick(apps)} }},
+		{"actor + action", func(int) store.AuditFilter {
+			return store.AuditFilter{Limit: L, Actor: pick(actors), Action: pick(actions)}
+		}},
+		{"app + decision=deny", func(int) store.AuditFilter { return store.AuditFilter{Limit: L, App: pick(apps), Decision: "deny"} }},
+		{"action + decision=deny", func(int) store.AuditFilter {
+			return store.AuditFilter{Limit: L, Action: pick(actions), Decision: "deny"}
+		}},
+		{"actor + rack", func(int) store.AuditFilter {
+			return store.AuditFilter{Limit: L, Actor: pick(actors), Rack: pick(rackNames)}
+		}},
+		{"app + one day", func(int) store.AuditFilter {
+			d := day()
+			return store.AuditFilter{Limit: L, App: pick(apps), Since: d, Until: d.Add(24 * time.Hour)}
+		}},
+		{"action + one day", func(int) store.AuditFilter {
+			d := day()
+			return store.AuditFilter{Limit: L, Action: pick(actions), Since: d, Until: d.Add(24 * time.Hour)}
+		}},
+		{"decision=deny + one day", func(int) store.AuditFilter {
+			d := day()
+			return store.AuditFilter{Limit: L, Decision: "deny", Since: d, Until: d.Add(24 * time.Hour)}
 		}},
 	}
 	fmt.Printf("ListAudit, limit %d, %d repetitions per case (values drawn at random: %d actors, %d apps, %d actions, %d racks), ids %d..%d\n",

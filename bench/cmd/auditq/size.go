@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,12 +13,7 @@ import (
 
 // size prints the database's size and the size per million events.
 func size(ctx context.Context, args []string) error {
-	fl := flag.NewFlagSet("size", flag.ContinueOnError)
-	dsn := fl.String("db", "", "database DSN")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	db, backend, err := rawDB(*dsn)
+	db, backend, dsn, err := openFlags("size", args, nil)
 	if err != nil {
 		return err
 	}
@@ -31,7 +25,7 @@ func size(ctx context.Context, args []string) error {
 	var total, events int64
 	detail := ""
 	if backend == storeopen.SQLite {
-		_, target, _ := backendOf(*dsn)
+		_, target, _ := backendOf(dsn)
 		for _, suffix := range []string{"", "-wal"} {
 			if fi, err := os.Stat(target + suffix); err == nil {
 				total += fi.Size()

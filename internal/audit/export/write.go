@@ -61,12 +61,16 @@ func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 			(o.Action == "" || e.Action == o.Action) && (o.Decision == "" || e.Decision == o.Decision) &&
 			(o.Rack == "" || e.Rack == o.Rack)
 	}
+	from, err := scanFrom(ctx, st, o)
+	if err != nil {
+		return err
+	}
 	if o.Format == "csv" {
 		cw, err := NewCSVWriter(w)
 		if err != nil {
 			return err
 		}
-		err = st.ScanAudit(ctx, 0, func(e *chain.Event) error {
+		err = st.ScanAudit(ctx, from, func(e *chain.Event) error {
 			if keep(e) {
 				return cw.WriteEvent(e)
 			}
@@ -101,7 +105,7 @@ func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 	)
 	// The header needs the hash before the first exported event, so events
 	// pass through one-event lookbehind.
-	err = st.ScanAudit(ctx, 0, func(e *chain.Event) error {
+	err = st.ScanAudit(ctx, from, func(e *chain.Event) error {
 		if !started {
 			if !keep(e) {
 				prev = append(prev[:0], e.Hash...)
@@ -158,4 +162,19 @@ func Write(ctx context.Context, st Source, w io.Writer, o Options) error {
 		return err
 	}
 	return jw.Flush()
+}
+
+// scanFrom is the seq an export of o scans from: 0 (the first event), or,
+// with a Since and a Source that can seek (store.AuditSeeker), one before
+// the floor of the range. Every event before the floor is outside the
+// range, so none of them is exported, and the one just before it, if it
+// exists, is the first scanned: the hash before the first exported event
+// (the header's PrevHash) is read exactly as by a scan from 0.
+func scanFrom(ctx context.Context, st Source, o Options) (int64, error) {
+	sk, ok := st.(store.AuditSeeker)
+	if !ok || o.Since.IsZero() {
+		return 0, nil
+	}
+	floor, err := sk.AuditSeqFloor(ctx, o.Since, o.Until)
+	return max(floor-1, 0), err
 }

@@ -34,8 +34,9 @@ func (blockIndex) Add(ctx context.Context, tx *sql.Tx, events []*chain.Event, id
 }
 
 // List implements sqlstore.AuditIndex: filters on actor, app, action and
-// time read only the blocks that can match; others (ok false) walk the log
-// newest first.
+// time read only the blocks that can match; app + action together walk the
+// index of migration 0012; denied + actor, app or action, and the rest
+// (ok false), go to the plain query.
 func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, bool, error) {
 	if f.Decision == "deny" && (f.Actor != "" || f.App != "" || f.Action != "") {
 		// The partial indexes of denied events (migration 0011) serve
@@ -43,9 +44,21 @@ func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, q
 		// ~3% of its events that were refused.
 		return nil, false, nil
 	}
+	if f.App != "" && f.Action != "" {
+		// The index of migration 0012 finds the pair's events exactly;
+		// blocks of a common app and a common action match nearly
+		// everywhere.
+		events, err := listByAppAction(ctx, read, f, query)
+		return events, true, err
+	}
 	c := newBlockCursor(read, f)
 	if c == nil {
 		return nil, false, nil
+	}
+	if f.Actor != "" && (f.App != "" || f.Action != "") {
+		if err := c.pickPostings(ctx, f); err != nil {
+			return nil, true, err
+		}
 	}
 	if c.query == postingQuery && (!f.Since.IsZero() || !f.Until.IsZero()) {
 		if err := c.boundByTime(ctx, f); err != nil {
@@ -54,6 +67,29 @@ func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, q
 	}
 	events, err := listByBlocks(ctx, f, c, query)
 	return events, true, err
+}
+
+// listByAppAction lists f, which has an app and an action, by the index
+// audit_events_app_action_idx (app, action, id), newest first. A time
+// range is turned into the id range of the time blocks that overlap it
+// (every event in the range has an id there, whatever the order of event
+// times), so the walk of the index covers only those ids.
+func listByAppAction(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, error) {
+	where, args := sqlstore.AuditWhere(f, Dialect{}.EncodeTime)
+	if !f.Since.IsZero() || !f.Until.IsZero() {
+		since, until := timeBounds(f)
+		var lo, hi int64
+		if err := read.QueryRowContext(ctx, timeWindowQuery, since, until).Scan(&lo, &hi); err != nil {
+			return nil, err
+		}
+		if hi < lo {
+			return nil, nil // no block overlaps the range
+		}
+		where, args = append(where, "id BETWEEN ? AND ?"), append(args, lo, hi)
+	}
+	q := "SELECT " + sqlstore.AuditSelectList + " FROM audit_events INDEXED BY audit_events_app_action_idx WHERE " +
+		strings.Join(where, " AND ") + " ORDER BY id DESC LIMIT ?"
+	return query(ctx, q, append(args, store.AuditLimit(f.Limit))...)
 }
 
 // blockSize bounds the id span of a block, so a block that matches costs
@@ -159,6 +195,35 @@ func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 		return nil
 	}
 	return c
+}
+
+// countCap bounds the blocks pickPostings counts per value: past it, a list
+// is long either way.
+const countCap = 4096
+
+// pickPostings makes c walk the shorter of the posting lists of f's actor
+// and its app or action (f has an actor and one of those): an actor with a
+// rare action is found through the action's few blocks, not the actor's
+// many. The lists are counted up to countCap blocks each.
+func (c *blockCursor) pickPostings(ctx context.Context, f store.AuditFilter) error {
+	kind, value := "action", f.Action
+	if value == "" {
+		kind, value = "app", f.App
+	}
+	count := func(kind, value string) (n int64, err error) {
+		err = c.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_blocks
+			WHERE kind = ? AND value = ? LIMIT ?)`, kind, value, countCap).Scan(&n)
+		return n, err
+	}
+	other, err := count(kind, value)
+	if err != nil || other >= countCap {
+		return err
+	}
+	actor, err := count("actor", f.Actor)
+	if err == nil && other < actor {
+		c.args = []any{kind, value}
+	}
+	return err
 }
 
 // timeWindowQuery is the id range of the time blocks that overlap a time
@@ -268,7 +333,10 @@ func listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor, quer
 				continue
 			}
 			// The blocks drive the query (CROSS JOIN keeps them the outer
-			// loop), so SQLite seeks each id range instead of scanning.
+			// loop), so SQLite seeks each id range instead of scanning;
+			// NOT INDEXED keeps it on those rowid ranges (it would
+			// otherwise walk all of an app's entries in the app + action
+			// index for every block).
 			values := make([]string, n)
 			args := make([]any, 0, 2*n+len(wargs)+1)
 			for i, b := range blocks[:n] {
@@ -279,7 +347,7 @@ func listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor, quer
 			args = append(append(args, wargs...), limit-len(events))
 			conds := append(append([]string(nil), where...), "id BETWEEN blk.first_id AND blk.last_id")
 			q := "WITH blk(first_id, last_id) AS (VALUES " + strings.Join(values, ", ") + ") SELECT " +
-				sqlstore.AuditSelectList + " FROM blk CROSS JOIN audit_events WHERE " + strings.Join(conds, " AND ") +
+				sqlstore.AuditSelectList + " FROM blk CROSS JOIN audit_events NOT INDEXED WHERE " + strings.Join(conds, " AND ") +
 				" ORDER BY id DESC LIMIT ?"
 			got, err := query(ctx, q, args...)
 			if err != nil {

@@ -16,6 +16,90 @@ var auditStatsTests = []subtest{
 	{"Audit/Activity", testAuditActivity},
 	{"Audit/Event", testAuditEvent},
 	{"Audit/CheckpointLookups", testCheckpointLookups},
+	{"Audit/SeqFloor", testAuditSeqFloor},
+}
+
+// testAuditSeqFloor: AuditSeqFloor never passes an event stamped in the
+// range, although times are out of Seq order (one event of the second
+// batch is stamped in the fourth batch's hour), and it does skip what it
+// can (batches wholly before the range); ScanAudit from a seq in the
+// middle starts exactly there.
+func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
+	sk, ok := s.(store.AuditSeeker)
+	if !ok {
+		t.Skip("the store does not implement store.AuditSeeker")
+	}
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	hour := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
+	// Five batches of 10 (seqs 1..50), batch b stamped in hour b; seq 15
+	// is stamped in hour 3 (batch 4's, seqs 31..40).
+	var times []time.Time
+	for b := range 5 {
+		batch := make([]*chain.Event, 10)
+		for i := range batch {
+			batch[i] = &chain.Event{Time: hour(b).Add(time.Duration(i) * time.Minute), Actor: "a", Action: "AppList", Decision: "allow"}
+			if b == 1 && i == 4 {
+				batch[i].Time = hour(3).Add(30 * time.Second)
+			}
+			times = append(times, batch[i].Time)
+		}
+		must(t, "append", s.AppendAudit(ctx(t), batch))
+	}
+	for _, tc := range []struct {
+		name         string
+		since, until time.Time
+		atLeast      int64 // the floor skips at least the seqs below this
+	}{
+		{"first hour", hour(0), hour(1), 1},
+		{"hour 2", hour(2), hour(3), 11}, // SQLite: the time block of seqs 11..20 reaches into hour 3
+		{"hour 3 (holds seq 15)", hour(3), hour(4), 11},
+		{"hour 4, open end", hour(4), time.Time{}, 41},
+		{"after the log", hour(9), time.Time{}, 51},
+		{"before the log", hour(-5), hour(-4), 51},
+		{"no since", time.Time{}, hour(2), 0},
+	} {
+		floor, err := sk.AuditSeqFloor(ctx(t), tc.since, tc.until)
+		must(t, tc.name, err)
+		for i, at := range times {
+			seq := int64(i + 1)
+			if seq < floor && !at.Before(tc.since) && (tc.until.IsZero() || at.Before(tc.until)) {
+				t.Errorf("%s: floor %d passes seq %d, stamped %v in the range", tc.name, floor, seq, at)
+			}
+		}
+		if floor < tc.atLeast {
+			t.Errorf("%s: floor %d, want at least %d", tc.name, floor, tc.atLeast)
+		}
+	}
+	// Listings of a range well before the newest event (PostgreSQL bounds
+	// them by the newest id in the range first).
+	for _, tc := range []struct {
+		f    store.AuditFilter
+		want string
+	}{
+		{store.AuditFilter{Since: hour(1), Until: hour(2)}, "[20 19 18 17 16 14 13 12 11]"},
+		{store.AuditFilter{Since: hour(1), Until: hour(2), BeforeID: 14}, "[13 12 11]"},
+		{store.AuditFilter{Since: hour(1), Until: hour(2), Limit: 2}, "[20 19]"},
+		{store.AuditFilter{Since: hour(0), Until: hour(1), Decision: "deny"}, "[]"},
+		{store.AuditFilter{Since: hour(3), Until: hour(4)}, "[40 39 38 37 36 35 34 33 32 31 15]"},
+	} {
+		got, err := s.ListAudit(ctx(t), tc.f)
+		must(t, "list", err)
+		seqs := make([]int64, len(got))
+		for i, e := range got {
+			seqs[i] = e.Seq
+		}
+		if fmt.Sprint(seqs) != tc.want {
+			t.Errorf("ListAudit(%+v) = seqs %v, want %s", tc.f, seqs, tc.want)
+		}
+	}
+	for _, from := range []int64{0, 1, 2, 23, 50, 51} {
+		var seqs []int64
+		must(t, "scan", s.ScanAudit(ctx(t), from, func(e *chain.Event) error { seqs = append(seqs, e.Seq); return nil }))
+		want := 50 - max(from, 1) + 1
+		if int64(len(seqs)) != want || (want > 0 && (seqs[0] != max(from, 1) || seqs[len(seqs)-1] != 50)) {
+			t.Errorf("ScanAudit(%d): %d events %v..., want %d from seq %d", from, len(seqs), seqs[:min(len(seqs), 3)], want, max(from, 1))
+		}
+	}
 }
 
 // activityLog appends a small log over three UTC days, in time order and
