@@ -244,8 +244,8 @@ func (a *Auditor) syncFailed(ev *chain.Event, err error) error {
 
 // writeBatch retries with backoff until the store takes the batch; events
 // are never dropped, and the queue backs up (and is visible in metrics) while
-// the database is down. When the database answers but keeps refusing the
-// batch, retrying cannot help: the batch is split until the events the
+// the database is down (write-ahead events are still answered meanwhile:
+// pause). When the database answers but keeps refusing the batch, retrying cannot help: the batch is split until the events the
 // store refuses are found, and those are set aside (setAside) so that one
 // bad event cannot stop the log. The backoff waits on the runtime's
 // timers, so a test in a testing/synctest bubble sees the retries at their
@@ -270,7 +270,7 @@ func (a *Auditor) writeBatch(batch []*chain.Event) {
 		}
 		a.log.Error("audit batch write failed; retrying", "err", err, "events", len(batch), "attempt", attempt,
 			"retry_in", backoff.String())
-		time.Sleep(backoff)
+		a.pause(backoff)
 		backoff = min(backoff*2, retryMax)
 	}
 }
@@ -333,7 +333,7 @@ func (a *Auditor) retryUntilWritten(evs []*chain.Event) {
 	backoff := retryFirst
 	for a.appendBounded(evs) != nil {
 		a.failures.Inc()
-		time.Sleep(backoff)
+		a.pause(backoff)
 		backoff = min(backoff*2, retryMax)
 	}
 	a.written.Add(float64(len(evs)))

@@ -166,3 +166,27 @@ func (a *Auditor) appendWithin(d time.Duration, evs []*chain.Event) error {
 	defer cancel()
 	return a.append(ctx, evs)
 }
+
+// pause waits d between attempts at a routine batch the store refused,
+// answering write-ahead events meanwhile: each gets its own attempt at
+// once, so a mutating call during an outage is refused as soon as the
+// store fails it (not after SyncTimeout, stuck behind the batch), and goes
+// ahead as soon as the store is back. It runs on the writer's goroutine
+// only (Run), which set syncCh before its first write.
+func (a *Auditor) pause(d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	ch := a.syncCh
+	for {
+		select {
+		case <-timer.C:
+			return
+		case r, ok := <-ch:
+			if !ok {
+				ch = nil // closed: only the timer is left
+				continue
+			}
+			a.write(drain(ch, []syncReq{r}), nil)
+		}
+	}
+}

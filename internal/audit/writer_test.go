@@ -2,8 +2,10 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -132,6 +134,47 @@ func TestWriteAheadSurvivesARefusedRoutineEvent(t *testing.T) {
 		}
 		if err := <-recordSync(a, "bad-write-ahead"); err == nil {
 			t.Fatal("a write-ahead event the store refuses was reported written")
+		}
+	})
+}
+
+// While a routine batch waits to be retried (the database is down), a
+// write-ahead event is not stuck behind it until SyncTimeout: it gets its
+// own attempt at once and the call is refused at once; when the database
+// is back, the next one goes ahead at once, before the batch's retry.
+func TestWriteAheadAnsweredWhileABatchRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var down atomic.Bool
+		down.Store(true)
+		st := &batchStore{fail: func(int) error {
+			if down.Load() {
+				return errors.New("database is down")
+			}
+			return nil
+		}}
+		a := start(t, st)
+		a.Record(&chain.Event{RequestID: "read"})
+		time.Sleep(batchWait)
+		synctest.Wait() // the batch failed; the writer waits to retry it
+		begin := time.Now()
+		if err := <-recordSync(a, "refused"); err == nil {
+			t.Fatal("a write-ahead event was reported written while the database is down")
+		}
+		if d := time.Since(begin); d != 0 {
+			t.Errorf("the refusal took %v (fake time), want at once", d)
+		}
+		down.Store(false)
+		if err := <-recordSync(a, "accepted"); err != nil {
+			t.Fatalf("the database is back but the write-ahead event failed: %v", err)
+		}
+		if d := time.Since(begin); d != 0 {
+			t.Errorf("the write-ahead event waited %v (fake time) for the batch's retry", d)
+		}
+		if err := a.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := st.written(); fmt.Sprint(all) != "[accepted read]" {
+			t.Errorf("written %v, want the write-ahead event, then the retried batch", all)
 		}
 	})
 }
