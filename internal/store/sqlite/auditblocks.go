@@ -77,13 +77,9 @@ func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, q
 func listByAppAction(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, error) {
 	where, args := sqlstore.AuditWhere(f, Dialect{}.EncodeTime)
 	if !f.Since.IsZero() || !f.Until.IsZero() {
-		since, until := timeBounds(f)
-		var lo, hi int64
-		if err := read.QueryRowContext(ctx, timeWindowQuery, since, until).Scan(&lo, &hi); err != nil {
-			return nil, err
-		}
-		if hi < lo {
-			return nil, nil // no block overlaps the range
+		lo, hi, ok, err := timeWindow(ctx, read, f)
+		if err != nil || !ok {
+			return nil, err // none: no block overlaps the range
 		}
 		where, args = append(where, "id BETWEEN ? AND ?"), append(args, lo, hi)
 	}
@@ -232,16 +228,23 @@ func (c *blockCursor) pickPostings(ctx context.Context, f store.AuditFilter) err
 const timeWindowQuery = `SELECT COALESCE(MIN(first_id), 0), COALESCE(MAX(last_id), -1) FROM audit_time_blocks
 		WHERE max_at >= ? AND min_at < ?`
 
+// timeWindow returns the id range [lo, hi] of the time blocks that overlap
+// f's time range; ok is false when none does.
+func timeWindow(ctx context.Context, db *sql.DB, f store.AuditFilter) (lo, hi int64, ok bool, err error) {
+	since, until := timeBounds(f)
+	err = db.QueryRowContext(ctx, timeWindowQuery, since, until).Scan(&lo, &hi)
+	return lo, hi, err == nil && hi >= lo, err
+}
+
 // boundByTime narrows a posting cursor to the ids of f's time range, so an
 // actor, app or action listing over one day does not walk the value's
 // blocks of the whole log (measured: bench/results/audit-10m.txt).
 func (c *blockCursor) boundByTime(ctx context.Context, f store.AuditFilter) error {
-	since, until := timeBounds(f)
-	var lo, hi int64
-	if err := c.db.QueryRowContext(ctx, timeWindowQuery, since, until).Scan(&lo, &hi); err != nil {
+	lo, hi, ok, err := timeWindow(ctx, c.db, f)
+	if err != nil {
 		return err
 	}
-	if hi < lo {
+	if !ok {
 		c.done = true // no block overlaps the range
 		return nil
 	}
@@ -364,11 +367,5 @@ var _ sqlstore.AuditIDRanger = blockIndex{}
 // IDRange implements sqlstore.AuditIDRanger from the time blocks: the ids
 // of every block whose times overlap [since, until).
 func (blockIndex) IDRange(ctx context.Context, read *sql.DB, since, until time.Time) (int64, int64, bool, error) {
-	var first, last sql.NullInt64
-	err := read.QueryRowContext(ctx, `SELECT MIN(first_id), MAX(last_id) FROM audit_time_blocks WHERE max_at >= ? AND min_at < ?`,
-		sqlstore.CeilMicro(since).UnixMicro(), sqlstore.CeilMicro(until).UnixMicro()).Scan(&first, &last)
-	if err != nil || !first.Valid {
-		return 0, 0, false, err
-	}
-	return first.Int64, last.Int64, true, nil
+	return timeWindow(ctx, read, store.AuditFilter{Since: since, Until: until})
 }
