@@ -245,11 +245,12 @@ func (a *Auditor) syncFailed(ev *chain.Event, err error) error {
 // writeBatch retries with backoff until the store takes the batch; events
 // are never dropped, and the queue backs up (and is visible in metrics) while
 // the database is down (write-ahead events are still answered meanwhile:
-// pause). When the database answers but keeps refusing the batch, retrying cannot help: the batch is split until the events the
-// store refuses are found, and those are set aside (setAside) so that one
-// bad event cannot stop the log. The backoff waits on the runtime's
-// timers, so a test in a testing/synctest bubble sees the retries at their
-// exact fake times without waiting for real.
+// pause). When the database answers but keeps refusing the batch, retrying
+// cannot help: the batch is split until the events the store refuses are
+// found, and those are set aside (setAside) so that one bad event cannot
+// stop the log. The backoff waits on the runtime's timers, so a test in a
+// testing/synctest bubble sees the retries at their exact fake times
+// without waiting for real.
 func (a *Auditor) writeBatch(batch []*chain.Event) {
 	backoff := retryFirst
 	for attempt := 0; ; attempt++ {

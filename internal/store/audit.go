@@ -20,10 +20,6 @@ type AuditFilter struct {
 	Limit    int   // default 100, newest first
 }
 
-// AuditAppender writes the audit log, the product's hot path.
-//
-// The audit tables are append-only: the backends refuse UPDATE and DELETE
-// of audit rows with triggers, for every writer of the database; only
 // AuditSeeker finds where a time range starts in the chain, so that a
 // time-bounded export (package audit/export) need not scan the log from its
 // first event. Both SQL stores implement it.
@@ -36,6 +32,10 @@ type AuditSeeker interface {
 	AuditSeqFloor(ctx context.Context, since, until time.Time) (int64, error)
 }
 
+// AuditAppender writes the audit log, the product's hot path.
+//
+// The audit tables are append-only: the backends refuse UPDATE and DELETE
+// of audit rows with triggers, for every writer of the database; only
 // AuditPruner removes events.
 type AuditAppender interface {
 	// AppendAudit durably inserts events in order, in one transaction. It

@@ -142,8 +142,7 @@ RETURNING id, seq`
 // Audit implements sqlstore.Dialect.
 func (Dialect) Audit() sqlstore.AuditSQL {
 	return sqlstore.AuditSQL{
-		InsertVerb:   "INSERT",
-		InsertArrays: auditInsert,
+		InsertArrays: auditInsert, // InsertVerb and Chunks are for multi-row VALUES, not used
 		// Identity columns number the rows (LastID empty): the store reads
 		// them back with RETURNING.
 		ScanFrom: "audit_events",
