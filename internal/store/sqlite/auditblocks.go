@@ -3,17 +3,21 @@ package sqlite
 // The block index of the audit log (migration 0004).
 //
 // Every append records, for each block of at most blockSize consecutive
-// events, the distinct actors, apps and actions in it with the block's id
-// range (audit_blocks), and the range of its event times
-// (audit_time_blocks). That costs a few rows per batch instead of four
-// b-tree insertions per event. A listing filtered by actor, app, action or
-// time walks the matching blocks newest first and reads only their id
-// ranges, so it stays fast on a large log without per-event indexes.
+// events, the distinct actors, apps and actions in it, and the distinct
+// pairs of the actor with the app, the action and the rack (migration
+// 0013), with the id range they span in the block (audit_blocks), and the
+// range of its event times (audit_time_blocks). That costs a few rows per
+// batch instead of b-tree insertions per event. A listing filtered by
+// actor, app, action or time walks the matching blocks newest first and
+// reads only their id ranges, so it stays fast on a large log without
+// per-event indexes.
 
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,14 +32,18 @@ type blockIndex struct{}
 
 var _ sqlstore.AuditIndex = blockIndex{}
 
+// Writes implements sqlstore.AuditIndex: the inserts of writeBlocks.
+func (blockIndex) Writes() []string { return []string{insertPostings, insertTimeBlocks} }
+
 // Add implements sqlstore.AuditIndex.
-func (blockIndex) Add(ctx context.Context, tx *sql.Tx, events []*chain.Event, ids []int64) error {
-	return writeBlocks(ctx, tx, events, ids)
+func (blockIndex) Add(ctx context.Context, writes []*sql.Stmt, events []*chain.Event, ids []int64) error {
+	return writeBlocks(ctx, writes[0], writes[1], events, ids)
 }
 
 // List implements sqlstore.AuditIndex: filters on actor, app, action and
-// time read only the blocks that can match; app + action together walk the
-// index of migration 0012; denied + actor, app or action, and the rest
+// time read only the blocks that can match (an actor with an app, action
+// or rack, the blocks of the pair); app + action together walk the index
+// of migration 0012; denied + actor, app or action, and the rest
 // (ok false), go to the plain query.
 func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, bool, error) {
 	if f.Decision == "deny" && (f.Actor != "" || f.App != "" || f.Action != "") {
@@ -54,11 +62,6 @@ func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, q
 	c := newBlockCursor(read, f)
 	if c == nil {
 		return nil, false, nil
-	}
-	if f.Actor != "" && (f.App != "" || f.Action != "") {
-		if err := c.pickPostings(ctx, f); err != nil {
-			return nil, true, err
-		}
 	}
 	if c.query == postingQuery && (!f.Since.IsZero() || !f.Until.IsZero()) {
 		if err := c.boundByTime(ctx, f); err != nil {
@@ -95,24 +98,41 @@ const blockSize = 512
 // idRange is a block's ids, first <= last.
 type idRange struct{ first, last int64 }
 
+// The inserts of a batch's blocks, each of one argument: a JSON array of
+// rows, each an array of the columns (a posting's value in hex, so that
+// every byte of it arrives as it was, whatever the value holds). One
+// statement text for any number of rows lets the store prepare it once;
+// building a multi-row VALUES statement per append and parsing it cost
+// about as much as the rows themselves.
+const (
+	insertPostings = `INSERT INTO audit_blocks (kind, value, last_id, first_id)
+		SELECT json_extract(value, '$[0]'), CAST(unhex(json_extract(value, '$[1]')) AS TEXT),
+			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)`
+	insertTimeBlocks = `INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at)
+		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)`
+)
+
 // writeBlocks records the blocks of events, whose ids are ids and whose
-// Times are as stored. The ids are consecutive (the store numbers them).
-func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, ids []int64) error {
-	var (
-		posting []string
-		pArgs   []any
-		timed   []string
-		tArgs   []any
-	)
+// Times are as stored, with the statements insertPostings and
+// insertTimeBlocks. The ids are consecutive (the store numbers them).
+func writeBlocks(ctx context.Context, postings, times *sql.Stmt, events []*chain.Event, ids []int64) error {
+	posting := []byte{'['}
+	timed := []byte{'['}
 	for start := 0; start < len(events); start += blockSize {
 		end := min(start+blockSize, len(events))
 		type span struct{ first, last int64 }
 		seen := map[[2]string]*span{}
-		var order [][2]string // first appearance, for a stable statement
+		var order [][2]string // first appearance, for a stable order of rows
 		minAt, maxAt := int64(math.MaxInt64), int64(math.MinInt64)
 		for i := start; i < end; i++ {
 			e, id := events[i], ids[i]
-			for _, kv := range [...][2]string{{"actor", e.Actor}, {"app", e.App}, {"action", e.Action}} {
+			for _, kv := range [...][2]string{
+				{"actor", e.Actor}, {"app", e.App}, {"action", e.Action},
+				{kindActorApp, pairValue(e.Actor, e.App)},
+				{kindActorAction, pairValue(e.Actor, e.Action)},
+				{kindActorRack, pairValue(e.Actor, e.Rack)},
+			} {
 				if kv[1] == "" { // "" never filters (store.AuditFilter)
 					continue
 				}
@@ -128,29 +148,36 @@ func writeBlocks(ctx context.Context, tx *sql.Tx, events []*chain.Event, ids []i
 		}
 		for _, kv := range order {
 			sp := seen[kv]
-			posting = append(posting, "(?, ?, ?, ?)")
-			pArgs = append(pArgs, kv[0], kv[1], sp.last, sp.first)
+			posting = jsonRow(posting, `"`+kv[0]+`"`, `"`+hex.EncodeToString([]byte(kv[1]))+`"`, sp.last, sp.first)
 		}
-		timed = append(timed, "(?, ?, ?, ?)")
-		tArgs = append(tArgs, ids[end-1], ids[start], minAt, maxAt)
+		timed = jsonRow(timed, ids[end-1], ids[start], minAt, maxAt)
 	}
-	if err := insertRows(ctx, tx, "INSERT INTO audit_blocks (kind, value, last_id, first_id) VALUES ", posting, pArgs); err != nil {
+	if _, err := postings.ExecContext(ctx, string(append(posting, ']'))); err != nil {
 		return err
 	}
-	return insertRows(ctx, tx, "INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at) VALUES ", timed, tArgs)
+	_, err := times.ExecContext(ctx, string(append(timed, ']')))
+	return err
 }
 
-// insertRows runs prefix with the rows (each "(?, ?, ?, ?)") in statements
-// of at most 4096 rows, far below SQLite's 32766 bound variables.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows []string, args []any) error {
-	for len(rows) > 0 {
-		n := min(len(rows), 4096)
-		if _, err := tx.ExecContext(ctx, prefix+strings.Join(rows[:n], ", "), args[:4*n]...); err != nil {
-			return err
-		}
-		rows, args = rows[n:], args[4*n:]
+// jsonRow appends to a JSON array (opened, not closed) a row of cols, each
+// an int64 or a string that is already a JSON value.
+func jsonRow(b []byte, cols ...any) []byte {
+	if len(b) > 1 {
+		b = append(b, ',')
 	}
-	return nil
+	b = append(b, '[')
+	for i, c := range cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch c := c.(type) {
+		case int64:
+			b = strconv.AppendInt(b, c, 10)
+		case string:
+			b = append(b, c...)
+		}
+	}
+	return append(b, ']')
 }
 
 // blockCursor yields the blocks that may hold events matching a filter,
@@ -166,9 +193,10 @@ type blockCursor struct {
 
 const blockPage = 256
 
-// newBlockCursor picks the block list for f: the postings of its actor,
-// action or app (the first set, in that order), else its time blocks. It
-// returns nil when f has none of those filters.
+// newBlockCursor picks the block list for f: the postings of its actor's
+// pair with its app, action or rack, else of its actor, action or app (the
+// first set, in that order), else its time blocks. It returns nil when f
+// has none of those filters.
 func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 	c := &blockCursor{db: db, before: math.MaxInt64}
 	if f.BeforeID > 0 && f.BeforeID < math.MaxInt64-blockSize {
@@ -178,6 +206,12 @@ func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 		c.before = f.BeforeID + blockSize
 	}
 	switch {
+	case f.Actor != "" && f.App != "":
+		c.query, c.args = postingQuery, []any{kindActorApp, pairValue(f.Actor, f.App)}
+	case f.Actor != "" && f.Action != "":
+		c.query, c.args = postingQuery, []any{kindActorAction, pairValue(f.Actor, f.Action)}
+	case f.Actor != "" && f.Rack != "":
+		c.query, c.args = postingQuery, []any{kindActorRack, pairValue(f.Actor, f.Rack)}
 	case f.Actor != "":
 		c.query, c.args = postingQuery, []any{"actor", f.Actor}
 	case f.Action != "":
@@ -193,33 +227,22 @@ func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 	return c
 }
 
-// countCap bounds the blocks pickPostings counts per value: past it, a list
-// is long either way.
-const countCap = 4096
+// The kinds of pair postings (migration 0013).
+const (
+	kindActorApp    = "actor+app"
+	kindActorAction = "actor+action"
+	kindActorRack   = "actor+rack"
+)
 
-// pickPostings makes c walk the shorter of the posting lists of f's actor
-// and its app or action (f has an actor and one of those): an actor with a
-// rare action is found through the action's few blocks, not the actor's
-// many. The lists are counted up to countCap blocks each.
-func (c *blockCursor) pickPostings(ctx context.Context, f store.AuditFilter) error {
-	kind, value := "action", f.Action
-	if value == "" {
-		kind, value = "app", f.App
+// pairValue is the posting value of the pair (actor, other): the actor's
+// length in bytes, ':', the actor, then other, so that no two pairs share a
+// value ("a", "bc" and "ab", "c" differ). It is "" (no posting) when either
+// is empty. Migration 0013 computes the same in SQL.
+func pairValue(actor, other string) string {
+	if actor == "" || other == "" {
+		return ""
 	}
-	count := func(kind, value string) (n int64, err error) {
-		err = c.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM audit_blocks
-			WHERE kind = ? AND value = ? LIMIT ?)`, kind, value, countCap).Scan(&n)
-		return n, err
-	}
-	other, err := count(kind, value)
-	if err != nil || other >= countCap {
-		return err
-	}
-	actor, err := count("actor", f.Actor)
-	if err == nil && other < actor {
-		c.args = []any{kind, value}
-	}
-	return err
+	return strconv.Itoa(len(actor)) + ":" + actor + other
 }
 
 // timeWindowQuery is the id range of the time blocks that overlap a time

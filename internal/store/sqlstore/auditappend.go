@@ -45,6 +45,12 @@ func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 	if err != nil {
 		return s.wrap("append audit", err)
 	}
+	writes := make([]*sql.Stmt, len(s.indexWrites))
+	for i, l := range s.indexWrites {
+		if writes[i], err = l.get(ctx); err != nil {
+			return s.wrap("append audit", err)
+		}
+	}
 	ids := make([]int64, len(events))
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.d.Lock(ctx, tx, LockAudit); err != nil {
@@ -68,7 +74,10 @@ func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 			return err
 		}
 		if s.audit.Index != nil {
-			return s.audit.Index.Add(ctx, tx, events, ids)
+			for i, st := range writes {
+				writes[i] = tx.StmtContext(ctx, st)
+			}
+			return s.audit.Index.Add(ctx, writes, events, ids)
 		}
 		return nil
 	})

@@ -122,9 +122,15 @@ type AuditIDRanger interface {
 // AuditIndex is an index of the audit log that a dialect maintains itself
 // (SQLite's block index), written with each append and used by ListAudit.
 type AuditIndex interface {
+	// Writes are the statements Add runs, in '?' syntax. The store
+	// prepares them once, before each append's transaction (SQLite's
+	// driver keeps no statement cache, and its write pool has one
+	// connection, which the transaction holds).
+	Writes() []string
 	// Add records events, just inserted in tx with the given ids and
-	// their stored (normalized) Times.
-	Add(ctx context.Context, tx *sql.Tx, events []*chain.Event, ids []int64) error
+	// their stored (normalized) Times, with writes, the prepared Writes
+	// (in order) bound to tx.
+	Add(ctx context.Context, writes []*sql.Stmt, events []*chain.Event, ids []int64) error
 	// List returns the events matching f, newest first, at most
 	// store.AuditLimit(f.Limit), reading read; ok is false when the index
 	// cannot serve f and the store should run its plain query instead.

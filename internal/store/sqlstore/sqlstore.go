@@ -52,6 +52,7 @@ type Store struct {
 	tokenByHash  *lazyStmt
 	auditTail    *lazyStmt
 	auditInserts []*lazyStmt // one per size in audit.Chunks, or the one InsertArrays
+	indexWrites  []*lazyStmt // audit.Index.Writes()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -83,6 +84,11 @@ func New(c Config) *Store {
 	} else {
 		for _, n := range s.audit.Chunks {
 			s.auditInserts = append(s.auditInserts, s.stmt(s.write, auditInsertQuery(s.audit, n)))
+		}
+	}
+	if s.audit.Index != nil {
+		for _, q := range s.audit.Index.Writes() {
+			s.indexWrites = append(s.indexWrites, s.stmt(s.write, q))
 		}
 	}
 	return s
@@ -134,7 +140,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
-		for _, l := range append([]*lazyStmt{s.tokenByHash, s.auditTail}, s.auditInserts...) {
+		for _, l := range slices.Concat([]*lazyStmt{s.tokenByHash, s.auditTail}, s.auditInserts, s.indexWrites) {
 			errs = append(errs, l.close())
 		}
 		for _, db := range s.pools() {
