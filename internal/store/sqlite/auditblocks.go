@@ -2,15 +2,21 @@ package sqlite
 
 // The block index of the audit log (migration 0004).
 //
-// Every append records, for each block of at most blockSize consecutive
-// events, the distinct actors, apps and actions in it, and the distinct
-// pairs of the actor with the app, the action and the rack (migration
-// 0013), with the id range they span in the block (audit_blocks), and the
-// range of its event times (audit_time_blocks). That costs a few rows per
-// batch instead of b-tree insertions per event. A listing filtered by
-// actor, app, action or time walks the matching blocks newest first and
-// reads only their id ranges, so it stays fast on a large log without
-// per-event indexes.
+// The ids are cut into aligned blocks of blockSize (ids k*blockSize to
+// k*blockSize+blockSize-1). Every append records the distinct actors, apps
+// and actions of its events, and the distinct pairs of the actor with the
+// app, the action and the rack (migration 0013), once per block: a posting
+// (kind, value, block's last id, block's first id) that the block already
+// has is not written again (INSERT OR IGNORE), so a value costs one row per
+// block whether the gateway commits 1 event at a time or 500. Each append
+// also records the range of its events' times (audit_time_blocks). A
+// listing filtered by actor, app, action or time walks the matching blocks
+// newest first and reads only their id ranges, so it stays fast on a large
+// log without per-event indexes.
+//
+// Postings written before blocks were aligned span the ids of one append
+// batch instead, so a value's postings may overlap; the cursor clips them
+// (blockCursor.next) so that no event is listed twice.
 
 import (
 	"context"
@@ -105,7 +111,7 @@ type idRange struct{ first, last int64 }
 // building a multi-row VALUES statement per append and parsing it cost
 // about as much as the rows themselves.
 const (
-	insertPostings = `INSERT INTO audit_blocks (kind, value, last_id, first_id)
+	insertPostings = `INSERT OR IGNORE INTO audit_blocks (kind, value, last_id, first_id)
 		SELECT json_extract(value, '$[0]'), CAST(unhex(json_extract(value, '$[1]')) AS TEXT),
 			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)`
 	insertTimeBlocks = `INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at)
@@ -113,44 +119,42 @@ const (
 			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)`
 )
 
-// writeBlocks records the blocks of events, whose ids are ids and whose
-// Times are as stored, with the statements insertPostings and
+// writeBlocks records the postings of events, whose ids are ids, in their
+// aligned blocks, and the time ranges of at most blockSize events at a time
+// (their Times as stored), with the statements insertPostings and
 // insertTimeBlocks. The ids are consecutive (the store numbers them).
 func writeBlocks(ctx context.Context, postings, times *sql.Stmt, events []*chain.Event, ids []int64) error {
 	posting := []byte{'['}
 	timed := []byte{'['}
-	for start := 0; start < len(events); start += blockSize {
-		end := min(start+blockSize, len(events))
-		type span struct{ first, last int64 }
-		seen := map[[2]string]*span{}
+	for start := 0; start < len(events); {
+		// The events of ids[start]'s aligned block.
+		first := ids[start] / blockSize * blockSize
+		end := min(start+int(first+blockSize-ids[start]), len(events))
+		seen := map[[2]string]bool{}
 		var order [][2]string // first appearance, for a stable order of rows
 		minAt, maxAt := int64(math.MaxInt64), int64(math.MinInt64)
 		for i := start; i < end; i++ {
-			e, id := events[i], ids[i]
+			e := events[i]
 			for _, kv := range [...][2]string{
 				{"actor", e.Actor}, {"app", e.App}, {"action", e.Action},
 				{kindActorApp, pairValue(e.Actor, e.App)},
 				{kindActorAction, pairValue(e.Actor, e.Action)},
 				{kindActorRack, pairValue(e.Actor, e.Rack)},
 			} {
-				if kv[1] == "" { // "" never filters (store.AuditFilter)
+				if kv[1] == "" || seen[kv] { // "" never filters (store.AuditFilter)
 					continue
 				}
-				if sp := seen[kv]; sp != nil {
-					sp.last = id
-					continue
-				}
-				seen[kv] = &span{id, id}
+				seen[kv] = true
 				order = append(order, kv)
 			}
 			at := e.Time.UnixMicro()
 			minAt, maxAt = min(minAt, at), max(maxAt, at)
 		}
 		for _, kv := range order {
-			sp := seen[kv]
-			posting = jsonRow(posting, `"`+kv[0]+`"`, `"`+hex.EncodeToString([]byte(kv[1]))+`"`, sp.last, sp.first)
+			posting = jsonRow(posting, `"`+kv[0]+`"`, `"`+hex.EncodeToString([]byte(kv[1]))+`"`, first+blockSize-1, first)
 		}
 		timed = jsonRow(timed, ids[end-1], ids[start], minAt, maxAt)
+		start = end
 	}
 	if _, err := postings.ExecContext(ctx, string(append(posting, ']'))); err != nil {
 		return err
@@ -188,6 +192,7 @@ type blockCursor struct {
 	args   []any  // the query's arguments after the cursor
 	before int64  // only blocks with last_id below this are left
 	after  int64  // only blocks with last_id at or above this are left
+	floor  int64  // the lowest first_id yielded so far
 	done   bool
 }
 
@@ -198,7 +203,7 @@ const blockPage = 256
 // first set, in that order), else its time blocks. It returns nil when f
 // has none of those filters.
 func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
-	c := &blockCursor{db: db, before: math.MaxInt64}
+	c := &blockCursor{db: db, before: math.MaxInt64, floor: math.MaxInt64}
 	if f.BeforeID > 0 && f.BeforeID < math.MaxInt64-blockSize {
 		// A block spans fewer than blockSize ids, so none that starts
 		// below BeforeID ends at or above BeforeID+blockSize. The listing
@@ -298,7 +303,10 @@ const (
 		WHERE last_id < ? AND max_at >= ? AND min_at < ? ORDER BY last_id DESC LIMIT ?`
 )
 
-// next returns the next page of blocks, newest first; none when done.
+// next returns the next page of blocks, newest first, disjoint: each block
+// is clipped below the lowest first id yielded before it. Blocks come in
+// descending last_id, so the ids clipped off lie in a block already
+// yielded, the one that set the floor. It returns none when done.
 func (c *blockCursor) next(ctx context.Context) ([]idRange, error) {
 	if c.done {
 		return nil, nil
@@ -323,16 +331,20 @@ func (c *blockCursor) next(ctx context.Context) ([]idRange, error) {
 			c.done = true // newest first: the rest end before the time range
 			break
 		}
-		out = append(out, r)
+		c.before = r.last
+		if r.last >= c.floor {
+			r.last = c.floor - 1
+		}
+		if r.first <= r.last {
+			out = append(out, r)
+			c.floor = r.first
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if read < blockPage {
 		c.done = true
-	}
-	if len(out) > 0 {
-		c.before = out[len(out)-1].last
 	}
 	return out, nil
 }

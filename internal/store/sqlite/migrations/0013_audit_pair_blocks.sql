@@ -9,14 +9,15 @@
 --
 -- The value is the actor's length in bytes, ':', the actor, then the other
 -- value (auditblocks.go pairValue), so no actor or app can forge another
--- pair's value. Events already in the log get their pairs here, by the same
--- blocks of 512 ids as migration 0004; the gateway writes them from now on.
+-- pair's value. Events already in the log get their pairs here, in the
+-- aligned blocks of 512 ids the gateway writes from now on (first_id
+-- k*512, last_id k*512+511), so that its INSERT OR IGNORE finds them.
 INSERT INTO audit_blocks (kind, value, last_id, first_id)
-    SELECT 'actor+app', length(CAST(actor AS BLOB)) || ':' || actor || app, MAX(id), MIN(id)
+    SELECT 'actor+app', length(CAST(actor AS BLOB)) || ':' || actor || app, id / 512 * 512 + 511, id / 512 * 512
     FROM audit_events WHERE actor <> '' AND app <> '' GROUP BY id / 512, actor, app;
 INSERT INTO audit_blocks (kind, value, last_id, first_id)
-    SELECT 'actor+action', length(CAST(actor AS BLOB)) || ':' || actor || action, MAX(id), MIN(id)
+    SELECT 'actor+action', length(CAST(actor AS BLOB)) || ':' || actor || action, id / 512 * 512 + 511, id / 512 * 512
     FROM audit_events WHERE actor <> '' AND action <> '' GROUP BY id / 512, actor, action;
 INSERT INTO audit_blocks (kind, value, last_id, first_id)
-    SELECT 'actor+rack', length(CAST(actor AS BLOB)) || ':' || actor || rack, MAX(id), MIN(id)
+    SELECT 'actor+rack', length(CAST(actor AS BLOB)) || ':' || actor || rack, id / 512 * 512 + 511, id / 512 * 512
     FROM audit_events WHERE actor <> '' AND rack <> '' GROUP BY id / 512, actor, rack;
