@@ -5,7 +5,8 @@ package sqlite
 // The ids are cut into aligned blocks of blockSize (ids k*blockSize to
 // k*blockSize+blockSize-1). Every append records the distinct actors, apps
 // and actions of its events, and the distinct pairs of the actor with the
-// app, the action and the rack (migration 0013), once per block: a posting
+// app, the action and the rack, and of the app with the action (migration
+// 0013), once per block: a posting
 // (kind, value, block's last id, block's first id) that the block already
 // has is not written again (INSERT OR IGNORE), so a value costs one row per
 // block whether the gateway commits 1 event at a time or 500. Each append
@@ -47,23 +48,15 @@ func (blockIndex) Add(ctx context.Context, writes []*sql.Stmt, events []*chain.E
 }
 
 // List implements sqlstore.AuditIndex: filters on actor, app, action and
-// time read only the blocks that can match (an actor with an app, action
-// or rack, the blocks of the pair); app + action together walk the index
-// of migration 0012; denied + actor, app or action, and the rest
-// (ok false), go to the plain query.
+// time read only the blocks that can match (for two of actor, app, action
+// and rack, the blocks of the pair); denied + actor, app or action, and the
+// rest (ok false), go to the plain query.
 func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, bool, error) {
 	if f.Decision == "deny" && (f.Actor != "" || f.App != "" || f.Action != "") {
 		// The partial indexes of denied events (migration 0011) serve
 		// these directly; the blocks of an actor would be walked for the
 		// ~3% of its events that were refused.
 		return nil, false, nil
-	}
-	if f.App != "" && f.Action != "" {
-		// The index of migration 0012 finds the pair's events exactly;
-		// blocks of a common app and a common action match nearly
-		// everywhere.
-		events, err := listByAppAction(ctx, read, f, query)
-		return events, true, err
 	}
 	c := newBlockCursor(read, f)
 	if c == nil {
@@ -76,25 +69,6 @@ func (blockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, q
 	}
 	events, err := listByBlocks(ctx, f, c, query)
 	return events, true, err
-}
-
-// listByAppAction lists f, which has an app and an action, by the index
-// audit_events_app_action_idx (app, action, id), newest first. A time
-// range is turned into the id range of the time blocks that overlap it
-// (every event in the range has an id there, whatever the order of event
-// times), so the walk of the index covers only those ids.
-func listByAppAction(ctx context.Context, read *sql.DB, f store.AuditFilter, query sqlstore.AuditQuery) ([]chain.Event, error) {
-	where, args := sqlstore.AuditWhere(f, Dialect{}.EncodeTime)
-	if !f.Since.IsZero() || !f.Until.IsZero() {
-		lo, hi, ok, err := timeWindow(ctx, read, f)
-		if err != nil || !ok {
-			return nil, err // none: no block overlaps the range
-		}
-		where, args = append(where, "id BETWEEN ? AND ?"), append(args, lo, hi)
-	}
-	q := "SELECT " + sqlstore.AuditSelectList + " FROM audit_events INDEXED BY audit_events_app_action_idx WHERE " +
-		strings.Join(where, " AND ") + " ORDER BY id DESC LIMIT ?"
-	return query(ctx, q, append(args, store.AuditLimit(f.Limit))...)
 }
 
 // blockSize bounds the id span of a block, so a block that matches costs
@@ -140,6 +114,7 @@ func writeBlocks(ctx context.Context, postings, times *sql.Stmt, events []*chain
 				{kindActorApp, pairValue(e.Actor, e.App)},
 				{kindActorAction, pairValue(e.Actor, e.Action)},
 				{kindActorRack, pairValue(e.Actor, e.Rack)},
+				{kindAppAction, pairValue(e.App, e.Action)},
 			} {
 				if kv[1] == "" || seen[kv] { // "" never filters (store.AuditFilter)
 					continue
@@ -198,9 +173,10 @@ type blockCursor struct {
 
 const blockPage = 256
 
-// newBlockCursor picks the block list for f: the postings of its actor's
-// pair with its app, action or rack, else of its actor, action or app (the
-// first set, in that order), else its time blocks. It returns nil when f
+// newBlockCursor picks the block list for f: the postings of its app and
+// action, else of its actor's pair with its app, action or rack, else of
+// its actor, action or app (the first set, in that order), else its time
+// blocks. It returns nil when f
 // has none of those filters.
 func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 	c := &blockCursor{db: db, before: math.MaxInt64, floor: math.MaxInt64}
@@ -211,6 +187,8 @@ func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 		c.before = f.BeforeID + blockSize
 	}
 	switch {
+	case f.App != "" && f.Action != "":
+		c.query, c.args = postingQuery, []any{kindAppAction, pairValue(f.App, f.Action)}
 	case f.Actor != "" && f.App != "":
 		c.query, c.args = postingQuery, []any{kindActorApp, pairValue(f.Actor, f.App)}
 	case f.Actor != "" && f.Action != "":
@@ -237,17 +215,18 @@ const (
 	kindActorApp    = "actor+app"
 	kindActorAction = "actor+action"
 	kindActorRack   = "actor+rack"
+	kindAppAction   = "app+action"
 )
 
-// pairValue is the posting value of the pair (actor, other): the actor's
-// length in bytes, ':', the actor, then other, so that no two pairs share a
-// value ("a", "bc" and "ab", "c" differ). It is "" (no posting) when either
-// is empty. Migration 0013 computes the same in SQL.
-func pairValue(actor, other string) string {
-	if actor == "" || other == "" {
+// pairValue is the posting value of the pair (a, b): a's length in bytes,
+// ':', a, then b, so that no two pairs share a value ("a", "bc" and "ab",
+// "c" differ). It is "" (no posting) when either is empty. Migration 0013
+// computes the same in SQL.
+func pairValue(a, b string) string {
+	if a == "" || b == "" {
 		return ""
 	}
-	return strconv.Itoa(len(actor)) + ":" + actor + other
+	return strconv.Itoa(len(a)) + ":" + a + b
 }
 
 // timeWindowQuery is the id range of the time blocks that overlap a time
@@ -372,9 +351,8 @@ func listByBlocks(ctx context.Context, f store.AuditFilter, c *blockCursor, quer
 			}
 			// The blocks drive the query (CROSS JOIN keeps them the outer
 			// loop), so SQLite seeks each id range instead of scanning;
-			// NOT INDEXED keeps it on those rowid ranges (it would
-			// otherwise walk all of an app's entries in the app + action
-			// index for every block).
+			// NOT INDEXED keeps it on those rowid ranges (a denied-events
+			// index must not be walked for every block).
 			values := make([]string, n)
 			args := make([]any, 0, 2*n+len(wargs)+1)
 			for i, b := range blocks[:n] {
