@@ -6,14 +6,14 @@ package sqlite
 // k*blockSize+blockSize-1). Every append records the distinct actors, apps
 // and actions of its events, and the distinct pairs of the actor with the
 // app, the action and the rack, and of the app with the action (migration
-// 0013), once per block: a posting
-// (kind, value, block's last id, block's first id) that the block already
-// has is not written again (INSERT OR IGNORE), so a value costs one row per
-// block whether the gateway commits 1 event at a time or 500. Each append
-// also records the range of its events' times (audit_time_blocks). A
-// listing filtered by actor, app, action or time walks the matching blocks
-// newest first and reads only their id ranges, so it stays fast on a large
-// log without per-event indexes.
+// 0013), once per block: a posting (kind, value, block's last id, block's
+// first id) that the block already has is not written again (INSERT OR
+// IGNORE), so a value costs one row per block whether the gateway commits
+// 1 event at a time or 500. Each append also records the range of its
+// events' times (audit_time_blocks). A listing filtered by actor, app,
+// action or time walks the matching blocks newest first and reads only
+// their id ranges, so it stays fast on a large log without per-event
+// indexes.
 //
 // Postings written before blocks were aligned span the ids of one append
 // batch instead, so a value's postings may overlap; the cursor clips them
@@ -176,13 +176,12 @@ const blockPage = 256
 // newBlockCursor picks the block list for f: the postings of its app and
 // action, else of its actor's pair with its app, action or rack, else of
 // its actor, action or app (the first set, in that order), else its time
-// blocks. It returns nil when f
-// has none of those filters.
+// blocks. It returns nil when f has none of those filters.
 func newBlockCursor(db *sql.DB, f store.AuditFilter) *blockCursor {
 	c := &blockCursor{db: db, before: math.MaxInt64, floor: math.MaxInt64}
 	if f.BeforeID > 0 && f.BeforeID < math.MaxInt64-blockSize {
-		// A block spans fewer than blockSize ids, so none that starts
-		// below BeforeID ends at or above BeforeID+blockSize. The listing
+		// A block's last id is below its first + blockSize, so none that
+		// starts below BeforeID ends at or above BeforeID+blockSize. The listing
 		// query drops the ids >= BeforeID of a block that straddles it.
 		c.before = f.BeforeID + blockSize
 	}
