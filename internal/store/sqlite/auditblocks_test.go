@@ -72,14 +72,7 @@ func TestBlockIndexBackfill(t *testing.T) {
 // work), against the newest page without filters.
 func BenchmarkListAuditFiltered(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "big.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openMigrated(b)
 	const total = 200_000
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	batch := make([]*chain.Event, 0, 256)

@@ -55,6 +55,21 @@ func checkPairs(t *testing.T, s *Store, cases []pairCase) {
 
 func head(ids []int64) []int64 { return ids[:min(len(ids), 5)] }
 
+// openMigrated opens a migrated store in a temporary directory, closed
+// when tb ends.
+func openMigrated(tb testing.TB) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "gateway.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // pairLog is 3,000 events over 4 actors, 5 apps, 4 actions and 2 racks in
 // which each value is common but some pairs are rare (bob + worker) or
 // absent (ann + api, ann + worker), written in
@@ -124,14 +139,7 @@ func pairCases(events []*chain.Event) []pairCase {
 // concatenated.
 func TestPairPostings(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "pairs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	events := pairLog()
 	for start, n := 0, 1; start < len(events); start, n = start+n, n*3%700+1 {
 		if err := s.AppendAudit(ctx, events[start:min(start+n, len(events))]); err != nil {
@@ -239,14 +247,7 @@ func TestPairPostingsBackfill(t *testing.T) {
 // every block but together in one event of 200,000.
 func BenchmarkListAuditRarePair(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "big.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openMigrated(b)
 	batch := make([]*chain.Event, 0, 256)
 	for i := range 200_000 {
 		actor, app := []string{"ci@example.com", "ops@example.com"}[i%2], []string{"api", "web"}[i%2]
@@ -281,14 +282,7 @@ func BenchmarkListAuditRarePair(b *testing.B) {
 // pair postings then cost about a row per event each.
 func BenchmarkAppendAuditDiverse(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(b.TempDir(), "diverse.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openMigrated(b)
 	i, n := 0, 0
 	for b.Loop() {
 		batch := make([]*chain.Event, 1000)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,14 +15,7 @@ import (
 // parameter; SQLite matches it to the indexes' WHERE at bind time.
 func TestDeniedListingsUsePartialIndexes(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	for _, tc := range []struct {
 		f     store.AuditFilter
 		index string
