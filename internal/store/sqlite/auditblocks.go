@@ -104,29 +104,29 @@ func writeBlocks(ctx context.Context, postings, times *sql.Stmt, events []*chain
 		// The events of ids[start]'s aligned block.
 		first := ids[start] / blockSize * blockSize
 		end := min(start+int(first+blockSize-ids[start]), len(events))
-		seen := map[[2]string]bool{}
-		var order [][2]string // first appearance, for a stable order of rows
+		seen := map[postingKey]bool{}
+		var order []postingKey // first appearance, for a stable order of rows
 		minAt, maxAt := int64(math.MaxInt64), int64(math.MinInt64)
 		for i := start; i < end; i++ {
 			e := events[i]
-			for _, kv := range [...][2]string{
-				{"actor", e.Actor}, {"app", e.App}, {"action", e.Action},
-				{kindActorApp, pairValue(e.Actor, e.App)},
-				{kindActorAction, pairValue(e.Actor, e.Action)},
-				{kindActorRack, pairValue(e.Actor, e.Rack)},
-				{kindAppAction, pairValue(e.App, e.Action)},
+			for _, k := range [...]postingKey{
+				{"actor", e.Actor, "", false}, {"app", e.App, "", false}, {"action", e.Action, "", false},
+				{kindActorApp, e.Actor, e.App, true},
+				{kindActorAction, e.Actor, e.Action, true},
+				{kindActorRack, e.Actor, e.Rack, true},
+				{kindAppAction, e.App, e.Action, true},
 			} {
-				if kv[1] == "" || seen[kv] { // "" never filters (store.AuditFilter)
+				if k.empty() || seen[k] { // "" never filters (store.AuditFilter)
 					continue
 				}
-				seen[kv] = true
-				order = append(order, kv)
+				seen[k] = true
+				order = append(order, k)
 			}
 			at := e.Time.UnixMicro()
 			minAt, maxAt = min(minAt, at), max(maxAt, at)
 		}
-		for _, kv := range order {
-			posting = jsonRow(posting, `"`+kv[0]+`"`, `"`+hex.EncodeToString([]byte(kv[1]))+`"`, first+blockSize-1, first)
+		for _, k := range order {
+			posting = jsonRow(posting, `"`+k.kind+`"`, `"`+hex.EncodeToString([]byte(k.value()))+`"`, first+blockSize-1, first)
 		}
 		timed = jsonRow(timed, ids[end-1], ids[start], minAt, maxAt)
 		start = end
@@ -136,6 +136,27 @@ func writeBlocks(ctx context.Context, postings, times *sql.Stmt, events []*chain
 	}
 	_, err := times.ExecContext(ctx, string(append(timed, ']')))
 	return err
+}
+
+// postingKey is a posting of a block before its value is spelled out: a
+// single value a, or the pair (a, b), so that the events of a batch are
+// told apart without building a pair's value for each of them.
+type postingKey struct {
+	kind, a, b string
+	pair       bool
+}
+
+// empty reports whether there is nothing to record: a value, or either
+// value of a pair, is "".
+func (k postingKey) empty() bool { return k.a == "" || (k.pair && k.b == "") }
+
+// value is the posting's value: a single value as it is, a pair as
+// pairValue spells it.
+func (k postingKey) value() string {
+	if k.pair {
+		return pairValue(k.a, k.b)
+	}
+	return k.a
 }
 
 // jsonRow appends to a JSON array (opened, not closed) a row of cols, each

@@ -72,8 +72,8 @@ func openMigrated(tb testing.TB) *Store {
 
 // pairLog is 3,000 events over 4 actors, 5 apps, 4 actions and 2 racks in
 // which each value is common but some pairs are rare (bob + worker) or
-// absent (ann + api, ann + worker), written in
-// batches of uneven size (blocks end with each batch). Two actors forge
+// absent (ann + api, ann + worker); the tests write them in batches of
+// uneven size, which straddle the aligned blocks. Two actors would forge
 // each other's pair value if the encoding were a plain concatenation.
 func pairLog() []*chain.Event {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)

@@ -74,10 +74,11 @@ func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 			return err
 		}
 		if s.audit.Index != nil {
+			bound := make([]*sql.Stmt, len(writes))
 			for i, st := range writes {
-				writes[i] = tx.StmtContext(ctx, st)
+				bound[i] = tx.StmtContext(ctx, st)
 			}
-			return s.audit.Index.Add(ctx, writes, events, ids)
+			return s.audit.Index.Add(ctx, bound, events, ids)
 		}
 		return nil
 	})
