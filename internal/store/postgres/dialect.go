@@ -146,6 +146,7 @@ func (Dialect) Audit() sqlstore.AuditSQL {
 		// Identity columns number the rows (LastID empty): the store reads
 		// them back with RETURNING.
 		ScanFrom: "audit_events",
+		Blocks:   blockSQL,
 		Day:      "(FLOOR(EXTRACT(EPOCH FROM occurred_at) / 86400)::bigint)",
 		// Disabling a trigger needs the table owner, which the gateway's
 		// runtime role is not: pruning runs with the owner's DSN. The

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
+	"github.com/rack-gateway/rack-gateway/internal/store/sqlstore"
 )
 
 // pairCase is a filter with the ids it must list, newest first.
@@ -154,14 +155,14 @@ func TestPairPostings(t *testing.T) {
 		kind, actor, other string
 		want               int
 	}{
-		{kindActorApp, "ann@example.com", "worker", 0},
-		{kindActorApp, "ab", "c", 0},
-		{kindActorApp, "bob@example.com", "worker", 4}, // ids 1, 998, 1995, 2992: four blocks of 512
-		{kindActorRack, "ann@example.com", "dr", 1},
+		{sqlstore.KindActorApp, "ann@example.com", "worker", 0},
+		{sqlstore.KindActorApp, "ab", "c", 0},
+		{sqlstore.KindActorApp, "bob@example.com", "worker", 4}, // ids 1, 998, 1995, 2992: four blocks of 512
+		{sqlstore.KindActorRack, "ann@example.com", "dr", 1},
 	} {
 		var n int
 		if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_blocks WHERE kind = ? AND value = ?`,
-			tc.kind, pairValue(tc.actor, tc.other)).Scan(&n); err != nil || n != tc.want {
+			tc.kind, sqlstore.PairValue(tc.actor, tc.other)).Scan(&n); err != nil || n != tc.want {
 			t.Errorf("%s %s + %s: %d postings (%v), want %d", tc.kind, tc.actor, tc.other, n, err, tc.want)
 		}
 	}
@@ -176,7 +177,7 @@ func TestPairPostings(t *testing.T) {
 			t.Errorf("%q + %q + %q: %d events (%v), want event %d", f.Actor, f.App, f.Rack, len(got), err, odd.ID)
 		}
 	}
-	if pairValue("a", "bc") == pairValue("ab", "c") {
+	if sqlstore.PairValue("a", "bc") == sqlstore.PairValue("ab", "c") {
 		t.Error("pair values collide")
 	}
 }
@@ -228,7 +229,7 @@ func TestPairPostingsBackfill(t *testing.T) {
 		t.Errorf("app + action index: %d (%v), want dropped", n, err)
 	}
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_blocks WHERE kind = ? AND value = ? AND first_id = 0 AND last_id = 511`,
-		kindActorApp, pairValue(old[0].Actor, old[0].App)).Scan(&n); err != nil || n != 1 {
+		sqlstore.KindActorApp, sqlstore.PairValue(old[0].Actor, old[0].App)).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("backfilled posting of the first event's pair: %d (%v), want 1 in the aligned block 0-511", n, err)
 	}
 	var got string
@@ -237,8 +238,8 @@ func TestPairPostingsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.read.QueryRowContext(ctx, `SELECT value FROM audit_blocks WHERE kind = 'probe'`).Scan(&got); err != nil ||
-		got != pairValue("zoë", "web") {
-		t.Errorf("SQL pair value %q (%v), want %q", got, err, pairValue("zoë", "web"))
+		got != sqlstore.PairValue("zoë", "web") {
+		t.Errorf("SQL pair value %q (%v), want %q", got, err, sqlstore.PairValue("zoë", "web"))
 	}
 	checkPairs(t, s, pairCases(events))
 }

@@ -149,6 +149,6 @@ BEGIN SELECT RAISE(ABORT, 'rack-gateway: the audit log is append-only'); END`,
 			`CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
 BEGIN SELECT RAISE(ABORT, 'rack-gateway: audit checkpoints are append-only'); END`,
 		},
-		Index: blockIndex{},
+		Blocks: blockSQL,
 	}
 }

@@ -73,14 +73,11 @@ func (s *Store) AppendAudit(ctx context.Context, events []*chain.Event) error {
 		if err := s.insertAudit(ctx, tx, events, plan, stmts, lastID, ids); err != nil {
 			return err
 		}
-		if s.audit.Index != nil {
-			bound := make([]*sql.Stmt, len(writes))
-			for i, st := range writes {
-				bound[i] = tx.StmtContext(ctx, st)
-			}
-			return s.audit.Index.Add(ctx, bound, events, ids)
+		bound := make([]*sql.Stmt, len(writes))
+		for i, st := range writes {
+			bound[i] = tx.StmtContext(ctx, st)
 		}
-		return nil
+		return s.blocks.Add(ctx, bound, events, ids)
 	})
 	if err != nil {
 		return s.wrap("append audit", err)

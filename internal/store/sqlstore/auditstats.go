@@ -25,8 +25,7 @@ func (s *Store) AuditEvent(ctx context.Context, seq int64) (chain.Event, error) 
 
 // AuditActivity implements store.AuditStats: two GROUP BY queries over the
 // filtered range, which the database aggregates; only a day per row and
-// top rows come back. A dialect without an index on occurred_at bounds the
-// range by ids first (AuditIDRanger).
+// top rows come back. The range is bounded by ids first (the time blocks).
 func (s *Store) AuditActivity(ctx context.Context, f store.AuditFilter, by string, top int) (store.AuditActivity, error) {
 	var out store.AuditActivity
 	switch {
@@ -41,16 +40,16 @@ func (s *Store) AuditActivity(ctx context.Context, f store.AuditFilter, by strin
 	}
 	f.BeforeID, f.Limit = 0, 0
 	where, args := AuditWhere(f, s.d.EncodeTime)
-	if r, ok := s.audit.Index.(AuditIDRanger); ok {
-		first, last, found, err := r.IDRange(ctx, s.read, f.Since, f.Until)
-		if err != nil {
-			return out, s.wrap("audit activity", err)
-		}
-		if !found {
-			return out, nil
-		}
-		where, args = append(where, "id BETWEEN ? AND ?"), append(args, first, last)
+	// The time blocks bound the range by ids: there is no index of
+	// occurred_at.
+	first, last, found, err := s.blocks.IDRange(ctx, s.read, f.Since, f.Until)
+	if err != nil {
+		return out, s.wrap("audit activity", err)
 	}
+	if !found {
+		return out, nil
+	}
+	where, args = append(where, "id BETWEEN ? AND ?"), append(args, first, last)
 	cond := strings.Join(where, " AND ")
 	const denials = "SUM(CASE WHEN decision = 'deny' THEN 1 ELSE 0 END)"
 	rows, err := s.read.QueryContext(ctx, s.q("SELECT "+s.audit.Day+" AS day, COUNT(*), "+denials+

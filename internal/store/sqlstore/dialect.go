@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
-	"github.com/rack-gateway/rack-gateway/internal/store"
 )
 
 // Dialect is what differs between the databases under one SQL layer:
@@ -102,42 +101,14 @@ type AuditSQL struct {
 	// triggers of audit_events and audit_checkpoints around PruneAudit's
 	// deletes, inside its transaction.
 	TriggersOff, TriggersOn []string
-	// Index, if not nil, is derived data the dialect keeps instead of
-	// per-event indexes.
-	Index AuditIndex
+	// Blocks is how the dialect stores the block index (auditblocks.go),
+	// which the store keeps instead of per-event indexes.
+	Blocks BlockSQL
 	// Day is an SQL expression of occurred_at: the UTC day as a whole
 	// number of days since 1970-01-01 (AuditActivity groups by it).
 	Day string
 }
 
-// AuditIDRanger is an AuditIndex that can bound a time range by event ids,
-// for a database without an index on occurred_at: AuditActivity then reads
-// only the ids from first to last.
-type AuditIDRanger interface {
-	// IDRange returns the ids of the first and last events that may lie
-	// in [since, until); ok is false when no event can.
-	IDRange(ctx context.Context, read *sql.DB, since, until time.Time) (first, last int64, ok bool, err error)
-}
-
-// AuditIndex is an index of the audit log that a dialect maintains itself
-// (SQLite's block index), written with each append and used by ListAudit.
-type AuditIndex interface {
-	// Writes are the statements Add runs, in '?' syntax. The store
-	// prepares them once, before each append's transaction (SQLite's
-	// driver keeps no statement cache, and its write pool has one
-	// connection, which the transaction holds).
-	Writes() []string
-	// Add records events, just inserted in tx with the given ids and
-	// their stored (normalized) Times, with writes, the prepared Writes
-	// (in order) bound to tx.
-	Add(ctx context.Context, writes []*sql.Stmt, events []*chain.Event, ids []int64) error
-	// List returns the events matching f, newest first, at most
-	// store.AuditLimit(f.Limit), reading read; ok is false when the index
-	// cannot serve f and the store should run its plain query instead.
-	// events runs a SELECT of AuditSelectList and decodes its rows.
-	List(ctx context.Context, read *sql.DB, f store.AuditFilter, events AuditQuery) (_ []chain.Event, ok bool, _ error)
-}
-
 // AuditQuery runs q, a SELECT of AuditSelectList with '?' placeholders, on
-// the read pool and returns its events.
+// the read pool and returns its events (the block index's listings).
 type AuditQuery func(ctx context.Context, q string, args ...any) ([]chain.Event, error)

@@ -52,7 +52,8 @@ type Store struct {
 	tokenByHash  *lazyStmt
 	auditTail    *lazyStmt
 	auditInserts []*lazyStmt // one per size in audit.Chunks, or the one InsertArrays
-	indexWrites  []*lazyStmt // audit.Index.Writes()
+	blocks       *BlockIndex
+	indexWrites  []*lazyStmt // blocks.Writes()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -86,10 +87,9 @@ func New(c Config) *Store {
 			s.auditInserts = append(s.auditInserts, s.stmt(s.write, auditInsertQuery(s.audit, n)))
 		}
 	}
-	if s.audit.Index != nil {
-		for _, q := range s.audit.Index.Writes() {
-			s.indexWrites = append(s.indexWrites, s.stmt(s.write, q))
-		}
+	s.blocks = NewBlockIndex(c.Dialect, s.audit.Blocks)
+	for _, q := range s.blocks.Writes() {
+		s.indexWrites = append(s.indexWrites, s.stmt(s.write, q))
 	}
 	return s
 }
