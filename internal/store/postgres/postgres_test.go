@@ -181,6 +181,12 @@ func TestAuditAppendOnly(t *testing.T) {
 			`UPDATE audit_checkpoints SET anchored_at = now()`, // already anchored: once only
 			`DELETE FROM audit_checkpoints`,
 			`TRUNCATE audit_checkpoints`,
+			`UPDATE audit_blocks SET value = 'someone else'`,
+			`DELETE FROM audit_blocks`,
+			`TRUNCATE audit_blocks`,
+			`UPDATE audit_time_blocks SET min_at = 0`,
+			`DELETE FROM audit_time_blocks`,
+			`TRUNCATE audit_time_blocks`,
 		} {
 			if _, err := c.conn.Exec(t.Context(), q); err == nil {
 				t.Errorf("%s: %s succeeded", c.who, q)
@@ -190,6 +196,9 @@ func TestAuditAppendOnly(t *testing.T) {
 	var n int
 	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE actor = ''`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("audit rows after the attempts: %d, %v", n, err)
+	}
+	if err := conn.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM audit_blocks WHERE kind = 'action') + (SELECT count(*) FROM audit_time_blocks)`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("block rows after the attempts: %d, %v, want 3", n, err)
 	}
 	// The owner can prune behind the anchored checkpoint.
 	if got, err := ownerStore.PruneAudit(t.Context(), 2); err != nil || got != 2 {
