@@ -54,7 +54,7 @@ fi
 # PostgreSQL for the paths gateway-pg and gateway-pg-2: a throwaway cluster
 # (Debian package "postgresql" installed when missing).
 use_pg=0
-if wants gateway-pg || wants gateway-pg-2; then
+if wants gateway-pg || wants gateway-pg-2 || { [ -n "${BENCH_BASELINE_GATEWAY:-}" ] && wants gateway-pg-before; }; then
   if find_pg; then use_pg=1; else log "PostgreSQL not available; the gateway-pg paths are skipped"; fi
 fi
 
@@ -64,7 +64,7 @@ pkgs=(cmd/rack-gateway bench/cmd/bareproxy bench/cmd/load bench/cmd/tcplb)
 build_bins "${pkgs[@]}"
 
 export BENCH_RACK_PASSWORD="bench-rack-password-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-for v in bare_port bared_port nginx_port gw_port gwb_port gwpg_port gwpg2_port gwpg2a_port gwpg2b_port; do free_port "$v"; done
+for v in bare_port bared_port nginx_port gw_port gwb_port gwpg_port gwpgb_port gwpg2_port gwpg2a_port gwpg2b_port; do free_port "$v"; done
 
 # 1. The simulated rack: the "direct" path.
 start_simrack
@@ -155,7 +155,7 @@ pg_paths=()
 if [ "$use_pg" -eq 1 ]; then
   start_pg
   pg_db() { sed "s#/rgw?#/$2?#" <<<"$1"; } # URL DBNAME: the same server, another database
-  for db in rgw_pg1 rgw_pg2; do
+  for db in rgw_pg0 rgw_pg1 rgw_pg2; do
     as_pg "$pg_bin/psql" -q -h "$work/pg" -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
       -c "CREATE DATABASE $db OWNER rgw_owner" >/dev/null
   done
@@ -164,6 +164,13 @@ if [ "$use_pg" -eq 1 ]; then
     export BENCH_GATEWAY_PG_TOKEN=$gw_started_token
     gw_serve gateway-pg "$bin/rack-gateway" "$gwpg_port" "$work/gateway-pg" "$(pg_db "$pg_runtime_url" rgw_pg1)"
     pg_paths+=(-path "gateway-pg,http://127.0.0.1:$gwpg_port/rack,$gw_started_pid/db:$pg_pid,BENCH_GATEWAY_PG_TOKEN,all")
+  fi
+  if [ -n "${BENCH_BASELINE_GATEWAY:-}" ] && wants gateway-pg-before; then
+    # The earlier build on PostgreSQL too (its own database), for an A/B of the PostgreSQL path.
+    gw_bootstrap gateway-pg-before "$BENCH_BASELINE_GATEWAY" "$work/gateway-pg-before" "$(pg_db "$pg_owner_url" rgw_pg0)" "$(pg_db "$pg_runtime_url" rgw_pg0)"
+    export BENCH_BASELINE_PG_TOKEN=$gw_started_token
+    gw_serve gateway-pg-before "$BENCH_BASELINE_GATEWAY" "$gwpgb_port" "$work/gateway-pg-before" "$(pg_db "$pg_runtime_url" rgw_pg0)"
+    pg_paths+=(-path "gateway-pg-before,http://127.0.0.1:$gwpgb_port/rack,$gw_started_pid/db:$pg_pid,BENCH_BASELINE_PG_TOKEN,all")
   fi
   if wants gateway-pg-2; then
     gw_bootstrap gateway-pg-2 "$bin/rack-gateway" "$work/gateway-pg-2" "$(pg_db "$pg_owner_url" rgw_pg2)" "$(pg_db "$pg_runtime_url" rgw_pg2)"
