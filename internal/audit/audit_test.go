@@ -2,10 +2,13 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,6 +306,36 @@ func TestAuditorFlushHonoursContext(t *testing.T) {
 	}
 	if evs := listAll(t, st); len(evs) != 1 {
 		t.Errorf("%d events after a late Run and Close", len(evs))
+	}
+}
+
+// A change's details encoded once (Phased) say what WithPhase + Details
+// say, for either phase, with exactly one "phase" even when the details
+// brought their own.
+func TestPhased(t *testing.T) {
+	for _, d := range []map[string]any{
+		nil,
+		{},
+		{"params": map[string]any{"a": "1", "b": []any{"x", "\u2028<"}}, "mfa": "totp"},
+		{"phase": "forged", "env_keys_added": []any{"K"}},
+	} {
+		p := audit.NewPhased(d)
+		for _, phase := range []string{"attempt", "outcome"} {
+			got := p.With(phase)
+			if !json.Valid([]byte(got)) || strings.Count(got, `"phase"`) != 1 {
+				t.Fatalf("%v: %s: %q", d, phase, got)
+			}
+			var a, b map[string]any
+			if err := json.Unmarshal([]byte(got), &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(audit.Details(audit.WithPhase(d, phase))), &b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%v: %s: %v, want %v", d, phase, a, b)
+			}
+		}
 	}
 }
 

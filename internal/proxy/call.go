@@ -41,6 +41,9 @@ type call struct {
 
 	form    url.Values     // a mutating call's small form body, when read
 	details map[string]any // allow-listed audit details; nil for plain reads
+	// phases are the details as encoded for a change's write-ahead
+	// attempt, for its outcome (forward.go); nil for other calls.
+	phases *audit.Phased
 
 	filterActive bool // the response must be filtered for this caller
 	// upstreamReason says why the rack's answer failed, when it did

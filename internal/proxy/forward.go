@@ -59,10 +59,19 @@ func (h *Handler) forward(c *call) {
 	if c.upstreamReason != "" {
 		c.ev.Reason = string(c.upstreamReason)
 	}
+	phases := c.phases
 	if c.session != nil && c.ev.Status == http.StatusSwitchingProtocols {
-		c.details["session"] = c.session.details()
+		c.addDetails(map[string]any{"session": c.session.details()})
+		if phases != nil {
+			p := audit.NewPhased(c.details)
+			phases = &p
+		}
 	}
-	c.ev.Details = audit.Details(c.details)
+	if phases != nil {
+		c.ev.Details = phases.With("outcome")
+	} else {
+		c.ev.Details = audit.Details(c.details)
+	}
 	h.recordOutcome(c) // quiet console reads are collected (read.go)
 	h.metrics.observe(c.rack, c.route.Name, c.ev.Decision, c.ev.Status, time.Since(c.start))
 }

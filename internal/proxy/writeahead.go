@@ -16,11 +16,12 @@ func (h *Handler) writeAhead(c *call) *refusal {
 		return nil
 	}
 	attempt := c.ev
-	attempt.Details = audit.Details(audit.WithPhase(c.details, "attempt"))
+	phases := audit.NewPhased(c.details)
+	attempt.Details = phases.With("attempt")
 	if err := h.audit.RecordSync(c.r.Context(), &attempt); err != nil {
 		return refuse(http.StatusServiceUnavailable, authz.ReasonAuditUnavailable,
 			"rack-gateway: refused: the audit log is unavailable, so changes are blocked; try again shortly")
 	}
-	c.details = audit.WithPhase(c.details, "outcome")
+	c.phases = &phases
 	return nil
 }
