@@ -41,14 +41,18 @@ func size(ctx context.Context, args []string) error {
 		detail = fmt.Sprintf("file+wal; free pages %.1f MB", float64(free*page)/1e6)
 		events = total - free*page
 	} else {
-		if err := db.QueryRowContext(ctx, "SELECT pg_database_size(current_database()), pg_total_relation_size('audit_events')").Scan(&total, &events); err != nil {
+		// The audit log is its events and its block index (migration
+		// 0013); a database migrated before 0013 has no block tables.
+		var idx, blocks int64
+		if err := db.QueryRowContext(ctx, `SELECT pg_database_size(current_database()), pg_total_relation_size('audit_events'),
+			pg_indexes_size('audit_events'),
+			COALESCE(pg_total_relation_size(to_regclass('audit_blocks')), 0) + COALESCE(pg_total_relation_size(to_regclass('audit_time_blocks')), 0)`).
+			Scan(&total, &events, &idx, &blocks); err != nil {
 			return err
 		}
-		var idx int64
-		if err := db.QueryRowContext(ctx, "SELECT pg_indexes_size('audit_events')").Scan(&idx); err != nil {
-			return err
-		}
-		detail = fmt.Sprintf("audit_events with indexes %.1f MB, of which indexes %.1f MB", float64(events)/1e6, float64(idx)/1e6)
+		detail = fmt.Sprintf("audit_events with indexes %.1f MB, of which indexes %.1f MB; block index %.1f MB",
+			float64(events)/1e6, float64(idx)/1e6, float64(blocks)/1e6)
+		events += blocks
 	}
 	per := 0.0
 	if n > 0 {

@@ -83,6 +83,28 @@ func testAuditChain(t *testing.T, s store.Store, clk *clock.Fake) {
 	if !errors.Is(err, stop) || first != 100 {
 		t.Fatalf("ScanAudit(100) = %v, first seq %d", err, first)
 	}
+	// A log longer than a scan reads in one query: every event once, in
+	// order, whole or from a seq in a later page.
+	for range 2 {
+		batch := make([]*chain.Event, 6000)
+		for i := range batch {
+			batch[i] = fullEvent(total + i)
+		}
+		must(t, "append", s.AppendAudit(ctx(t), batch))
+		total += len(batch)
+	}
+	checkChain(t, s, total)
+	from, want := int64(total-5050), int64(total)
+	must(t, "scan", s.ScanAudit(ctx(t), from, func(e *chain.Event) error {
+		if e.Seq != from {
+			return fmt.Errorf("scan from %d: seq %d, want %d", total-5050, e.Seq, from)
+		}
+		from++
+		return nil
+	}))
+	if from != want+1 {
+		t.Fatalf("scan from %d ended before seq %d, want after %d", total-5050, from, want)
+	}
 	// The chain commits to content: the same event at another seq hashes
 	// differently.
 	a, b := *fullEvent(1), *fullEvent(1)
