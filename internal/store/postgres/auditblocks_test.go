@@ -70,17 +70,8 @@ func TestBlockIndexMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	role := "rgw_rt_blocks_" + strings.ToLower(fmt.Sprint(time.Now().UnixNano()%1e9))
-	if _, err := conn.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
-			_ = c.Close(context.Background())
-		}
-	})
+	role := "rgw_rt_" + strings.ToLower(t.Name())
+	createRole(t, conn, dsn, role)
 	// The grants of the version before, as an operator ran them then.
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 		GRANT SELECT, INSERT ON audit_events, audit_checkpoints TO %[1]s;

@@ -122,22 +122,10 @@ func TestAuditAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "DROP ROLE IF EXISTS "+role); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
+	createRole(t, conn, dsn, role)
 	if err := ownerStore.GrantRuntime(t.Context(), role); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
-			_ = c.Close(context.Background())
-		}
-	})
 	rtDSN := runtimeDSN(t, dsn, role)
 	rt, err := postgres.Open(t.Context(), rtDSN)
 	if err != nil {
@@ -213,6 +201,25 @@ func TestAuditAppendOnly(t *testing.T) {
 }
 
 // runtimeDSN is dsn with its user replaced by role.
+// createRole creates a login role for the test (dropping one left by an
+// earlier run), dropped with what it owns when the test ends.
+func createRole(t *testing.T, conn *pgx.Conn, dsn, role string) {
+	t.Helper()
+	if _, err := conn.Exec(t.Context(), "DROP ROLE IF EXISTS "+role); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
+			_ = c.Close(context.Background())
+		}
+	})
+}
+
 func runtimeDSN(t *testing.T, dsn, role string) string {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
