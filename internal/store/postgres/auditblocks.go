@@ -10,7 +10,9 @@ var blockSQL = sqlstore.BlockSQL{
 		SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[])
 		ON CONFLICT DO NOTHING`,
 	InsertTimeBlocks: `INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at)
-		SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])`,
+		SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
+		ON CONFLICT (last_id) DO UPDATE SET first_id = LEAST(audit_time_blocks.first_id, EXCLUDED.first_id),
+			min_at = LEAST(audit_time_blocks.min_at, EXCLUDED.min_at), max_at = GREATEST(audit_time_blocks.max_at, EXCLUDED.max_at)`,
 	EncodePostings: func(rows []sqlstore.Posting) []any {
 		kind, value := make([]string, len(rows)), make([]string, len(rows))
 		last, first := make([]int64, len(rows)), make([]int64, len(rows))

@@ -12,8 +12,9 @@ var identName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // RuntimeGrants returns the SQL that gives the gateway's runtime role what it
 // needs and no more: read/write on users, bindings, tokens, settings,
 // sessions, MFA state, deploy requests and background jobs, but only SELECT
-// and INSERT on audit_events and its block index, and on audit_checkpoints
-// INSERT plus UPDATE of anchored_at alone. It must run as the owner of the tables
+// and INSERT on audit_events and its block index (plus the widening of a
+// time block's range, which a trigger holds to widening), and on
+// audit_checkpoints INSERT plus UPDATE of anchored_at alone. It must run as the owner of the tables
 // (the role that ran `rack-gateway migrate`). The triggers of migration 0002
 // refuse UPDATE, DELETE and TRUNCATE of audit rows even to the owner.
 func RuntimeGrants(role, schema string) (string, error) {
@@ -30,6 +31,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON %[2]s.users, %[2]s.role_bindings, %[2]s.
 GRANT SELECT ON %[2]s.schema_migrations TO %[1]s;
 REVOKE ALL ON %[2]s.audit_events, %[2]s.audit_checkpoints, %[2]s.audit_blocks, %[2]s.audit_time_blocks FROM %[1]s;
 GRANT SELECT, INSERT ON %[2]s.audit_events, %[2]s.audit_blocks, %[2]s.audit_time_blocks TO %[1]s;
+GRANT UPDATE (first_id, min_at, max_at) ON %[2]s.audit_time_blocks TO %[1]s;
 GRANT SELECT, INSERT ON %[2]s.audit_checkpoints TO %[1]s;
 GRANT UPDATE (anchored_at) ON %[2]s.audit_checkpoints TO %[1]s;
 `, role, schema), nil

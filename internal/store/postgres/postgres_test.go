@@ -172,7 +172,8 @@ func TestAuditAppendOnly(t *testing.T) {
 			`UPDATE audit_blocks SET value = 'someone else'`,
 			`DELETE FROM audit_blocks`,
 			`TRUNCATE audit_blocks`,
-			`UPDATE audit_time_blocks SET min_at = 0`,
+			`UPDATE audit_time_blocks SET min_at = max_at + 1`, // a time block's range may only widen
+			`UPDATE audit_time_blocks SET last_id = last_id + 1`,
 			`DELETE FROM audit_time_blocks`,
 			`TRUNCATE audit_time_blocks`,
 		} {

@@ -17,9 +17,12 @@ var blockSQL = sqlstore.BlockSQL{
 	InsertPostings: `INSERT OR IGNORE INTO audit_blocks (kind, value, last_id, first_id)
 		SELECT json_extract(value, '$[0]'), CAST(unhex(json_extract(value, '$[1]')) AS TEXT),
 			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)`,
+	// WHERE true: an INSERT ... SELECT needs it before ON CONFLICT.
 	InsertTimeBlocks: `INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at)
 		SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)`,
+			json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?) WHERE true
+		ON CONFLICT (last_id) DO UPDATE SET first_id = min(audit_time_blocks.first_id, excluded.first_id),
+			min_at = min(audit_time_blocks.min_at, excluded.min_at), max_at = max(audit_time_blocks.max_at, excluded.max_at)`,
 	EncodePostings: func(rows []sqlstore.Posting) []any {
 		b := []byte{'['}
 		for _, p := range rows {

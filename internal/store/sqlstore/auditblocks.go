@@ -11,8 +11,9 @@ package sqlstore
 // block: a posting (kind, value, block's last id, block's first id) that
 // the block already has is not written again (the dialect's insert skips
 // it), so a value costs one row per block whether the gateway commits 1
-// event at a time or 500. Each append also records the range of its
-// events' times (audit_time_blocks). A listing filtered by actor, app,
+// event at a time or 500. Each append also widens its blocks' ranges of
+// event times (audit_time_blocks, a row per block: the one update these
+// tables allow, and it can only widen). A listing filtered by actor, app,
 // action or time walks the matching blocks newest first and reads only
 // their id ranges, so it stays fast on a large log without per-event
 // indexes, which would cost a b-tree insertion each per event.
@@ -38,7 +39,8 @@ type BlockSQL struct {
 	// InsertPostings writes a batch's postings in one statement, skipping
 	// those already there (same kind, value and last id), from the
 	// arguments EncodePostings returns; InsertTimeBlocks writes its time
-	// blocks from those of EncodeTimeBlocks. Both in '?' syntax.
+	// blocks from those of EncodeTimeBlocks, widening the range of a block
+	// already there to cover both (never narrowing it). Both in '?' syntax.
 	InsertPostings, InsertTimeBlocks string
 	EncodePostings                   func([]Posting) []any
 	EncodeTimeBlocks                 func([]TimeBlock) []any
@@ -61,8 +63,10 @@ type Posting struct {
 	Last, First int64
 }
 
-// TimeBlock is a row of audit_time_blocks: the events from id First to
-// Last have times (microseconds since the epoch) from MinAt to MaxAt.
+// TimeBlock is a row of audit_time_blocks: the events of the block from id
+// First to Last have times (microseconds since the epoch) from MinAt to
+// MaxAt. Event times are not in id order (an outcome is stamped with its
+// call's start, however long the call ran), hence a range per block.
 type TimeBlock struct{ Last, First, MinAt, MaxAt int64 }
 
 // BlockIndex is the block index of a store's audit log.
@@ -138,8 +142,8 @@ const blockSize = 512
 type idRange struct{ first, last int64 }
 
 // blockRows returns the postings of events, whose ids are ids (increasing),
-// in their aligned blocks, and the time ranges of their runs within a
-// block (their Times as stored).
+// in their aligned blocks, and the ranges of their times (as stored) in
+// each block.
 func blockRows(events []*chain.Event, ids []int64) ([]Posting, []TimeBlock) {
 	var (
 		postings []Posting
@@ -172,7 +176,7 @@ func blockRows(events []*chain.Event, ids []int64) ([]Posting, []TimeBlock) {
 			at := e.Time.UnixMicro()
 			minAt, maxAt = min(minAt, at), max(maxAt, at)
 		}
-		times = append(times, TimeBlock{Last: ids[end-1], First: ids[start], MinAt: minAt, MaxAt: maxAt})
+		times = append(times, TimeBlock{Last: first + blockSize - 1, First: first, MinAt: minAt, MaxAt: maxAt})
 		start = end
 	}
 	return postings, times

@@ -22,8 +22,8 @@ var auditStatsTests = []subtest{
 // testAuditSeqFloor: AuditSeqFloor never passes an event stamped in the
 // range, although times are out of Seq order (one event of the second
 // batch is stamped in the fourth batch's hour), and it does skip what it
-// can (batches wholly before the range); ScanAudit from a seq in the
-// middle starts exactly there.
+// can (blocks of 512 ids wholly outside the range); ScanAudit from a seq
+// in the middle starts exactly there.
 func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
 	sk, ok := s.(store.AuditSeeker)
 	if !ok {
@@ -31,13 +31,16 @@ func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
 	}
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	hour := func(h int) time.Time { return base.Add(time.Duration(h) * time.Hour) }
-	// Five batches of 10 (seqs 1..50), batch b stamped in hour b; seq 15
-	// is stamped in hour 3 (batch 4's, seqs 31..40).
+	// Five batches of 300 (seqs and ids 1..1500), batch b stamped in hour
+	// b, a second apart; seq 305 is stamped in hour 3 (batch 4's). The
+	// blocks of 512 ids then span hours 0-3 (ids 1..511, with seq 305),
+	// 1-3 (512..1023) and 3-4 (1024..1500).
+	const batches, size, total = 5, 300, 1500
 	var times []time.Time
-	for b := range 5 {
-		batch := make([]*chain.Event, 10)
+	for b := range batches {
+		batch := make([]*chain.Event, size)
 		for i := range batch {
-			batch[i] = &chain.Event{Time: hour(b).Add(time.Duration(i) * time.Minute), Actor: "a", Action: "AppList", Decision: "allow"}
+			batch[i] = &chain.Event{Time: hour(b).Add(time.Duration(i) * time.Second), Actor: "a", Action: "AppList", Decision: "allow"}
 			if b == 1 && i == 4 {
 				batch[i].Time = hour(3).Add(30 * time.Second)
 			}
@@ -51,11 +54,11 @@ func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
 		atLeast      int64 // the floor skips at least the seqs below this
 	}{
 		{"first hour", hour(0), hour(1), 1},
-		{"hour 2", hour(2), hour(3), 11}, // SQLite: the time block of seqs 11..20 reaches into hour 3
-		{"hour 3 (holds seq 15)", hour(3), hour(4), 11},
-		{"hour 4, open end", hour(4), time.Time{}, 41},
-		{"after the log", hour(9), time.Time{}, 51},
-		{"before the log", hour(-5), hour(-4), 51},
+		{"hour 2", hour(2), hour(3), 1}, // the first block reaches into hour 3 (seq 305)
+		{"hour 3 (holds seq 305)", hour(3), hour(4), 1},
+		{"hour 4, open end", hour(4), time.Time{}, 1024},
+		{"after the log", hour(9), time.Time{}, total + 1},
+		{"before the log", hour(-5), hour(-4), total + 1},
 		{"no since", time.Time{}, hour(2), 0},
 	} {
 		floor, err := sk.AuditSeqFloor(ctx(t), tc.since, tc.until)
@@ -70,17 +73,16 @@ func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
 			t.Errorf("%s: floor %d, want at least %d", tc.name, floor, tc.atLeast)
 		}
 	}
-	// Listings of a range well before the newest event (PostgreSQL bounds
-	// them by the newest id in the range first).
+	// Listings of a range well before the newest event.
 	for _, tc := range []struct {
 		f    store.AuditFilter
 		want string
 	}{
-		{store.AuditFilter{Since: hour(1), Until: hour(2)}, "[20 19 18 17 16 14 13 12 11]"},
-		{store.AuditFilter{Since: hour(1), Until: hour(2), BeforeID: 14}, "[13 12 11]"},
-		{store.AuditFilter{Since: hour(1), Until: hour(2), Limit: 2}, "[20 19]"},
+		{store.AuditFilter{Since: hour(1), Until: hour(2), Limit: 3}, "[600 599 598]"},
+		{store.AuditFilter{Since: hour(1), Until: hour(2), BeforeID: 307}, "[306 304 303 302 301]"},
 		{store.AuditFilter{Since: hour(0), Until: hour(1), Decision: "deny"}, "[]"},
-		{store.AuditFilter{Since: hour(3), Until: hour(4)}, "[40 39 38 37 36 35 34 33 32 31 15]"},
+		{store.AuditFilter{Since: hour(3), Until: hour(3).Add(3 * time.Second)}, "[903 902 901]"},
+		{store.AuditFilter{Since: hour(3).Add(30 * time.Second), Until: hour(3).Add(31 * time.Second)}, "[931 305]"},
 	} {
 		got, err := s.ListAudit(ctx(t), tc.f)
 		must(t, "list", err)
@@ -92,11 +94,11 @@ func testAuditSeqFloor(t *testing.T, s store.Store, _ *clock.Fake) {
 			t.Errorf("ListAudit(%+v) = seqs %v, want %s", tc.f, seqs, tc.want)
 		}
 	}
-	for _, from := range []int64{0, 1, 2, 23, 50, 51} {
+	for _, from := range []int64{0, 1, 2, 23, 600, total, total + 1} {
 		var seqs []int64
 		must(t, "scan", s.ScanAudit(ctx(t), from, func(e *chain.Event) error { seqs = append(seqs, e.Seq); return nil }))
-		want := 50 - max(from, 1) + 1
-		if int64(len(seqs)) != want || (want > 0 && (seqs[0] != max(from, 1) || seqs[len(seqs)-1] != 50)) {
+		want := total - max(from, 1) + 1
+		if int64(len(seqs)) != want || (want > 0 && (seqs[0] != max(from, 1) || seqs[len(seqs)-1] != total)) {
 			t.Errorf("ScanAudit(%d): %d events %v..., want %d from seq %d", from, len(seqs), seqs[:min(len(seqs), 3)], want, max(from, 1))
 		}
 	}

@@ -7,9 +7,8 @@
 -- For each aligned block of 512 ids (first_id k*512, last_id k*512+511),
 -- audit_blocks names the actors, apps and actions in it and the pairs of
 -- the actor with the app, the action and the rack, and of the app with the
--- action; audit_time_blocks has the range of event times of each run of
--- events appended together within a block, in microseconds since the
--- epoch. A pair's value is the first value's length in bytes, ':', the
+-- action; audit_time_blocks has the range of event times in each block,
+-- in microseconds since the epoch, widened by each append (SQLite's 0014). A pair's value is the first value's length in bytes, ':', the
 -- first value, then the second (PairValue), so that no pair can spell
 -- another. The blocks are derived data: verification never reads them.
 -- The partial indexes of denied events (0010) stay.
@@ -42,7 +41,7 @@ INSERT INTO audit_blocks (kind, value, last_id, first_id)
     WHERE k.present;
 
 INSERT INTO audit_time_blocks (last_id, first_id, min_at, max_at)
-    SELECT MAX(id), MIN(id),
+    SELECT id / 512 * 512 + 511, id / 512 * 512,
         MIN(EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint,
         MAX(EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint
     FROM audit_events GROUP BY id / 512;
@@ -56,19 +55,31 @@ DROP INDEX audit_events_actor_app_idx;
 DROP INDEX audit_events_actor_action_idx;
 DROP INDEX audit_events_actor_rack_idx;
 
--- Append-only like the events (0002). A prune keeps the blocks: those of
--- pruned ids only point at no events.
+-- Append-only like the events (0002), but for the one update the time
+-- blocks take: widening a block's range (first_id and min_at down, max_at
+-- up), which only makes a listing read more. A prune keeps the blocks:
+-- those of pruned ids only point at no events.
 CREATE TRIGGER audit_blocks_append_only BEFORE UPDATE OR DELETE ON audit_blocks
     FOR EACH ROW EXECUTE FUNCTION rgw_audit_append_only();
 CREATE TRIGGER audit_blocks_no_truncate BEFORE TRUNCATE ON audit_blocks
     FOR EACH STATEMENT EXECUTE FUNCTION rgw_audit_append_only();
-CREATE TRIGGER audit_time_blocks_append_only BEFORE UPDATE OR DELETE ON audit_time_blocks
+CREATE FUNCTION rgw_audit_widen_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.last_id <> OLD.last_id OR NEW.first_id > OLD.first_id OR NEW.min_at > OLD.min_at OR NEW.max_at < OLD.max_at THEN
+        RAISE EXCEPTION 'rack-gateway: % on % refused: the audit log is append-only', TG_OP, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER audit_time_blocks_widen_only BEFORE UPDATE ON audit_time_blocks
+    FOR EACH ROW EXECUTE FUNCTION rgw_audit_widen_only();
+CREATE TRIGGER audit_time_blocks_append_only BEFORE DELETE ON audit_time_blocks
     FOR EACH ROW EXECUTE FUNCTION rgw_audit_append_only();
 CREATE TRIGGER audit_time_blocks_no_truncate BEFORE TRUNCATE ON audit_time_blocks
     FOR EACH STATEMENT EXECUTE FUNCTION rgw_audit_append_only();
 
 -- A runtime role that may append to the log (RuntimeGrants, given before
--- this upgrade) may append to its index too; without this, every append
+-- this upgrade) may append to its index too, and widen time blocks; without this, every append
 -- would fail after the upgrade and mutating calls would be refused until
 -- the grants were run again.
 DO $$
@@ -79,5 +90,6 @@ BEGIN
           AND privilege_type = 'INSERT' AND grantee NOT IN (current_user, 'PUBLIC')
     LOOP
         EXECUTE format('GRANT SELECT, INSERT ON audit_blocks, audit_time_blocks TO %I', r.grantee);
+        EXECUTE format('GRANT UPDATE (first_id, min_at, max_at) ON audit_time_blocks TO %I', r.grantee);
     END LOOP;
 END $$;
