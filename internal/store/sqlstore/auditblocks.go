@@ -1,7 +1,7 @@
 package sqlstore
 
-// The block index of the audit log (SQLite's migrations 0004 and 0013,
-// PostgreSQL's 0013), one implementation for both databases: a dialect
+// The block index of the audit log (SQLite's migrations 0004, 0013 and
+// 0014, PostgreSQL's 0013), one implementation for both databases: a dialect
 // gives the two INSERTs and how their arguments are encoded (BlockSQL).
 //
 // The ids are cut into aligned blocks of blockSize (ids k*blockSize to
@@ -94,7 +94,7 @@ func (x *BlockIndex) Writes() []string {
 }
 
 // Add records events, just inserted in a transaction with the given ids
-// (increasing) and their stored Times, with writes, the prepared Writes
+// and their stored Times, with writes, the prepared Writes
 // bound to that transaction.
 func (x *BlockIndex) Add(ctx context.Context, writes []*sql.Stmt, events []*chain.Event, ids []int64) error {
 	postings, times := blockRows(events, ids)
@@ -110,10 +110,9 @@ func (x *BlockIndex) Add(ctx context.Context, writes []*sql.Stmt, events []*chai
 // List returns the events matching f, newest first, at most
 // store.AuditLimit(f.Limit), reading read with query; ok is false when
 // the index cannot serve f and the store runs its plain query instead.
-// Filters on actor, app, action and time read
-// only the blocks that can match (for two of actor, app, action and rack,
-// the blocks of the pair); denied + actor, app or action, and the rest
-// (ok false), go to the plain query.
+// Filters on actor, app, action and time read only the blocks that can
+// match (for two of actor, app, action and rack, the blocks of the pair);
+// denied + actor, app or action, and the rest, go to the plain query.
 func (x *BlockIndex) List(ctx context.Context, read *sql.DB, f store.AuditFilter, query AuditQuery) ([]chain.Event, bool, error) {
 	if f.Decision == "deny" && (f.Actor != "" || f.App != "" || f.Action != "") {
 		// The partial indexes of denied events serve these directly; the
@@ -141,43 +140,48 @@ const blockSize = 512
 // idRange is a block's ids, first <= last.
 type idRange struct{ first, last int64 }
 
-// blockRows returns the postings of events, whose ids are ids (increasing),
-// in their aligned blocks, and the ranges of their times (as stored) in
-// each block.
+// blockRows returns the postings of events, whose ids are ids, in their
+// aligned blocks, and the range of their times (as stored) in each block:
+// a row per block and posting, however the ids are ordered, since
+// PostgreSQL refuses to update one row twice in a statement.
 func blockRows(events []*chain.Event, ids []int64) ([]Posting, []TimeBlock) {
+	type block struct {
+		seen  map[postingKey]bool
+		times TimeBlock
+	}
 	var (
 		postings []Posting
-		times    []TimeBlock
+		blocks   []*block // in order of first appearance, for a stable order of rows
+		byFirst  = map[int64]*block{}
 	)
-	for start := 0; start < len(events); {
-		// The run of events in ids[start]'s aligned block.
-		first := ids[start] / blockSize * blockSize
-		end := start + 1
-		for end < len(events) && ids[end]/blockSize*blockSize == first {
-			end++
+	for i, e := range events {
+		first := ids[i] / blockSize * blockSize
+		b := byFirst[first]
+		if b == nil {
+			b = &block{seen: map[postingKey]bool{}, times: TimeBlock{Last: first + blockSize - 1, First: first,
+				MinAt: math.MaxInt64, MaxAt: math.MinInt64}}
+			byFirst[first] = b
+			blocks = append(blocks, b)
 		}
-		seen := map[postingKey]bool{}
-		minAt, maxAt := int64(math.MaxInt64), int64(math.MinInt64)
-		for i := start; i < end; i++ {
-			e := events[i]
-			for _, k := range [...]postingKey{
-				{"actor", e.Actor, "", false}, {"app", e.App, "", false}, {"action", e.Action, "", false},
-				{KindActorApp, e.Actor, e.App, true},
-				{KindActorAction, e.Actor, e.Action, true},
-				{KindActorRack, e.Actor, e.Rack, true},
-				{KindAppAction, e.App, e.Action, true},
-			} {
-				if k.empty() || seen[k] { // "" never filters (store.AuditFilter)
-					continue
-				}
-				seen[k] = true // rows in order of first appearance
-				postings = append(postings, Posting{Kind: k.kind, Value: k.value(), Last: first + blockSize - 1, First: first})
+		for _, k := range [...]postingKey{
+			{"actor", e.Actor, "", false}, {"app", e.App, "", false}, {"action", e.Action, "", false},
+			{KindActorApp, e.Actor, e.App, true},
+			{KindActorAction, e.Actor, e.Action, true},
+			{KindActorRack, e.Actor, e.Rack, true},
+			{KindAppAction, e.App, e.Action, true},
+		} {
+			if k.empty() || b.seen[k] { // "" never filters (store.AuditFilter)
+				continue
 			}
-			at := e.Time.UnixMicro()
-			minAt, maxAt = min(minAt, at), max(maxAt, at)
+			b.seen[k] = true
+			postings = append(postings, Posting{Kind: k.kind, Value: k.value(), Last: first + blockSize - 1, First: first})
 		}
-		times = append(times, TimeBlock{Last: first + blockSize - 1, First: first, MinAt: minAt, MaxAt: maxAt})
-		start = end
+		at := e.Time.UnixMicro()
+		b.times.MinAt, b.times.MaxAt = min(b.times.MinAt, at), max(b.times.MaxAt, at)
+	}
+	times := make([]TimeBlock, len(blocks))
+	for i, b := range blocks {
+		times[i] = b.times
 	}
 	return postings, times
 }
