@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/rack-gateway/rack-gateway/internal/clock"
 	"github.com/rack-gateway/rack-gateway/internal/config"
@@ -196,32 +193,12 @@ func postgresOpener(t *testing.T) opener {
 	owner, err := postgres.Open(t.Context(), dsn)
 	storetest.Migrated(t, owner, err)
 	role := fmt.Sprintf("rgw_rt_notify_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
-			_ = c.Close(context.Background())
-		}
-	})
+	rtDSN := pgtest.LoginRole(t, dsn, role)
 	if err := owner.GrantRuntime(t.Context(), role); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := url.URL{Scheme: "postgres", User: url.User(role), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database,
-		RawQuery: url.Values{"sslmode": {"disable"}, "search_path": {cfg.RuntimeParams["search_path"]}}.Encode()}
 	return func(t *testing.T, clk clock.Clock) store.Store {
-		st, err := postgres.Open(t.Context(), u.String(), store.WithClock(clk))
+		st, err := postgres.Open(t.Context(), rtDSN, store.WithClock(clk))
 		if err != nil {
 			t.Fatal(err)
 		}

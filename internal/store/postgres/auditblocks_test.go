@@ -71,7 +71,7 @@ func TestBlockIndexMigration(t *testing.T) {
 		}
 	}
 	role := "rgw_rt_" + strings.ToLower(t.Name())
-	createRole(t, conn, dsn, role)
+	rtDSN := pgtest.LoginRole(t, dsn, role)
 	// The grants of the version before, as an operator ran them then.
 	if _, err := conn.Exec(ctx, fmt.Sprintf(`GRANT USAGE ON SCHEMA %[2]s TO %[1]s;
 		GRANT SELECT, INSERT ON audit_events, audit_checkpoints TO %[1]s;
@@ -102,7 +102,7 @@ func TestBlockIndexMigration(t *testing.T) {
 	}
 
 	// The runtime role granted before the upgrade appends after it.
-	rt, err := postgres.Open(ctx, runtimeDSN(t, dsn, role))
+	rt, err := postgres.Open(ctx, rtDSN)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -122,11 +121,10 @@ func TestAuditAppendOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	createRole(t, conn, dsn, role)
+	rtDSN := pgtest.LoginRole(t, dsn, role)
 	if err := ownerStore.GrantRuntime(t.Context(), role); err != nil {
 		t.Fatal(err)
 	}
-	rtDSN := runtimeDSN(t, dsn, role)
 	rt, err := postgres.Open(t.Context(), rtDSN)
 	if err != nil {
 		t.Fatal(err)
@@ -199,39 +197,4 @@ func TestAuditAppendOnly(t *testing.T) {
 	if _, err := conn.Exec(t.Context(), `DELETE FROM audit_events`); err == nil {
 		t.Error("triggers not re-enabled after prune")
 	}
-}
-
-// runtimeDSN is dsn with its user replaced by role.
-// createRole creates a login role for the test (dropping one left by an
-// earlier run), dropped with what it owns when the test ends.
-func createRole(t *testing.T, conn *pgx.Conn, dsn, role string) {
-	t.Helper()
-	if _, err := conn.Exec(t.Context(), "DROP ROLE IF EXISTS "+role); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
-			_ = c.Close(context.Background())
-		}
-	})
-}
-
-func runtimeDSN(t *testing.T, dsn, role string) string {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := url.URL{Scheme: "postgres", User: url.User(role), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database}
-	q := url.Values{"sslmode": {"disable"}}
-	if sp, ok := cfg.RuntimeParams["search_path"]; ok {
-		q.Set("search_path", sp)
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }

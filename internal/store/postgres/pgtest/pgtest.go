@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -45,25 +46,15 @@ func FreshSchema(t testing.TB) string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	schema := "rgw_test_" + hex.EncodeToString(b)
-
-	exec := func(ctx context.Context, sql string) error {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+	if err := exec(ctx, dsn, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("pgtest: create schema: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := exec(ctx, dsn, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			t.Errorf("pgtest: drop schema %s: %v", schema, err)
 		}
 	})
@@ -85,4 +76,44 @@ func WithSearchPath(t testing.TB, dsn, schema string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// LoginRole creates the login role role on the test server (dropping one an
+// earlier run left), drops it with what it owns when the test ends, and
+// returns dsn with its user replaced by role, on the same search_path. It
+// grants nothing: the caller gives the role what the test needs.
+func LoginRole(t testing.TB, dsn, role string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := exec(ctx, dsn, "DROP ROLE IF EXISTS "+role+"; CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Fatalf("pgtest: create role %s: %v", role, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = exec(ctx, dsn, "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
+	})
+	u := url.URL{Scheme: "postgres", User: url.User(role), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + cfg.Database}
+	q := url.Values{"sslmode": {"disable"}}
+	if sp, ok := cfg.RuntimeParams["search_path"]; ok {
+		q.Set("search_path", sp)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// exec runs sql on a connection of its own to dsn.
+func exec(ctx context.Context, dsn, sql string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, sql)
+	return err
 }
