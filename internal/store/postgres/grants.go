@@ -14,8 +14,8 @@ var identName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // sessions, MFA state, deploy requests and background jobs, but only SELECT
 // and INSERT on audit_events and its block index (plus the widening of a
 // time block's range, which a trigger holds to widening), and on
-// audit_checkpoints INSERT plus UPDATE of anchored_at alone. It must run as the owner of the tables
-// (the role that ran `rack-gateway migrate`). The triggers of migration 0002
+// audit_checkpoints INSERT plus UPDATE of anchored_at alone. It must run as
+// the owner of the tables (the role that ran `rack-gateway migrate`). The triggers of migration 0002
 // refuse UPDATE, DELETE and TRUNCATE of audit rows even to the owner.
 func RuntimeGrants(role, schema string) (string, error) {
 	for _, n := range []string{role, schema} {

@@ -94,8 +94,8 @@ func (x *BlockIndex) Writes() []string {
 }
 
 // Add records events, just inserted in a transaction with the given ids
-// and their stored Times, with writes, the prepared Writes
-// bound to that transaction.
+// and their stored Times, with writes: the prepared Writes bound to that
+// transaction.
 func (x *BlockIndex) Add(ctx context.Context, writes []*sql.Stmt, events []*chain.Event, ids []int64) error {
 	postings, times := blockRows(events, ids)
 	if len(postings) > 0 {

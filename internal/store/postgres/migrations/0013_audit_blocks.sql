@@ -8,9 +8,9 @@
 -- audit_blocks names the actors, apps and actions in it and the pairs of
 -- the actor with the app, the action and the rack, and of the app with the
 -- action; audit_time_blocks has the range of event times in each block,
--- in microseconds since the epoch, widened by each append (SQLite's 0014). A pair's value is the first value's length in bytes, ':', the
--- first value, then the second (PairValue), so that no pair can spell
--- another. The blocks are derived data: verification never reads them.
+-- in microseconds since the epoch, widened by each append (SQLite's 0014).
+-- A pair's value is the first value's length in bytes, ':', the first
+-- value, then the second (PairValue), so that no pair can spell another. The blocks are derived data: verification never reads them.
 -- The partial indexes of denied events (0010) stay.
 CREATE TABLE audit_blocks (
     kind     text   NOT NULL, -- 'actor', 'app', 'action' or a pair kind
@@ -79,9 +79,9 @@ CREATE TRIGGER audit_time_blocks_no_truncate BEFORE TRUNCATE ON audit_time_block
     FOR EACH STATEMENT EXECUTE FUNCTION rgw_audit_append_only();
 
 -- A runtime role that may append to the log (RuntimeGrants, given before
--- this upgrade) may append to its index too, and widen time blocks; without this, every append
--- would fail after the upgrade and mutating calls would be refused until
--- the grants were run again.
+-- this upgrade) may append to its index too, and widen time blocks;
+-- without this, every append would fail after the upgrade and mutating
+-- calls would be refused until the grants were run again.
 DO $$
 DECLARE r record;
 BEGIN
