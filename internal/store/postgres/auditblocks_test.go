@@ -17,6 +17,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres"
 	"github.com/rack-gateway/rack-gateway/internal/store/postgres/pgtest"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlstore"
+	"github.com/rack-gateway/rack-gateway/internal/store/storetest"
 )
 
 // schemaBefore returns a schema migrated up to (not including) version
@@ -111,18 +112,6 @@ func TestBlockIndexMigration(t *testing.T) {
 		t.Fatalf("append by the runtime role granted before 0013: %v", err)
 	}
 
-	ids := func(f store.AuditFilter) []int64 {
-		t.Helper()
-		evs, err := s.ListAudit(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := make([]int64, len(evs))
-		for i, e := range evs {
-			out[i] = e.ID
-		}
-		return out
-	}
 	for _, c := range []struct {
 		f    store.AuditFilter
 		want []int64
@@ -135,7 +124,7 @@ func TestBlockIndexMigration(t *testing.T) {
 		{store.AuditFilter{Since: base.Add(100 * time.Minute), Until: base.Add(103 * time.Minute)}, []int64{103, 102, 101}},
 		{store.AuditFilter{Actor: "zoë", App: "worker"}, []int64{}},
 	} {
-		if got := ids(c.f); !slices.Equal(got, c.want) {
+		if got := storetest.ListIDs(t, s, c.f); !slices.Equal(got, c.want) {
 			t.Errorf("%+v: ids %v, want %v", c.f, got, c.want)
 		}
 	}

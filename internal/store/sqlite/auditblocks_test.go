@@ -11,6 +11,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/internal/migrate"
+	"github.com/rack-gateway/rack-gateway/internal/store/storetest"
 )
 
 // A log written before the block index existed is indexed by migration
@@ -239,15 +240,7 @@ func TestTimeBlocksAligned(t *testing.T) {
 	}
 	list := func(from, to int64) []int64 {
 		t.Helper()
-		evs, err := s.ListAudit(ctx, store.AuditFilter{Since: time.UnixMicro(from), Until: time.UnixMicro(to), Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids := make([]int64, len(evs))
-		for i, e := range evs {
-			ids[i] = e.ID
-		}
-		return ids
+		return storetest.ListIDs(t, s, store.AuditFilter{Since: time.UnixMicro(from), Until: time.UnixMicro(to), Limit: 1000})
 	}
 	if got := list(at(510), at(515)); !slices.Equal(got, []int64{514, 513, 512, 511, 510}) {
 		t.Errorf("across blocks 0 and 1: ids %v", got)

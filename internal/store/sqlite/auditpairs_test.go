@@ -11,6 +11,7 @@ import (
 	"github.com/rack-gateway/rack-gateway/internal/audit/chain"
 	"github.com/rack-gateway/rack-gateway/internal/store"
 	"github.com/rack-gateway/rack-gateway/internal/store/sqlstore"
+	"github.com/rack-gateway/rack-gateway/internal/store/storetest"
 )
 
 // pairCase is a filter with the ids it must list, newest first.
@@ -40,14 +41,7 @@ func expect(events []*chain.Event, f store.AuditFilter) []int64 {
 func checkPairs(t *testing.T, s *Store, cases []pairCase) {
 	t.Helper()
 	for _, tc := range cases {
-		got, err := s.ListAudit(context.Background(), tc.f)
-		if err != nil {
-			t.Fatalf("%+v: %v", tc.f, err)
-		}
-		ids := make([]int64, len(got))
-		for i, e := range got {
-			ids[i] = e.ID
-		}
+		ids := storetest.ListIDs(t, s, tc.f)
 		if !slices.Equal(ids, tc.want) {
 			t.Errorf("%+v: listed %d events %v, want %d %v", tc.f, len(ids), head(ids), len(tc.want), head(tc.want))
 		}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -347,4 +348,19 @@ func testAuditConcurrent(t *testing.T, s store.Store, clk *clock.Fake) {
 			t.Errorf("writer %d: %d events, want %d", w, len(got), batches*size)
 		}
 	}
+}
+
+// ListIDs returns the ids of the events ListAudit gives for f, in its
+// order; an error fails t.
+func ListIDs(t testing.TB, s store.AuditReader, f store.AuditFilter) []int64 {
+	t.Helper()
+	evs, err := s.ListAudit(context.Background(), f)
+	if err != nil {
+		t.Fatalf("list audit %+v: %v", f, err)
+	}
+	ids := make([]int64, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID
+	}
+	return ids
 }
